@@ -1,0 +1,1 @@
+"""credichain genesis package."""

@@ -1,0 +1,271 @@
+"""Canonical MessagePack (spec/wire.md §1).
+
+Theory of operation
+-------------------
+Everything that is hashed or signed is MessagePack in exactly one form, so
+that one value has one byte string and therefore one hash.
+
+*Encoding* validates the value (ints within the 64-bit ranges, ``bytes`` as
+``bin``, ``str`` as ``str``, lists/tuples as arrays, dicts with ``str`` keys
+only) and sorts every map by the UTF-8 bytes of its keys before handing it to
+``msgpack.packb``, which already emits the shortest integer forms.
+
+*Decoding* never trusts the input:
+
+1. ``_scan`` walks the raw bytes first, with no allocation beyond a counter
+   stack, and refuses oversize input, too-deep nesting, containers that are
+   too long, and the forbidden types (float, ext, timestamps, the reserved
+   0xc1 byte). Only then does the C unpacker allocate anything.
+2. ``msgpack.unpackb`` decodes with the same limits passed again as a second
+   line of defence.
+3. The value is re-encoded and compared with the input. Any difference
+   (a longer integer form, ``str8`` for a short string, unsorted or duplicate
+   map keys, non-``str`` keys) makes the input non-canonical and it is
+   refused.
+
+Errors are ``CodecError`` subclasses whose message says what is wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import msgpack
+
+INT_MIN: Final = -(2**63)
+INT_MAX: Final = 2**64 - 1
+
+
+class CodecError(ValueError):
+    """Bytes or a value that are not canonical credichain MessagePack."""
+
+
+class EncodeError(CodecError):
+    """A value that has no canonical encoding (float, huge int, bad key...)."""
+
+
+class DecodeError(CodecError):
+    """Bytes that are malformed or not the canonical encoding of their value."""
+
+
+class LimitError(DecodeError):
+    """Input refused before allocation because it exceeds a decode limit."""
+
+
+class NotCanonicalError(DecodeError):
+    """Well-formed MessagePack that is not the canonical form of its value."""
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeLimits:
+    """Bounds checked on the raw bytes before anything is allocated."""
+
+    max_size: int = 1 << 20
+    max_depth: int = 16
+    max_container_len: int = 65_536
+    max_bytes_len: int = 1 << 20
+
+
+DEFAULT_LIMITS: Final = DecodeLimits()
+
+
+# ---------------------------------------------------------------- encoding
+
+
+def _canonical(value: Any, depth: int) -> Any:
+    if depth > 64:
+        raise EncodeError("value nested deeper than 64 levels")
+    if value is None or isinstance(value, (bool, bytes, str)):
+        return value
+    if isinstance(value, int):
+        if not INT_MIN <= value <= INT_MAX:
+            raise EncodeError(f"integer {value} outside the 64-bit range")
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_canonical(item, depth + 1) for item in value]
+    if isinstance(value, Mapping):
+        items = []
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise EncodeError(f"map key {key!r} is not a str")
+            items.append((key.encode("utf-8"), key, _canonical(item, depth + 1)))
+        items.sort(key=lambda entry: entry[0])
+        return {key: item for _, key, item in items}
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    raise EncodeError(f"type {type(value).__name__} has no canonical encoding")
+
+
+def encode(value: Any) -> bytes:
+    """The canonical MessagePack bytes of ``value``."""
+    packed: bytes = msgpack.packb(_canonical(value, 0), use_bin_type=True)
+    return packed
+
+
+# ---------------------------------------------------------------- decoding
+
+# Type byte -> (kind, header size, length field size). Kinds: "scalar"
+# (fixed size, header only), "bytes" (length-prefixed payload), "array",
+# "map". Fixed-size families are handled by range checks in _scan.
+_FORBIDDEN: Final = {
+    0xC1: "reserved type byte 0xc1",
+    0xC7: "ext type",
+    0xC8: "ext type",
+    0xC9: "ext type",
+    0xCA: "float",
+    0xCB: "float",
+    0xD4: "ext type",
+    0xD5: "ext type",
+    0xD6: "ext type (or timestamp)",
+    0xD7: "ext type (or timestamp)",
+    0xD8: "ext type",
+}
+_SCALAR_SIZE: Final = {
+    0xC0: 1, 0xC2: 1, 0xC3: 1,  # nil, false, true
+    0xCC: 2, 0xCD: 3, 0xCE: 5, 0xCF: 9,  # uint 8..64
+    0xD0: 2, 0xD1: 3, 0xD2: 5, 0xD3: 9,  # int 8..64
+}  # fmt: skip
+_PREFIXED: Final = {  # type byte -> (length field size, kind)
+    0xC4: (1, "bin"), 0xC5: (2, "bin"), 0xC6: (4, "bin"),
+    0xD9: (1, "str"), 0xDA: (2, "str"), 0xDB: (4, "str"),
+    0xDC: (2, "array"), 0xDD: (4, "array"),
+    0xDE: (2, "map"), 0xDF: (4, "map"),
+}  # fmt: skip
+
+
+def _scan(data: bytes, limits: DecodeLimits) -> None:
+    """Check structure, types and limits of one MessagePack value in place."""
+    size = len(data)
+    pos = 0
+    # Each stack entry counts the items still expected by an open container.
+    pending: list[int] = []
+    remaining_top = 1
+    while True:
+        if remaining_top == 0:
+            if not pending:
+                break
+            remaining_top = pending.pop()
+            continue
+        if pos >= size:
+            raise DecodeError("truncated input")
+        byte = data[pos]
+        remaining_top -= 1
+        if byte <= 0x7F or byte >= 0xE0:  # fixints
+            pos += 1
+            continue
+        if 0xA0 <= byte <= 0xBF:  # fixstr
+            pos += 1 + (byte & 0x1F)
+            continue
+        if 0x80 <= byte <= 0x9F:  # fixmap / fixarray
+            count = (byte & 0x0F) * (2 if byte <= 0x8F else 1)
+            pos += 1
+            length = byte & 0x0F
+            kind = "map" if byte <= 0x8F else "array"
+        elif byte in _FORBIDDEN:
+            raise DecodeError(f"{_FORBIDDEN[byte]} is not allowed (offset {pos})")
+        elif byte in _SCALAR_SIZE:
+            pos += _SCALAR_SIZE[byte]
+            continue
+        else:
+            width, kind = _PREFIXED[byte]
+            if pos + 1 + width > size:
+                raise DecodeError("truncated input")
+            length = int.from_bytes(data[pos + 1 : pos + 1 + width], "big")
+            pos += 1 + width
+            if kind in ("bin", "str"):
+                if length > limits.max_bytes_len:
+                    raise LimitError(
+                        f"{kind} of {length} bytes exceeds the limit of {limits.max_bytes_len}"
+                    )
+                pos += length
+                continue
+            count = length * (2 if kind == "map" else 1)
+        if length > limits.max_container_len:
+            raise LimitError(
+                f"{kind} of {length} entries exceeds the limit of {limits.max_container_len}"
+            )
+        if count > size - pos:  # every item takes at least one byte
+            raise DecodeError("truncated input")
+        if len(pending) + 1 > limits.max_depth:
+            raise LimitError(f"nesting deeper than the limit of {limits.max_depth}")
+        pending.append(remaining_top)
+        remaining_top = count
+    if pos > size:
+        raise DecodeError("truncated input")
+    if pos != size:
+        raise DecodeError(f"{size - pos} trailing bytes after the value")
+
+
+def decode(data: bytes, limits: DecodeLimits = DEFAULT_LIMITS) -> Any:
+    """Decode canonical bytes; refuse anything else with a ``CodecError``.
+
+    Arrays decode as ``list``, maps as ``dict`` with ``str`` keys.
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise DecodeError(f"expected bytes, got {type(data).__name__}")
+    data = bytes(data)
+    if len(data) > limits.max_size:
+        raise LimitError(f"{len(data)} bytes exceeds the limit of {limits.max_size}")
+    _scan(data, limits)
+    try:
+        value = msgpack.unpackb(
+            data,
+            raw=False,
+            strict_map_key=True,
+            use_list=True,
+            max_bin_len=limits.max_bytes_len,
+            max_str_len=limits.max_bytes_len,
+            max_array_len=limits.max_container_len,
+            max_map_len=limits.max_container_len,
+            max_ext_len=0,
+        )
+    except UnicodeDecodeError as exc:
+        raise DecodeError(f"str is not valid UTF-8: {exc.reason}") from exc
+    except (ValueError, TypeError, msgpack.ExtraData, msgpack.FormatError) as exc:
+        raise DecodeError(f"malformed MessagePack: {exc}") from exc
+    try:
+        again = encode(value)
+    except EncodeError as exc:
+        raise NotCanonicalError(f"not canonical: {exc}") from exc
+    if again != data:
+        raise NotCanonicalError(
+            "not canonical: re-encoding differs (non-minimal integer or length form, "
+            "or map keys unsorted or duplicated)"
+        )
+    return value
+
+
+# ------------------------------------------------------- shape helpers
+
+
+def expect_list(value: Any, length: int, what: str) -> Sequence[Any]:
+    """``value`` as an array of exactly ``length`` items, else a DecodeError."""
+    if not isinstance(value, list) or len(value) != length:
+        raise DecodeError(f"{what}: expected an array of {length} items")
+    return value
+
+
+def expect_int(value: Any, what: str, minimum: int = 0, maximum: int = INT_MAX) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise DecodeError(f"{what}: expected an integer")
+    if not minimum <= value <= maximum:
+        raise DecodeError(f"{what}: {value} outside [{minimum}, {maximum}]")
+    return value
+
+
+def expect_bytes(value: Any, what: str, length: int | None = None) -> bytes:
+    if not isinstance(value, bytes):
+        raise DecodeError(f"{what}: expected bytes")
+    if length is not None and len(value) != length:
+        raise DecodeError(f"{what}: expected {length} bytes, got {len(value)}")
+    return value
+
+
+def expect_str(value: Any, what: str, max_len: int = 256) -> str:
+    if not isinstance(value, str):
+        raise DecodeError(f"{what}: expected a str")
+    if len(value.encode("utf-8")) > max_len:
+        raise DecodeError(f"{what}: longer than {max_len} bytes")
+    return value

@@ -1,0 +1,196 @@
+"""Node configuration: ``HOME/config.toml``, overridable by environment variables.
+
+Every setting is documented in ``CONFIG_TEMPLATE`` (written by ``credichain
+node init``) and validated by pydantic; a bad value is refused at start with
+the setting's dotted name and the reason. An environment variable
+``CREDICHAIN_<SECTION>__<KEY>`` overrides the file, for example
+``CREDICHAIN_RPC__LISTEN=0.0.0.0:9944`` (containers, systemd units).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+
+class ConfigError(ValueError):
+    """A config file or override that cannot be used; the message names the setting."""
+
+
+def parse_hostport(value: str, setting: str) -> tuple[str, int]:
+    host, sep, port_text = value.rpartition(":")
+    if not sep or not host or not port_text.isdigit():
+        raise ValueError(f"{setting}: expected HOST:PORT, got {value!r}")
+    port = int(port_text)
+    if not 0 <= port <= 65535:
+        raise ValueError(f"{setting}: port {port} out of range")
+    return host.strip("[]"), port
+
+
+def _check_listen(value: str) -> str:
+    parse_hostport(value, "listen")
+    return value
+
+
+class NodeSection(BaseModel):
+    moniker: str = Field("credichain-node", min_length=1, max_length=64)
+    log_format: Literal["console", "json"] = "console"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class P2PSection(BaseModel):
+    listen: str = "127.0.0.1:30333"
+    # Extra peers beyond the validator set, "PUBKEYHEX@host:port".
+    peers: list[str] = Field(default_factory=list)
+    max_peers: int = Field(50, ge=1, le=1000)
+    handshake_timeout_ms: int = Field(5000, ge=100, le=60_000)
+
+    _listen = field_validator("listen")(_check_listen)
+
+    @field_validator("peers")
+    @classmethod
+    def _check_peers(cls, peers: list[str]) -> list[str]:
+        for peer in peers:
+            key, sep, addr = peer.partition("@")
+            if not sep or len(key) != 64:
+                raise ValueError(f"peer {peer!r}: expected 64-hex-digit key@host:port")
+            bytes.fromhex(key)
+            parse_hostport(addr, f"peer {peer!r}")
+        return peers
+
+
+class RpcSection(BaseModel):
+    enabled: bool = True
+    listen: str = "127.0.0.1:9944"
+    max_body_bytes: int = Field(1 << 20, ge=1024, le=64 << 20)
+    max_batch: int = Field(100, ge=1, le=10_000)
+    max_ws_connections: int = Field(100, ge=1, le=10_000)
+    max_subscriptions_per_connection: int = Field(64, ge=1, le=10_000)
+    cors_origins: list[str] = Field(default_factory=list)
+    unsafe_methods: bool = False
+    explorer: bool = False
+
+    _listen = field_validator("listen")(_check_listen)
+
+
+class MetricsSection(BaseModel):
+    enabled: bool = True
+    listen: str = "127.0.0.1:9615"
+
+    _listen = field_validator("listen")(_check_listen)
+
+
+class ConsensusSection(BaseModel):
+    timeout_propose_ms: int = Field(1000, ge=50, le=60_000)
+    timeout_prevote_ms: int = Field(500, ge=20, le=60_000)
+    timeout_precommit_ms: int = Field(500, ge=20, le=60_000)
+    timeout_delta_ms: int = Field(250, ge=0, le=60_000)
+    # Pause after a commit before the next height starts, to gather extrinsics.
+    block_interval_ms: int = Field(250, ge=0, le=60_000)
+    max_block_extrinsics: int = Field(5000, ge=1, le=100_000)
+    max_block_bytes: int = Field(4 << 20, ge=1024, le=16 << 20)
+
+
+class MempoolSection(BaseModel):
+    max_count: int = Field(50_000, ge=1, le=10_000_000)
+    max_bytes: int = Field(64 << 20, ge=1024, le=4 << 30)
+    max_per_sender: int = Field(1000, ge=1, le=100_000)
+
+
+class StorageSection(BaseModel):
+    # Keep the state of only the last N blocks; 0 keeps every version (auditors).
+    prune_keep_versions: int = Field(0, ge=0)
+
+
+class NodeConfig(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CREDICHAIN_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    node: NodeSection = Field(default_factory=NodeSection)
+    p2p: P2PSection = Field(default_factory=P2PSection)
+    rpc: RpcSection = Field(default_factory=RpcSection)
+    metrics: MetricsSection = Field(default_factory=MetricsSection)
+    consensus: ConsensusSection = Field(default_factory=ConsensusSection)
+    mempool: MempoolSection = Field(default_factory=MempoolSection)
+    storage: StorageSection = Field(default_factory=StorageSection)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment first: it overrides the file's values passed as init kwargs.
+        return (env_settings, init_settings)
+
+
+def load_config(path: Path) -> NodeConfig:
+    """Read and validate ``path``; raise ``ConfigError`` naming the bad setting."""
+    try:
+        raw: dict[str, Any] = tomllib.loads(path.read_text()) if path.exists() else {}
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    try:
+        return NodeConfig(**raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"{path}: {problems}") from exc
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"no TOML form for {type(value).__name__}")
+
+
+SECTION_DOCS: dict[str, str] = {
+    "node": "Identity and logging. log_format: console (people) or json (log shippers).",
+    "p2p": (
+        "Peer-to-peer: listen address; extra peers beyond the genesis validators as\n"
+        '# "PUBKEYHEX@host:port"; handshake timeout.'
+    ),
+    "rpc": (
+        "JSON-RPC over HTTP and WebSocket on one port. Listens on 127.0.0.1 only by\n"
+        "# default; limits per spec/rpc.md; no CORS origins and no node-changing\n"
+        "# (unsafe) methods unless enabled; explorer serves /explorer/."
+    ),
+    "metrics": "Prometheus metrics at GET /metrics.",
+    "consensus": (
+        "Timeouts grow by timeout_delta_ms per round; block_interval_ms is the pause\n"
+        "# after a commit; block limits in extrinsics and bytes."
+    ),
+    "mempool": "Pool limits: count, bytes, and extrinsics per sender.",
+    "storage": "prune_keep_versions: 0 keeps every state version (needed for history).",
+}
+
+
+def render_config(config: NodeConfig) -> str:
+    """A commented ``config.toml`` holding every setting of ``config``."""
+    lines = [
+        "# credichain node configuration. Every setting can be overridden by an",
+        "# environment variable CREDICHAIN_<SECTION>__<KEY>, e.g. CREDICHAIN_RPC__LISTEN.",
+        "",
+    ]
+    for section, model in config:
+        lines.append(f"# {SECTION_DOCS[section]}")
+        lines.append(f"[{section}]")
+        for key, value in model.model_dump().items():
+            lines.append(f"{key} = {_toml_value(value)}")
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""credichain p2p package."""

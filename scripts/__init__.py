@@ -1,0 +1,1 @@
+"""credichain scripts package."""
