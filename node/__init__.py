@@ -1,1 +1,3 @@
-"""credichain node package."""
+"""credichain node: assembly of the packages into a running validator process."""
+
+__version__ = "0.1.0"
