@@ -54,6 +54,24 @@ from pallets.runtime.executor import InvalidBlock
 log = structlog.get_logger("node.consensus")
 
 
+def _describe(item: object) -> str:
+    """Compact text of an input or action for debug logs (no signatures)."""
+    fields = []
+    for name in ("height", "round", "step", "vote_type", "valid"):
+        value = getattr(item, name, None)
+        if value is not None:
+            fields.append(f"{name}={getattr(value, 'name', value)}")
+    inner = getattr(item, "vote", None) or getattr(item, "proposal", None)
+    if inner is not None:
+        fields.append(f"h={inner.height} r={inner.round} from={_short(inner)}")
+    return f"{type(item).__name__}({' '.join(fields)})"
+
+
+def _short(message: object) -> str:
+    key = getattr(message, "validator", None) or getattr(message, "proposer", b"")
+    return bytes(key).hex()[:8]
+
+
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -83,6 +101,7 @@ class ConsensusLoop:
         self.round = 0
         self._send, self._receive = trio.open_memory_channel[Input](4096)
         self._nursery: trio.Nursery | None = None
+        self._debug = log.bind().is_enabled_for(10)  # logging.DEBUG
 
     # ------------------------------------------------------------ public
 
@@ -122,7 +141,10 @@ class ConsensusLoop:
     # ------------------------------------------------------------ internals
 
     def _step(self, inp: Input) -> None:
-        for action in self.core.step(inp):
+        actions = self.core.step(inp)
+        if self._debug:
+            log.debug("step", input=_describe(inp), actions=[_describe(a) for a in actions])
+        for action in actions:
             self._carry_out(action)
 
     def _carry_out(self, action: Action) -> None:

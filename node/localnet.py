@@ -12,6 +12,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -31,16 +32,25 @@ RPC_BASE, P2P_BASE, METRICS_BASE = 9944, 30333, 9615
 MAX_VALIDATORS = 50
 
 
-def node_config(index: int) -> NodeConfig:
+@dataclass(frozen=True, slots=True)
+class Ports:
+    """Base ports: node i uses base + i."""
+
+    rpc: int = RPC_BASE
+    p2p: int = P2P_BASE
+    metrics: int = METRICS_BASE
+
+
+def node_config(index: int, ports: Ports) -> NodeConfig:
     return NodeConfig(
         node=NodeSection(moniker=f"validator-{index}"),
-        p2p=P2PSection(listen=f"127.0.0.1:{P2P_BASE + index}"),
-        rpc=RpcSection(listen=f"127.0.0.1:{RPC_BASE + index}", explorer=True),
-        metrics=MetricsSection(listen=f"127.0.0.1:{METRICS_BASE + index}"),
+        p2p=P2PSection(listen=f"127.0.0.1:{ports.p2p + index}"),
+        rpc=RpcSection(listen=f"127.0.0.1:{ports.rpc + index}", explorer=True),
+        metrics=MetricsSection(listen=f"127.0.0.1:{ports.metrics + index}"),
     )
 
 
-def prepare_localnet(directory: Path, validators: int) -> list[Path]:
+def prepare_localnet(directory: Path, validators: int, ports: Ports = Ports()) -> list[Path]:
     """Create (or find) the localnet in ``directory``; return the node homes."""
     genesis_path = directory / "genesis.json"
     if genesis_path.exists():
@@ -54,7 +64,7 @@ def prepare_localnet(directory: Path, validators: int) -> list[Path]:
         raise ValueError(f"--validators must be between 1 and {MAX_VALIDATORS}")
     directory.mkdir(parents=True, exist_ok=True)
     keys = [Keypair.generate() for _ in range(validators)]
-    doc = localnet_doc(keys, genesis_time=int(time.time()), base_port=P2P_BASE)
+    doc = localnet_doc(keys, genesis_time=int(time.time()), base_port=ports.p2p)
     dump_genesis(doc, genesis_path)
     homes = []
     for index, key in enumerate(keys):
@@ -63,7 +73,7 @@ def prepare_localnet(directory: Path, validators: int) -> list[Path]:
             home,
             genesis_file=genesis_path,
             validator_key=key,
-            config=node_config(index),
+            config=node_config(index, ports),
             localnet=True,
             passphrase=None,
         )

@@ -34,6 +34,7 @@ class NodeProcess:
     def start(self) -> None:
         if self.running:
             raise RuntimeError(f"node {self.home} is already running")
+        self._close_log()
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - kept open for the child's life
         env = {**os.environ, **self.extra_env}
         self.proc = subprocess.Popen(
@@ -63,6 +64,12 @@ class NodeProcess:
         """``kill -9``: no chance to clean up (crash tests)."""
         self.signal(signal.SIGKILL)
         self.wait(10)
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def stop(self, grace: float = 15.0) -> int | None:
         """SIGTERM, wait up to ``grace`` seconds, then SIGKILL. Returns the exit code."""
@@ -76,9 +83,7 @@ class NodeProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        self._close_log()
         return self.proc.returncode
 
     def wait(self, timeout: float) -> int | None:

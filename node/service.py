@@ -21,6 +21,7 @@ execute, store, then jump the consensus core to the next height.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +53,7 @@ from node.consensus_loop import ConsensusLoop
 from node.mempool import Mempool, MempoolError, MempoolLimits
 from node.metrics import NodeMetrics
 from node.rpc_backend import NodeRpcBackend
+from node.rpc_queries import node_registry
 from node.signer_guard import FileSignerStore, SignerGuard
 from node.wal import WriteAheadLog
 from p2p.config import PeerAddress
@@ -69,6 +71,9 @@ from rpc.server import serve as serve_rpc
 log = structlog.get_logger("node")
 
 SYNC_BATCH = 32
+LAG_TOLERANCE_SECONDS = 1.0
+# Verified consensus messages kept for re-gossip, per height (votes, proposals).
+MAX_HEIGHT_MESSAGES = 2048
 GOSSIP_FLUSH_SECONDS = 0.02
 
 
@@ -139,7 +144,13 @@ class NodeService:
         self.events = EventHub()
         self.metrics = NodeMetrics()
         self.syncing = False
+        self._last_progress = 0.0
         self._gossip_queue: list[bytes] = []
+        # Every verified vote and proposal of the current height, re-sent to
+        # all peers while the height stalls: a validator that (re)connects
+        # mid-height gets what was gossiped before it arrived (Tendermint's
+        # vote gossip; without it 3 of 4 validators can wait on each other).
+        self._height_messages: dict[bytes, VoteMessage | ProposalMessage] = {}
         self._extra_peers = [PeerAddress.parse(p) for p in config.p2p.peers]
         host, port = parse_hostport(config.p2p.listen, "p2p.listen")
         self.p2p = P2PService(
@@ -228,7 +239,9 @@ class NodeService:
                         unsafe_methods=self.config.rpc.unsafe_methods,
                     )
                     bound = await nursery.start(
-                        serve_rpc, NodeRpcBackend(self), rpc_config
+                        functools.partial(
+                            serve_rpc, NodeRpcBackend(self), rpc_config, registry=node_registry()
+                        )
                     )
                     log.info("rpc listening", address=str(bound))
                 if self.config.metrics.enabled:
@@ -240,6 +253,7 @@ class NodeService:
                 nursery.start_soon(self._route_messages)
                 nursery.start_soon(self._sync_loop)
                 nursery.start_soon(self._gossip_loop)
+                nursery.start_soon(self._regossip_loop)
                 task_status.started()
         finally:
             self.wal.close()
@@ -272,10 +286,16 @@ class NodeService:
             self.chain.trie.reader(header.state_root), header.height, list(block.extrinsics)
         )
         self.metrics.on_block(block, commit, len(self.mempool), self.mempool.bytes_used)
+        self._last_progress = trio.current_time()
+        self._height_messages.clear()
+        # Order of the RPC contract (rpc/backend.py): heads and statuses as a
+        # wallet watching one extrinsic expects them.
+        receipts = executed.result.receipts
         self.events.publish(NewHead(header))
-        self.events.publish(FinalizedHead(header))
-        for receipt in executed.result.receipts:
+        for receipt in receipts:
             self.events.publish(ExtrinsicStatus(receipt.extrinsic_hash, InBlock(block.hash)))
+        self.events.publish(FinalizedHead(header))
+        for receipt in receipts:
             self.events.publish(ExtrinsicStatus(receipt.extrinsic_hash, Finalized(block.hash)))
         self._publish_status()
         log.info(
@@ -294,11 +314,33 @@ class NodeService:
 
     def _broadcast_action(self, action: Action) -> None:
         if isinstance(action, BroadcastVote):
-            self.p2p.broadcast(VoteMessage(action.vote))
+            self._relay(VoteMessage(action.vote))
         elif isinstance(action, BroadcastProposal):
             for vote in action.pol_votes:
-                self.p2p.broadcast(VoteMessage(vote))
-            self.p2p.broadcast(ProposalMessage(action.proposal, action.payload))
+                self._relay(VoteMessage(vote))
+            self._relay(ProposalMessage(action.proposal, action.payload))
+
+    def _relay(self, message: VoteMessage | ProposalMessage) -> None:
+        """Gossip a verified message now, and keep it for re-gossip at this height."""
+        inner = message.vote if isinstance(message, VoteMessage) else message.proposal
+        if len(self._height_messages) < MAX_HEIGHT_MESSAGES:
+            self._height_messages[inner.signature] = message
+        self.p2p.broadcast(message)
+
+    async def _regossip_loop(self) -> None:
+        while True:
+            await trio.sleep(LAG_TOLERANCE_SECONDS)
+            if trio.current_time() - self._last_progress < LAG_TOLERANCE_SECONDS:
+                continue
+            current = self.consensus.core.height
+            messages = [
+                m
+                for m in self._height_messages.values()
+                if (m.vote if isinstance(m, VoteMessage) else m.proposal).height == current
+            ]
+            for identity in self.p2p.connected_peers():
+                for message in messages:
+                    self.p2p.send(identity, message, force=True)
 
     # ------------------------------------------------------------ extrinsics
 
@@ -333,7 +375,7 @@ class NodeService:
             if vote.height != core_height:
                 return  # stale or ahead of us: block sync covers the gap
             check_vote(vote, self.chain.validators_for(vote.height), self.chain.genesis_hash)
-            self.p2p.broadcast(message)
+            self._relay(message)
             self.consensus.submit(VoteReceived(vote))
         elif isinstance(message, ProposalMessage):
             proposal = message.proposal
@@ -341,7 +383,7 @@ class NodeService:
                 return
             validators = self.chain.validators_for(proposal.height)
             check_proposal(proposal, validators, self.chain.genesis_hash)
-            self.p2p.broadcast(message)
+            self._relay(message)
             self.consensus.submit(ProposalReceived(proposal, message.block))
         elif isinstance(message, Extrinsics):
             accepted = []
@@ -387,8 +429,11 @@ class NodeService:
             status = self.p2p.peer_status(identity)
             if status is None or status.height <= self.chain.height:
                 continue
-            # One block behind is normal consensus lag: the core decides it itself.
-            if status.height == self.chain.height + 1 and self.consensus.core.height > 0:
+            # One block behind is normal consensus lag and the core decides it
+            # itself, unless we have been stuck: the peers moved on and will
+            # not send that height's votes again.
+            stalled = trio.current_time() - self._last_progress > LAG_TOLERANCE_SECONDS
+            if status.height == self.chain.height + 1 and not stalled:
                 continue
             if best is None or status.height > best[1]:
                 best = (identity, status.height)

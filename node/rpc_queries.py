@@ -1,0 +1,46 @@
+"""Pallet query methods the node serves beside the standard ones of spec/rpc.md.
+
+Each pallet's queries read the state of a block (``at``, the best block when
+omitted) through ``MethodRegistry.pallet_query``; they appear in
+``rpc_methods`` and ``rpc_discover`` like every other method.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ledger.overlay import StateReader
+from pallets.balances.currency import free_balance, total_issuance
+from rpc.encoding import AMOUNT_SCHEMA, Address
+from rpc.methods import standard_registry
+from rpc.registry import MethodRegistry, NoParams, Params
+
+
+class AccountParams(Params):
+    address: Address
+
+
+def node_registry() -> MethodRegistry:
+    registry = standard_registry()
+
+    @registry.pallet_query(
+        "balances",
+        "getBalance",
+        params=AccountParams,
+        result={"type": "object", "properties": {"free": AMOUNT_SCHEMA}},
+        description="Free balance of an account in minor units.",
+    )
+    def get_balance(state: StateReader, params: AccountParams) -> dict[str, Any]:
+        return {"free": str(free_balance(state, params.address))}
+
+    @registry.pallet_query(
+        "balances",
+        "totalIssuance",
+        params=NoParams,
+        result=AMOUNT_SCHEMA,
+        description="Total supply in minor units (invariant I1: the sum of all balances).",
+    )
+    def get_total_issuance(state: StateReader, params: NoParams) -> str:
+        return str(total_issuance(state))
+
+    return registry
