@@ -464,7 +464,17 @@ class Header:
         fields = expect_list(value, 13, "header")
         if fields[0] != HEADER_VERSION:
             raise DecodeError(f"header: unknown version {fields[0]!r}")
-        names = ["parent_hash", "last_commit_hash", "extrinsics_root", "evidence_root", "state_root", "receipts_root", "events_root", "validators_hash", "next_validators_hash"]
+        names = [
+            "parent_hash",
+            "last_commit_hash",
+            "extrinsics_root",
+            "evidence_root",
+            "state_root",
+            "receipts_root",
+            "events_root",
+            "validators_hash",
+            "next_validators_hash",
+        ]
         hashes = {
             name: expect_bytes(value, f"header {name}", HASH_LEN)
             for name, value in zip(names, fields[3:12], strict=True)

@@ -301,8 +301,5 @@ class Chain:
         self.head = block.header
         self._pending.clear()
         if change is not None:
-            log.info(
-                "validator set changes", at=height + 2, size=len(change.validators.validators)
-            )
+            log.info("validator set changes", at=height + 2, size=len(change.validators.validators))
         return executed
-

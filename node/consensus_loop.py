@@ -32,6 +32,7 @@ from consensus import (
     Decide,
     EvidenceFound,
     Input,
+    ProposalReceived,
     ProposalSigned,
     RequestValidation,
     RequestValue,
@@ -41,9 +42,11 @@ from consensus import (
     StartHeight,
     TimeoutFired,
     ValueReady,
+    VoteReceived,
     VoteSigned,
 )
 from consensus.actions import Action
+from consensus.buffer import NextHeightBuffer
 from ledger.codec import DecodeError
 from ledger.types import Block, Commit, Evidence
 from node.chain import Chain, Executed
@@ -68,8 +71,8 @@ def _describe(item: object) -> str:
 
 
 def _short(message: object) -> str:
-    key = getattr(message, "validator", None) or getattr(message, "proposer", b"")
-    return bytes(key).hex()[:8]
+    key = getattr(message, "validator", None) or getattr(message, "proposer", None)
+    return key.hex()[:8] if isinstance(key, bytes) else "-"
 
 
 def now_ms() -> int:
@@ -98,6 +101,9 @@ class ConsensusLoop:
         self._on_commit = on_commit
         self._broadcast = broadcast
         self.evidence: dict[bytes, Evidence] = {}
+        # Peers that finished a height first send the next one's messages;
+        # the core takes only its current height, so they wait here.
+        self.next_height = NextHeightBuffer()
         self.round = 0
         self._send, self._receive = trio.open_memory_channel[Input](4096)
         self._nursery: trio.Nursery | None = None
@@ -133,6 +139,15 @@ class ConsensusLoop:
         inp = StartHeight(height, self.chain.validators_for(height))
         self.wal.start_height(inp)
         self._step(inp)
+        for held in self.next_height.release(height):
+            self.feed(held)
+
+    def hold_or_submit(self, item: ProposalReceived | VoteReceived, height: int) -> None:
+        """Queue a checked peer message of the current height; hold one of the next."""
+        if height == self.core.height:
+            self.submit(item)
+        else:
+            self.next_height.hold(item, self.core.height)
 
     def feed(self, inp: Input) -> None:
         self.wal.append(inp)
@@ -247,9 +262,7 @@ class ConsensusLoop:
             log.warning("invalid proposal", height=action.height, reason=str(exc))
             self.feed(BlockValidated(action.height, action.block_hash, False))
             return
-        self.feed(
-            BlockValidated(action.height, action.block_hash, True, block.header.timestamp_ms)
-        )
+        self.feed(BlockValidated(action.height, action.block_hash, True, block.header.timestamp_ms))
 
     def _decide(self, action: Decide) -> None:
         if action.height <= self.chain.height:

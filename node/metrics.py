@@ -18,7 +18,9 @@ class NodeMetrics:
         self.registry = CollectorRegistry()
         r = self.registry
         self.height = Gauge("credichain_height", "Last committed block height", registry=r)
-        self.round = Gauge("credichain_commit_round", "Round in which the last block committed", registry=r)
+        self.round = Gauge(
+            "credichain_commit_round", "Round in which the last block committed", registry=r
+        )
         self.rounds = Histogram(
             "credichain_rounds_per_height",
             "Rounds needed per committed height (round + 1)",
@@ -40,7 +42,9 @@ class NodeMetrics:
         self.committed_extrinsics = Counter(
             "credichain_extrinsics_committed", "Extrinsics committed", registry=r
         )
-        self.mempool_size = Gauge("credichain_mempool_extrinsics", "Extrinsics in the pool", registry=r)
+        self.mempool_size = Gauge(
+            "credichain_mempool_extrinsics", "Extrinsics in the pool", registry=r
+        )
         self.mempool_bytes = Gauge("credichain_mempool_bytes", "Bytes in the pool", registry=r)
         self.synced_blocks = Counter(
             "credichain_sync_blocks", "Blocks fetched and applied by block sync", registry=r

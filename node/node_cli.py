@@ -130,7 +130,9 @@ def load_node(home: Path) -> tuple[NodePaths, NodeConfig, GenesisDoc, Keypair, K
 
     def read(path: Path) -> Keypair:
         try:
-            return load_keyfile(path, None if localnet else _passphrase(False), allow_localnet=localnet)
+            return load_keyfile(
+                path, None if localnet else _passphrase(False), allow_localnet=localnet
+            )
         except KeyfileError as exc:
             raise _fail(str(exc)) from exc
 

@@ -177,9 +177,7 @@ class NodeService:
             precommit_ms=c.timeout_precommit_ms,
             delta_ms=c.timeout_delta_ms,
         )
-        core = Core(
-            CoreConfig(None if validator_key is None else validator_key.public, timeouts)
-        )
+        core = Core(CoreConfig(None if validator_key is None else validator_key.public, timeouts))
         self.consensus = ConsensusLoop(
             core=core,
             chain=self.chain,
@@ -372,19 +370,21 @@ class NodeService:
         core_height = self.consensus.core.height
         if isinstance(message, VoteMessage):
             vote = message.vote
-            if vote.height != core_height:
-                return  # stale or ahead of us: block sync covers the gap
+            if vote.height not in (core_height, core_height + 1):
+                return  # stale, or far ahead of us: block sync covers the gap
             check_vote(vote, self.chain.validators_for(vote.height), self.chain.genesis_hash)
             self._relay(message)
-            self.consensus.submit(VoteReceived(vote))
+            self.consensus.hold_or_submit(VoteReceived(vote), vote.height)
         elif isinstance(message, ProposalMessage):
             proposal = message.proposal
-            if proposal.height != core_height:
+            if proposal.height not in (core_height, core_height + 1):
                 return
             validators = self.chain.validators_for(proposal.height)
             check_proposal(proposal, validators, self.chain.genesis_hash)
             self._relay(message)
-            self.consensus.submit(ProposalReceived(proposal, message.block))
+            self.consensus.hold_or_submit(
+                ProposalReceived(proposal, message.block), proposal.height
+            )
         elif isinstance(message, Extrinsics):
             accepted = []
             for raw in message.extrinsics:

@@ -1,1 +1,7 @@
-"""credichain rpc package."""
+"""credichain JSON-RPC: server (HTTP + WebSocket on hypercorn/trio), registry, client.
+
+Entry points: ``rpc.server.serve(backend, RpcConfig(...), registry=...)`` for
+the node's nursery; ``rpc.backend.RpcBackend`` for what the node provides;
+``rpc.methods.standard_registry()`` plus ``registry.pallet_query`` for the
+methods; ``rpc.client.RpcClient`` / ``WsClient`` for callers. See docs/rpc.md.
+"""

@@ -1,6 +1,6 @@
 """Print the best height of each localnet node; exit 0 when all reach --min-height.
 
-    .venv/bin/python scripts/localnet_heights.py --nodes 4 --min-height 5
+.venv/bin/python scripts/localnet_heights.py --nodes 4 --min-height 5
 """
 
 from __future__ import annotations

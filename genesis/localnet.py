@@ -1,0 +1,106 @@
+"""A localnet genesis: N fresh validators, the dev accounts funded, short periods.
+
+Validator seeds are written in plain text, one JSON file per validator:
+``{"public_key": hex, "seed": hex, "localnet": true}``. That is only fit for
+a developer's machine; the node's encrypted keystore is the format for
+anything else (the ``localnet`` marker lets it refuse these files elsewhere).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from genesis.build import dump_genesis, parse_genesis
+from genesis.schema import DEV_ACCOUNTS, GenesisDoc
+from ledger.crypto import Keypair, encode_address
+
+DEV_BALANCE: Final = 1_000_000 * 10**6  # one million tokens at 6 decimals
+COMMONS_POOL: Final = 10_000_000 * 10**6
+BASE_PORT: Final = 30333
+
+
+@dataclass(frozen=True, slots=True)
+class LocalnetFiles:
+    genesis: Path
+    key_files: tuple[Path, ...]
+
+
+def localnet_doc(
+    validators: list[Keypair],
+    *,
+    chain: str = "credichain-localnet",
+    genesis_time: int,
+    host: str = "127.0.0.1",
+    base_port: int = BASE_PORT,
+    power: int = 10,
+) -> GenesisDoc:
+    data = {
+        "chain": chain,
+        "genesis_time": genesis_time,
+        "address_prefix": "cc",
+        "token_symbol": "CRED",
+        "token_decimals": 6,
+        "localnet": True,
+        "validators": [
+            {
+                "name": f"validator-{index}",
+                "public_key": key.public.hex(),
+                "address": f"{host}:{base_port + index}",
+                "power": power,
+            }
+            for index, key in enumerate(validators)
+        ],
+        "balances": [
+            {"account": encode_address(Keypair.dev(name).public), "amount": str(DEV_BALANCE)}
+            for name in DEV_ACCOUNTS
+        ],
+        "commons_pool": str(COMMONS_POOL),
+    }
+    return parse_genesis(data, "localnet genesis")
+
+
+def write_key_file(key: Keypair, path: Path) -> None:
+    """A plain-text localnet validator key, readable by its owner only."""
+    text = json.dumps(
+        {"public_key": key.public.hex(), "seed": key.seed.hex(), "localnet": True}, indent=2
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text + "\n")
+
+
+def write_localnet(
+    out: Path, count: int, *, chain: str, genesis_time: int, force: bool = False
+) -> LocalnetFiles:
+    if count < 1:
+        raise ValueError("a localnet needs at least one validator")
+    genesis_path = out / "genesis.json"
+    if genesis_path.exists() and not force:
+        raise FileExistsError(f"{genesis_path} exists (use --force to overwrite)")
+    keys = [Keypair.generate() for _ in range(count)]
+    doc = localnet_doc(keys, chain=chain, genesis_time=genesis_time)
+    (out / "keys").mkdir(parents=True, exist_ok=True)
+    dump_genesis(doc, genesis_path)
+    paths = []
+    for index, key in enumerate(keys):
+        path = out / "keys" / f"validator-{index}.json"
+        write_key_file(key, path)
+        paths.append(path)
+    return LocalnetFiles(genesis_path, tuple(paths))
+
+
+def read_key_file(path: Path) -> Keypair:
+    """Read a localnet key file; ValueError says what is wrong."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        seed = bytes.fromhex(data["seed"])
+        key = Keypair.from_seed(seed)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{path}: not a localnet key file: {exc}") from exc
+    if data.get("public_key") != key.public.hex():
+        raise ValueError(f"{path}: public_key does not match the seed")
+    return key

@@ -1,0 +1,34 @@
+"""The chain's runtime: which pallets it has (in hook order) and how to build it.
+
+Adding a pallet is one line in ``PALLETS`` (and its parameters in
+``pallets/runtime/params.py``). This is the module the node, the RPC
+server and genesis import to get the runtime.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from ledger.overlay import StateReader
+from pallets import balances, system
+from pallets.runtime import invariants
+from pallets.runtime.executor import Runtime, StateTrie
+from pallets.runtime.registry import PalletRegistry
+from pallets.runtime.verify import BatchVerifier
+
+PALLETS: Final = (system.PALLET, balances.PALLET)
+
+
+def registry() -> PalletRegistry:
+    return PalletRegistry(PALLETS)
+
+
+def check_invariants(state: StateReader) -> list[str]:
+    """Every pallet's ``try_state`` on ``state``: [] when I1, I2... all hold."""
+    return invariants.check_invariants(registry(), state)
+
+
+def build_runtime(
+    genesis_hash: bytes, trie: StateTrie, *, verifier: BatchVerifier | None = None
+) -> Runtime:
+    return Runtime(registry(), genesis_hash, trie, verifier=verifier)

@@ -1,0 +1,439 @@
+"""Block execution: the runtime API the node calls.
+
+Theory of operation
+-------------------
+A block runs on a ``StateOverlay`` over its parent's state (a trie version):
+
+1. **Begin.** The block must extend its parent (height + 1, time not going
+   back). Each pallet's ``on_initialize`` hook runs, in pallet-index order.
+2. **Extrinsics, in order.** Each passes ``validate_extrinsic`` against the
+   state as it is at that point (so nonces advance within the block). Its
+   signer's nonce is incremented in the block's layer; its call runs in a new
+   overlay layer with its declared weight as a budget. A ``DispatchFailure``
+   drops the layer and its events and gives a failed receipt carrying the
+   pallet's error code and rule; success commits the layer and its events.
+3. **End.** ``on_finalize`` hooks, then, when the block's time enters a new
+   epoch (every ``system.epoch_length`` seconds from genesis), every pallet's
+   ``on_epoch(epoch_index)``.
+4. **Result.** The overlay's net changes are staged on the trie (nothing is
+   written) giving the state root; with the receipts and hook events this is
+   a ``BlockResult``. ``commit`` adds the staged trie nodes to the node's
+   write batch, so the block's state, blocks and receipts land atomically.
+
+The node uses three entry points: ``build_block`` (proposer: packs
+candidates, skipping the invalid ones and reporting them), ``execute_block``
+(validator: a proposed or synced block; an invalid extrinsic, an exceeded
+limit or a header root that differs makes the block invalid) and ``commit``.
+
+Block context: height, BFT time ``timestamp_ms // 1000``, the proposer and
+``seed = H("credichain/block-seed/1" || parent_hash || last_commit_hash)``.
+The parent hash commits to the parent's state and the last commit to the
+precommits that finalized it; the proposer of the parent could grind the
+parent's content to bias it, so pallets that need unpredictability (C6) must
+use the seed of a block after the one that fixed their inputs.
+
+Everything here is deterministic: integer arithmetic, block time only,
+sorted iteration (the overlay's), bounded work (weights and block limits).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, Protocol
+
+from ledger.crypto import blake2b256
+from ledger.kv import WriteBatch
+from ledger.merkle import merkle_root
+from ledger.overlay import StateOverlay, StateReader
+from ledger.types import (
+    Block,
+    Event,
+    Extrinsic,
+    Header,
+    Receipt,
+    ValidatorSet,
+    events_root,
+    extrinsics_root,
+    receipts_root,
+)
+from pallets.runtime.context import SEED_DOMAIN, BlockInfo, CallContext
+from pallets.runtime.declare import ROOT, DispatchFailure, Origin, RuntimeFault
+from pallets.runtime.invariants import check_invariants
+from pallets.runtime.params import param
+from pallets.runtime.registry import PalletRegistry
+from pallets.runtime.validate import (
+    CheckedExtrinsic,
+    InvalidExtrinsic,
+    ValidationRules,
+    decode_extrinsic,
+    signing_payload,
+    validate_extrinsic,
+)
+from pallets.runtime.verify import BatchVerifier
+from pallets.system import api as system_api
+from pallets.system.hooks import advance_epoch, epoch_at
+from pallets.system.storage import NUMBER, TIME, VALIDATOR_CHANGES
+
+EMPTY_LIST_ROOT: Final = merkle_root([])
+
+
+class StagedCommit(Protocol):
+    @property
+    def root(self) -> bytes: ...
+
+
+class StateTrie(Protocol):
+    """What the runtime needs of ``ledger.trie.StateTrie``."""
+
+    def reader(self, root: bytes) -> StateReader: ...
+
+    def stage(self, root: bytes, changes: Mapping[bytes, bytes | None], version: int) -> Any: ...
+
+    def add_to_batch(self, staged: Any, batch: WriteBatch) -> None: ...
+
+
+class InvalidBlock(Exception):
+    """A block that no honest proposer builds; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class BlockEnv:
+    """What the node knows about a block before executing it."""
+
+    height: int
+    timestamp_ms: int
+    parent_hash: bytes
+    last_commit_hash: bytes
+    proposer: bytes
+
+    @classmethod
+    def from_header(cls, header: Header) -> BlockEnv:
+        return cls(
+            header.height,
+            header.timestamp_ms,
+            header.parent_hash,
+            header.last_commit_hash,
+            header.proposer,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ValidatorChange:
+    """A validator set scheduled by this block, taking effect at ``apply_at`` (H + 2)."""
+
+    apply_at: int
+    validators: ValidatorSet
+
+
+@dataclass(frozen=True, slots=True)
+class BlockLimits:
+    max_extrinsics: int
+    max_bytes: int
+    max_weight: int
+    max_extrinsic_bytes: int
+
+    @classmethod
+    def read(cls, state: StateReader) -> BlockLimits:
+        return cls(
+            param(state, "system", "max_block_extrinsics"),
+            param(state, "system", "max_block_bytes"),
+            param(state, "system", "max_block_weight"),
+            param(state, "system", "max_extrinsic_bytes"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BlockResult:
+    env: BlockEnv
+    parent_root: bytes
+    extrinsics: tuple[bytes, ...]
+    receipts: tuple[Receipt, ...]
+    events: tuple[Event, ...]  # emitted by hooks; each extrinsic's are in its receipt
+    changes: Mapping[bytes, bytes | None]
+    staged: Any  # the trie's StagedCommit
+    state_root: bytes
+    weight: int
+    validator_change: ValidatorChange | None
+    rejected: tuple[tuple[bytes, InvalidExtrinsic], ...] = field(default=())
+
+    @property
+    def extrinsics_root(self) -> bytes:
+        return extrinsics_root(self.extrinsics)
+
+    @property
+    def receipts_root(self) -> bytes:
+        return receipts_root(self.receipts)
+
+    @property
+    def events_root(self) -> bytes:
+        return events_root(self.events)
+
+    def header(
+        self,
+        *,
+        validators_hash: bytes,
+        next_validators_hash: bytes,
+        evidence_root: bytes = EMPTY_LIST_ROOT,
+    ) -> Header:
+        """The header of this block (for the proposer)."""
+        return Header(
+            height=self.env.height,
+            timestamp_ms=self.env.timestamp_ms,
+            parent_hash=self.env.parent_hash,
+            last_commit_hash=self.env.last_commit_hash,
+            extrinsics_root=self.extrinsics_root,
+            evidence_root=evidence_root,
+            state_root=self.state_root,
+            receipts_root=self.receipts_root,
+            events_root=self.events_root,
+            validators_hash=validators_hash,
+            next_validators_hash=next_validators_hash,
+            proposer=self.env.proposer,
+        )
+
+
+class _Run:
+    """One block in progress."""
+
+    def __init__(self, overlay: StateOverlay, info: BlockInfo, limits: BlockLimits) -> None:
+        self.overlay = overlay
+        self.info = info
+        self.limits = limits
+        self.extrinsics: list[bytes] = []
+        self.receipts: list[Receipt] = []
+        self.events: list[Event] = []
+        self.bytes = 0
+        self.weight = 0
+
+
+class Runtime:
+    def __init__(
+        self,
+        registry: PalletRegistry,
+        genesis_hash: bytes,
+        trie: StateTrie,
+        *,
+        verifier: BatchVerifier | None = None,
+    ) -> None:
+        self.registry = registry
+        self.rules = ValidationRules(registry, genesis_hash)
+        self.trie = trie
+        self.verifier = verifier or BatchVerifier(1)
+
+    # -- queries
+
+    def state(self, root: bytes) -> StateReader:
+        return self.trie.reader(root)
+
+    def metadata(self) -> dict[str, Any]:
+        return self.registry.metadata()
+
+    def check_invariants(self, root: bytes) -> list[str]:
+        return check_invariants(self.registry, self.trie.reader(root))
+
+    # -- the three entry points
+
+    def build_block(
+        self,
+        parent_root: bytes,
+        env: BlockEnv,
+        candidates: Iterable[bytes],
+        *,
+        max_count: int | None = None,
+        max_bytes: int | None = None,
+    ) -> BlockResult:
+        """Pack ``candidates`` (in order) into a block, skipping any that is invalid
+        here or does not fit; ``rejected`` lists the invalid ones with the reason."""
+        run = self._begin(parent_root, env)
+        limits = run.limits
+        count_cap = min(limits.max_extrinsics, max_count or limits.max_extrinsics)
+        bytes_cap = min(limits.max_bytes, max_bytes or limits.max_bytes)
+        pending = list(candidates)
+        decoded, signature_ok, rejected = self._predecode(pending, limits.max_extrinsic_bytes)
+        for raw in pending:
+            if len(run.extrinsics) >= count_cap:
+                break
+            if raw in rejected or run.bytes + len(raw) > bytes_cap:
+                continue
+            try:
+                checked = self._validate(run, raw, decoded.get(raw), signature_ok.get(raw))
+            except InvalidExtrinsic as exc:
+                rejected[raw] = exc
+                continue
+            if run.weight + checked.weight > limits.max_weight:
+                continue
+            self._apply(run, checked)
+        return self._finish(parent_root, run, tuple(rejected.items()))
+
+    def execute_block(self, parent_root: bytes, block: Block) -> BlockResult:
+        """Execute a proposed or synced block and check its header's roots."""
+        result = self.execute(parent_root, BlockEnv.from_header(block.header), block.extrinsics)
+        header = block.header
+        for name, ours, theirs in (
+            ("extrinsics_root", result.extrinsics_root, header.extrinsics_root),
+            ("state_root", result.state_root, header.state_root),
+            ("receipts_root", result.receipts_root, header.receipts_root),
+            ("events_root", result.events_root, header.events_root),
+        ):
+            if ours != theirs:
+                raise InvalidBlock(f"{name} is 0x{theirs.hex()}, execution gives 0x{ours.hex()}")
+        return result
+
+    def execute(
+        self, parent_root: bytes, env: BlockEnv, extrinsics: Sequence[bytes]
+    ) -> BlockResult:
+        """Execute exactly ``extrinsics``; ``InvalidBlock`` if any may not be included."""
+        run = self._begin(parent_root, env)
+        limits = run.limits
+        if len(extrinsics) > limits.max_extrinsics:
+            raise InvalidBlock(
+                f"{len(extrinsics)} extrinsics, the limit is {limits.max_extrinsics}"
+            )
+        decoded, signature_ok, rejected = self._predecode(extrinsics, limits.max_extrinsic_bytes)
+        for index, raw in enumerate(extrinsics):
+            if raw in rejected:
+                raise InvalidBlock(f"extrinsic {index}: {rejected[raw].reason}")
+            try:
+                checked = self._validate(run, raw, decoded[raw], signature_ok[raw])
+            except InvalidExtrinsic as exc:
+                raise InvalidBlock(f"extrinsic {index}: {exc.reason}") from exc
+            if run.bytes + len(raw) > limits.max_bytes:
+                raise InvalidBlock(f"extrinsics exceed {limits.max_bytes} bytes")
+            if run.weight + checked.weight > limits.max_weight:
+                raise InvalidBlock(f"extrinsics exceed the weight limit {limits.max_weight}")
+            self._apply(run, checked)
+        return self._finish(parent_root, run, ())
+
+    def commit(self, result: BlockResult, batch: WriteBatch) -> None:
+        """Add the block's trie nodes to ``batch`` (the node writes it atomically)."""
+        self.trie.add_to_batch(result.staged, batch)
+
+    # -- steps
+
+    def _begin(self, parent_root: bytes, env: BlockEnv) -> _Run:
+        base = self.trie.reader(parent_root)
+        previous = NUMBER.get(base)
+        if env.height != previous + 1:
+            raise InvalidBlock(f"height {env.height} does not follow the parent's {previous}")
+        if env.timestamp_ms // 1000 < TIME.get(base):
+            raise InvalidBlock("block time goes back before the parent's")
+        overlay = StateOverlay(base)
+        info = BlockInfo(
+            height=env.height,
+            timestamp_ms=env.timestamp_ms,
+            parent_hash=env.parent_hash,
+            last_commit_hash=env.last_commit_hash,
+            proposer=env.proposer,
+            seed=blake2b256(SEED_DOMAIN + env.parent_hash + env.last_commit_hash),
+            epoch=epoch_at(base, env.timestamp_ms // 1000),
+        )
+        run = _Run(overlay, info, BlockLimits.read(base))
+        for pallet in self.registry.pallets:
+            if pallet.hooks.on_initialize is not None:
+                self._hook(run, f"{pallet.name}.on_initialize", pallet.hooks.on_initialize)
+        return run
+
+    def _predecode(
+        self, extrinsics: Sequence[bytes], max_bytes: int
+    ) -> tuple[dict[bytes, Extrinsic], dict[bytes, bool], dict[bytes, InvalidExtrinsic]]:
+        """Decode all, then verify all signatures in one batch (on the verifier's threads)."""
+        decoded: dict[bytes, Extrinsic] = {}
+        rejected: dict[bytes, InvalidExtrinsic] = {}
+        for raw in extrinsics:
+            try:
+                decoded[raw] = decode_extrinsic(raw, max_bytes)
+            except InvalidExtrinsic as exc:
+                rejected[raw] = exc
+        genesis = self.rules.genesis_hash
+        order = list(decoded)
+        verdicts = self.verifier.verify_many(
+            [
+                (ext.signer, signing_payload(raw, ext, genesis), ext.signature)
+                for raw, ext in ((raw, decoded[raw]) for raw in order)
+            ]
+        )
+        return decoded, dict(zip(order, verdicts, strict=True)), rejected
+
+    def _validate(
+        self, run: _Run, raw: bytes, decoded: Extrinsic | None, signature_ok: bool | None
+    ) -> CheckedExtrinsic:
+        return validate_extrinsic(
+            raw,
+            run.overlay,
+            self.rules,
+            height=run.info.height,
+            max_bytes=run.limits.max_extrinsic_bytes,
+            decoded=decoded,
+            signature_ok=signature_ok,
+        )
+
+    def _apply(self, run: _Run, checked: CheckedExtrinsic) -> None:
+        overlay = run.overlay
+        system_api.bump_nonce(overlay, checked.signer, checked.state_nonce)
+        overlay.open_layer()
+        ctx = CallContext(overlay, run.info, Origin.signed(checked.signer), checked.weight)
+        try:
+            checked.call.fn(ctx, **checked.args)
+        except DispatchFailure as failure:
+            overlay.drop_layer()
+            receipt = Receipt(checked.hash, False, failure.error, ())
+        else:
+            overlay.commit_layer()
+            receipt = Receipt(checked.hash, True, None, tuple(ctx.events))
+        run.extrinsics.append(checked.raw)
+        run.receipts.append(receipt)
+        run.bytes += len(checked.raw)
+        run.weight += checked.weight
+
+    def _hook(self, run: _Run, name: str, hook: Any, *args: Any) -> None:
+        ctx = CallContext(run.overlay, run.info, Origin(ROOT), None)
+        try:
+            hook(ctx, *args)
+        except DispatchFailure as failure:  # a hook must not fail: that is a bug
+            raise RuntimeFault(f"hook {name} failed: {failure}") from failure
+        run.events.extend(ctx.events)
+
+    def _finish(
+        self,
+        parent_root: bytes,
+        run: _Run,
+        rejected: tuple[tuple[bytes, InvalidExtrinsic], ...],
+    ) -> BlockResult:
+        for pallet in self.registry.pallets:
+            if pallet.hooks.on_finalize is not None:
+                self._hook(run, f"{pallet.name}.on_finalize", pallet.hooks.on_finalize)
+        started: list[int | None] = []
+        self._hook(run, "system.advance_epoch", lambda ctx: started.append(advance_epoch(ctx)))
+        if started[0] is not None:
+            for pallet in self.registry.pallets:
+                if pallet.hooks.on_epoch is not None:
+                    self._hook(run, f"{pallet.name}.on_epoch", pallet.hooks.on_epoch, started[0])
+        changes = run.overlay.changes()
+        staged = self.trie.stage(parent_root, changes, run.info.height)
+        apply_at = run.info.height + system_api.VALIDATOR_DELAY
+        change = None
+        if changes.get(VALIDATOR_CHANGES.key(apply_at)) is not None:
+            scheduled = system_api.scheduled_validator_set(run.overlay, apply_at)
+            if scheduled is None:
+                raise RuntimeFault("a scheduled validator change vanished")
+            change = ValidatorChange(apply_at, scheduled)
+        return BlockResult(
+            env=BlockEnv(
+                run.info.height,
+                run.info.timestamp_ms,
+                run.info.parent_hash,
+                run.info.last_commit_hash,
+                run.info.proposer,
+            ),
+            parent_root=parent_root,
+            extrinsics=tuple(run.extrinsics),
+            receipts=tuple(run.receipts),
+            events=tuple(run.events),
+            changes=changes,
+            staged=staged,
+            state_root=staged.root,
+            weight=run.weight,
+            validator_change=change,
+            rejected=rejected,
+        )

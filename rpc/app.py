@@ -1,0 +1,288 @@
+"""The ASGI application: JSON-RPC over HTTP POST ``/`` and WebSocket, ``GET /health``.
+
+Theory of operation
+-------------------
+hypercorn (trio worker) parses HTTP and WebSocket and calls ``RpcApp`` with
+an ASGI scope. Three kinds of scope:
+
+* ``http``: ``POST /`` carries one JSON-RPC body of at most
+  ``max_body_bytes`` (refused with 413 and a -32600 body, counted while
+  reading, not trusted from Content-Length), with ``Content-Type:
+  application/json`` (a browser cannot send that cross-origin without a CORS
+  preflight, which is refused unless the origin is configured). ``GET
+  /health`` answers 200 JSON for container health checks. Anything else is
+  404/405 with a JSON body.
+* ``websocket``: a browser ``Origin`` must be configured; connections beyond
+  ``max_ws_connections`` are accepted then closed with 1013 "try again
+  later". Each text message is one request or batch; replies and
+  subscription notifications share one bounded queue drained by a writer
+  task (``rpc.subscriptions``).
+* ``lifespan``: acknowledged.
+
+No exception escapes to hypercorn (which would answer a bare 500): the
+dispatcher already maps method failures to -32603, and this layer catches
+what is left, logs it and answers -32603.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+import structlog
+import trio
+
+from rpc import errors
+from rpc.backend import RpcBackend
+from rpc.config import RpcConfig
+from rpc.dispatch import Dispatcher, dumps, error_reply
+from rpc.errors import RpcError
+from rpc.registry import MethodRegistry
+from rpc.subscriptions import Session
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+log = structlog.get_logger("rpc")
+
+JSON_HEADERS: Final = [(b"content-type", b"application/json")]
+WS_TRY_AGAIN_LATER: Final = 1013
+WS_POLICY_VIOLATION: Final = 1008
+
+
+class _ClientGone(Exception):
+    """The HTTP client disconnected before sending its whole body."""
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+class RpcApp:
+    """ASGI callable serving a ``MethodRegistry`` over a backend."""
+
+    def __init__(self, registry: MethodRegistry, backend: RpcBackend, config: RpcConfig) -> None:
+        self.config = config
+        self.backend = backend
+        self.dispatcher = Dispatcher(registry, backend, config)
+        self.ws_connections = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "websocket":
+            await self._websocket(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    # ------------------------------------------------------------- lifespan
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    # ------------------------------------------------------------- HTTP
+
+    def _cors_headers(self, origin: str | None) -> list[tuple[bytes, bytes]]:
+        if origin is None or not self.config.origin_allowed(origin):
+            return []
+        return [
+            (b"access-control-allow-origin", origin.encode("latin-1")),
+            (b"vary", b"Origin"),
+        ]
+
+    async def _respond(
+        self,
+        send: Send,
+        status: int,
+        body: str,
+        extra: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
+        payload = body.encode("utf-8")
+        headers = [*JSON_HEADERS, (b"content-length", str(len(payload)).encode()), *(extra or [])]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path, verb = scope.get("path", "/"), scope.get("method", "GET")
+        origin = _header(scope, b"origin")
+        if path == "/health" and verb in ("GET", "HEAD"):
+            await self._health(send)
+            return
+        if path != "/":
+            await self._respond(send, 404, dumps({"error": f"no such path {path[:100]!r}"}))
+            return
+        if verb == "OPTIONS":
+            await self._preflight(send, origin)
+            return
+        if verb != "POST":
+            await self._respond(
+                send, 405, error_reply(None, errors.invalid_request("use POST for JSON-RPC"))
+            )
+            return
+        if origin is not None and not self.config.origin_allowed(origin):
+            await self._respond(
+                send, 403, error_reply(None, errors.invalid_request("origin not allowed"))
+            )
+            return
+        content_type = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            await self._respond(
+                send,
+                415,
+                error_reply(None, errors.invalid_request("Content-Type must be application/json")),
+            )
+            return
+        try:
+            body = await self._read_body(receive)
+        except _ClientGone:
+            return
+        cors = self._cors_headers(origin)
+        if body is None:
+            limit = self.config.max_body_bytes
+            reply = error_reply(
+                None, errors.invalid_request(f"request body exceeds the limit of {limit} bytes")
+            )
+            await self._respond(send, 413, reply, [*cors, (b"connection", b"close")])
+            return
+        try:
+            reply_text = await self.dispatcher.handle(body, None)
+        except Exception:
+            log.exception("rpc request failed")
+            reply_text = error_reply(None, RpcError(errors.INTERNAL_ERROR))
+        if reply_text is None:  # notifications only: nothing to say
+            await send({"type": "http.response.start", "status": 204, "headers": cors})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await self._respond(send, 200, reply_text, cors)
+
+    async def _read_body(self, receive: Receive) -> bytes | None:
+        """The whole body, or None as soon as it exceeds the limit."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _ClientGone
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.config.max_body_bytes:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    async def _preflight(self, send: Send, origin: str | None) -> None:
+        if origin is None or not self.config.origin_allowed(origin):
+            await self._respond(send, 403, dumps({"error": "origin not allowed"}))
+            return
+        headers = [
+            *self._cors_headers(origin),
+            (b"access-control-allow-methods", b"POST, OPTIONS"),
+            (b"access-control-allow-headers", b"content-type"),
+            (b"access-control-max-age", b"600"),
+        ]
+        await send({"type": "http.response.start", "status": 204, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def _health(self, send: Send) -> None:
+        try:
+            health = self.backend.health()
+            best = self.backend.best_hash()
+            header = self.backend.header(best)
+        except Exception:
+            log.exception("health check failed")
+            await self._respond(send, 503, dumps({"status": "unavailable"}))
+            return
+        body = {
+            "status": "ok",
+            "peers": health.peers,
+            "isSyncing": health.is_syncing,
+            "bestHeight": None if header is None else header.height,
+        }
+        await self._respond(send, 200, dumps(body))
+
+    # ------------------------------------------------------------- WebSocket
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        connect = await receive()
+        if connect["type"] != "websocket.connect":
+            return
+        origin = _header(scope, b"origin")
+        if origin is not None and not self.config.origin_allowed(origin):
+            await send({"type": "websocket.close", "code": WS_POLICY_VIOLATION})
+            return
+        await send({"type": "websocket.accept"})
+        if self.ws_connections >= self.config.max_ws_connections:
+            await send(
+                {
+                    "type": "websocket.close",
+                    "code": WS_TRY_AGAIN_LATER,
+                    "reason": "too many WebSocket connections",
+                }
+            )
+            return
+        self.ws_connections += 1
+        try:
+            await self._serve_websocket(receive, send)
+        finally:
+            self.ws_connections -= 1
+
+    async def _serve_websocket(self, receive: Receive, send: Send) -> None:
+        outgoing, queued = trio.open_memory_channel[str](self.config.ws_send_queue)
+        session: Session | None = None
+        async with trio.open_nursery() as nursery:
+            session = Session(nursery, outgoing, self.config.max_subscriptions_per_connection)
+            writer_done = trio.Event()
+            nursery.start_soon(self._ws_writer, queued, send, writer_done)
+            nursery.start_soon(self._watch_overflow, session, nursery)
+            while True:
+                message = await receive()
+                if message["type"] != "websocket.receive":
+                    break
+                text = message.get("text")
+                data = text if text is not None else message.get("bytes") or b""
+                try:
+                    reply = await self.dispatcher.handle(data, session)
+                except Exception:
+                    log.exception("rpc websocket request failed")
+                    reply = error_reply(None, RpcError(errors.INTERNAL_ERROR))
+                if reply is not None and not session.send(reply):
+                    break
+                session.release_pending()
+            outgoing.close()
+            with trio.move_on_after(1):  # let the writer flush what is queued
+                await writer_done.wait()
+            nursery.cancel_scope.cancel()
+        if session is not None and session.overflowed.is_set():
+            await send(
+                {
+                    "type": "websocket.close",
+                    "code": WS_POLICY_VIOLATION,
+                    "reason": "client too slow",
+                }
+            )
+
+    async def _watch_overflow(self, session: Session, nursery: trio.Nursery) -> None:
+        await session.overflowed.wait()
+        nursery.cancel_scope.cancel()
+
+    async def _ws_writer(
+        self, queued: trio.MemoryReceiveChannel[str], send: Send, done: trio.Event
+    ) -> None:
+        try:
+            async for text in queued:
+                await send({"type": "websocket.send", "text": text})
+        finally:
+            done.set()

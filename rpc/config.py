@@ -1,0 +1,57 @@
+"""Settings of the JSON-RPC server (spec/rpc.md, "Limits and exposure").
+
+Every limit has the default the spec names: listen on 127.0.0.1 only, a body
+of at most 1 MiB, batches of at most 100 calls, a bounded number of WebSocket
+connections and of subscriptions on each, no CORS origins, node-changing
+("unsafe") methods off. The node fills an ``RpcConfig`` from its
+``[rpc]`` config section; tests build one with ``port=0``.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class RpcConfig(BaseModel):
+    """What the server binds and the limits it enforces; validated, immutable."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    host: str = Field(default="127.0.0.1", min_length=1, description="interface to bind")
+    port: int = Field(default=9944, ge=0, le=65535, description="TCP port; 0 picks a free one")
+    max_body_bytes: int = Field(default=1 << 20, ge=1024, le=64 << 20)
+    max_batch: int = Field(default=100, ge=1, le=10_000)
+    max_ws_connections: int = Field(default=100, ge=1, le=10_000)
+    max_subscriptions_per_connection: int = Field(default=64, ge=1, le=10_000)
+    # Messages queued for one WebSocket client before it counts as too slow
+    # and is disconnected (a stalled reader must not hold node memory).
+    ws_send_queue: int = Field(default=1024, ge=16, le=1_000_000)
+    # Browser origins allowed by CORS and for WebSocket handshakes; "*" allows any.
+    cors_origins: tuple[str, ...] = ()
+    unsafe_methods: bool = False
+    keep_alive_timeout_s: int = Field(default=20, ge=1, le=3600)
+    keep_alive_max_requests: int = Field(default=100_000, ge=1)
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _check_origins(cls, origins: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in origins:
+            if origin != "*" and not origin.startswith(("http://", "https://")):
+                raise ValueError(f"CORS origin {origin!r} must be '*' or start with http(s)://")
+        return origins
+
+    @classmethod
+    def from_listen(cls, listen: str, **limits: object) -> RpcConfig:
+        """Build from a ``HOST:PORT`` string (the node's ``rpc.listen``) and other fields."""
+        host, sep, port = listen.rpartition(":")
+        if not sep or not host or not port.isdigit():
+            raise ValueError(f"rpc listen: expected HOST:PORT, got {listen!r}")
+        return cls.model_validate({"host": host.strip("[]"), "port": int(port), **limits})
+
+    @property
+    def bind(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    def origin_allowed(self, origin: str) -> bool:
+        return "*" in self.cors_origins or origin in self.cors_origins

@@ -1,0 +1,32 @@
+"""NextHeightBuffer: holds height+1 messages, bounded, released in arrival order."""
+
+from __future__ import annotations
+
+import pytest
+
+from consensus import NextHeightBuffer, ProposalReceived, VoteReceived
+from ledger.types import VoteType
+
+from .support import BLOCK_A, proposal, vote
+
+
+def test_holds_only_the_next_height_and_releases_in_order() -> None:
+    buf = NextHeightBuffer()
+    v1 = VoteReceived(vote(0, VoteType.PREVOTE, 6, 0, BLOCK_A))
+    p1 = ProposalReceived(proposal(1, 6, 0, BLOCK_A))
+    assert buf.hold(v1, current_height=5)
+    assert buf.hold(p1, current_height=5)
+    assert not buf.hold(VoteReceived(vote(0, VoteType.PREVOTE, 7, 0, None)), current_height=5)
+    assert not buf.hold(VoteReceived(vote(0, VoteType.PREVOTE, 5, 0, None)), current_height=5)
+    assert len(buf) == 2
+    assert buf.release(6) == [v1, p1]
+    assert len(buf) == 0
+
+
+def test_release_drops_other_heights_and_the_limit_holds() -> None:
+    buf = NextHeightBuffer(limit=2)
+    items = [VoteReceived(vote(i, VoteType.PREVOTE, 2, 0, None)) for i in range(3)]
+    assert [buf.hold(item, 1) for item in items] == [True, True, False]
+    assert buf.release(3) == []
+    with pytest.raises(ValueError, match="limit"):
+        NextHeightBuffer(limit=0)

@@ -1,0 +1,34 @@
+"""docs/protocol/consensus.md's worked examples are recomputed from the code."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from ledger.types import Proposal, VoteType, vote_sign_bytes
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "protocol" / "consensus.md"
+GENESIS, BLOCK = bytes([0x11]) * 32, bytes([0x22]) * 32
+
+
+def example(name: str) -> bytes:
+    text = DOC.read_text()
+    match = re.search(rf"<!-- example: {name} -->\n((?:    .*\n)+)", text)
+    assert match, f"no example {name!r} in {DOC}"
+    return bytes.fromhex(re.sub(r"\s", "", match.group(1)))
+
+
+@pytest.mark.parametrize(
+    ("name", "computed"),
+    [
+        (
+            "vote_sign_bytes",
+            vote_sign_bytes(GENESIS, 7, 2, VoteType.PRECOMMIT, BLOCK, 1_700_000_000_123),
+        ),
+        ("proposal_sign_bytes", Proposal.sign_bytes_of(GENESIS, 7, 2, -1, BLOCK)),
+    ],
+)
+def test_documented_sign_bytes_match_the_code(name: str, computed: bytes) -> None:
+    assert example(name) == computed

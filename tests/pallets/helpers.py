@@ -1,0 +1,159 @@
+"""A chain in memory for runtime tests: genesis, signing, blocks, ``assert_noop``.
+
+``TestChain`` builds genesis on a real ``StateTrie`` over ``MemoryKV``,
+signs extrinsics with the dev keys, executes blocks through the runtime's
+public API (``execute`` + ``commit``) and checks the invariants after every
+block, as FRAME tests do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from genesis.build import build_genesis, genesis_header, parse_genesis
+from genesis.localnet import localnet_doc
+from genesis.schema import GenesisDoc
+from ledger.crypto import Keypair, blake2b256
+from ledger.kv import MemoryKV, WriteBatch
+from ledger.trie import EMPTY_ROOT, StateTrie
+from ledger.types import Block, Call, Extrinsic, Receipt
+from pallets import construct
+from pallets.runtime.executor import BlockEnv, BlockResult, Runtime
+from pallets.runtime.genesis import genesis_state
+from pallets.runtime.registry import PalletRegistry
+from pallets.runtime.verify import BatchVerifier
+from pallets.system.storage import NONCE
+
+GENESIS_TIME = 1_700_000_000
+ALICE, BOB, CHARLIE, DAVE, EVE, FERDIE = (
+    Keypair.dev(n) for n in ("alice", "bob", "charlie", "dave", "eve", "ferdie")
+)
+VALIDATOR = Keypair.from_seed(blake2b256(b"test-validator"))
+
+
+def test_doc(**overrides: Any) -> GenesisDoc:
+    doc = localnet_doc([VALIDATOR], genesis_time=GENESIS_TIME)
+    if not overrides:
+        return doc
+    return parse_genesis({**doc.to_json_dict(), **overrides})
+
+
+class TestChain:
+    __test__ = False  # not a pytest class
+
+    def __init__(
+        self,
+        doc: GenesisDoc | None = None,
+        *,
+        threads: int = 1,
+        registry: PalletRegistry | None = None,
+    ) -> None:
+        self.doc = doc or test_doc()
+        self.kv = MemoryKV()
+        self.trie = StateTrie(self.kv)
+        if registry is None:
+            block0, self.root = build_genesis(self.doc, self.trie)
+            registry = construct.registry()
+        else:  # a runtime with extra (test) pallets: the same steps as build_genesis
+            state = genesis_state(registry, self.doc.to_config())
+            self.root = self.trie.commit(EMPTY_ROOT, state, 0)
+            block0 = Block(genesis_header(self.doc, self.root), (), None, ())
+        self.genesis_hash = block0.hash
+        self.parent_hash = block0.hash
+        self.height = 0
+        self.time_ms = self.doc.genesis_time * 1000
+        self.runtime = Runtime(
+            registry, self.genesis_hash, self.trie, verifier=BatchVerifier(threads)
+        )
+        self.nonces: dict[bytes, int] = {}
+
+    def state(self) -> Any:
+        return self.runtime.state(self.root)
+
+    def sign(
+        self,
+        key: Keypair,
+        pallet: str,
+        function: str,
+        args: dict[str, Any],
+        *,
+        nonce: int | None = None,
+        valid_until: int | None = None,
+    ) -> bytes:
+        if nonce is None:
+            nonce = self.nonces.get(key.public, NONCE.get(self.state(), key.public))
+            self.nonces[key.public] = nonce + 1
+        until = self.height + 100 if valid_until is None else valid_until
+        call = Call(pallet, function, args)
+        return Extrinsic.create(key, nonce, until, call, self.genesis_hash).encode()
+
+    def transfer(self, key: Keypair, dest: bytes, amount: int, **kw: Any) -> bytes:
+        return self.sign(key, "balances", "transfer", {"dest": dest, "amount": amount}, **kw)
+
+    def next_env(self, seconds: int = 1) -> BlockEnv:
+        return BlockEnv(
+            self.height + 1,
+            self.time_ms + seconds * 1000,
+            self.parent_hash,
+            bytes(32),
+            VALIDATOR.public,
+        )
+
+    def execute(self, extrinsics: Sequence[bytes], *, seconds: int = 1) -> BlockResult:
+        """Execute and commit a block, then check every invariant.
+
+        Every block runs twice (DESIGN.md §3): both executions must agree.
+        """
+        env = self.next_env(seconds)
+        result = self.runtime.execute(self.root, env, extrinsics)
+        again = self.runtime.execute(self.root, env, extrinsics)
+        assert (again.state_root, again.receipts, again.events) == (
+            result.state_root,
+            result.receipts,
+            result.events,
+        )
+        self.apply(result)
+        return result
+
+    def apply(self, result: BlockResult) -> None:
+        batch = WriteBatch()
+        self.runtime.commit(result, batch)
+        self.kv.write(batch)
+        self.root = result.state_root
+        self.height = result.env.height
+        self.time_ms = result.env.timestamp_ms
+        vs = self.doc.validator_set().hash
+        self.parent_hash = result.header(validators_hash=vs, next_validators_hash=vs).hash
+        self.nonces.clear()
+        problems = self.runtime.check_invariants(self.root)
+        assert problems == [], problems
+
+
+def assert_noop(
+    chain: TestChain, key: Keypair, raw: bytes, code: str, rule: str | None = None
+) -> Receipt:
+    """The FRAME way: the call fails with ``code`` and the state root does not move.
+
+    "Does not move" here: the block's state is exactly that of the same block
+    without the extrinsic (hooks, height, time) plus the signer's nonce
+    increment, compared change by change and by state root.
+    """
+    before, env = chain.root, chain.next_env()
+    result = chain.runtime.execute(before, env, [raw])
+    (receipt,) = result.receipts
+    assert not receipt.success, receipt
+    assert receipt.error is not None and receipt.error.code == code, receipt.error
+    if rule is not None:
+        assert receipt.error.rule == rule, receipt.error
+    assert receipt.events == ()
+    empty = chain.runtime.execute(before, env, [])
+    nonce_key = NONCE.key(key.public)
+    assert result.changes == {**empty.changes, nonce_key: result.changes[nonce_key]}
+    expected = chain.trie.stage(
+        before, {**empty.changes, nonce_key: result.changes[nonce_key]}, env.height
+    )
+    assert expected.root == result.state_root
+    assert result.events == empty.events
+    chain.apply(result)
+    return receipt
