@@ -1,15 +1,14 @@
 """A localnet genesis: N fresh validators, the dev accounts funded, short periods.
 
-Validator seeds are written in plain text, one JSON file per validator:
-``{"public_key": hex, "seed": hex, "localnet": true}``. That is only fit for
-a developer's machine; the node's encrypted keystore is the format for
-anything else (the ``localnet`` marker lets it refuse these files elsewhere).
+Validator keys are written as ``ledger.keyfile`` documents in their
+plain-text localnet mode (the seed in clear, marked ``"localnet": true``), the
+same format ``credichain node start`` reads. That is only fit for a
+developer's machine: the node refuses such a file unless its genesis is a
+localnet, and uses encrypted key files everywhere else.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -17,6 +16,7 @@ from typing import Final
 from genesis.build import dump_genesis, parse_genesis
 from genesis.schema import DEV_ACCOUNTS, GenesisDoc
 from ledger.crypto import Keypair, encode_address
+from ledger.keyfile import KeyfileError, load_keyfile, save_keyfile
 
 DEV_BALANCE: Final = 1_000_000 * 10**6  # one million tokens at 6 decimals
 COMMONS_POOL: Final = 10_000_000 * 10**6
@@ -63,16 +63,6 @@ def localnet_doc(
     return parse_genesis(data, "localnet genesis")
 
 
-def write_key_file(key: Keypair, path: Path) -> None:
-    """A plain-text localnet validator key, readable by its owner only."""
-    text = json.dumps(
-        {"public_key": key.public.hex(), "seed": key.seed.hex(), "localnet": True}, indent=2
-    )
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text + "\n")
-
-
 def write_localnet(
     out: Path, count: int, *, chain: str, genesis_time: int, force: bool = False
 ) -> LocalnetFiles:
@@ -88,19 +78,14 @@ def write_localnet(
     paths = []
     for index, key in enumerate(keys):
         path = out / "keys" / f"validator-{index}.json"
-        write_key_file(key, path)
+        save_keyfile(path, key, None, localnet=True, kind="validator", overwrite=force)
         paths.append(path)
     return LocalnetFiles(genesis_path, tuple(paths))
 
 
 def read_key_file(path: Path) -> Keypair:
-    """Read a localnet key file; ValueError says what is wrong."""
+    """Read a localnet validator key file (``ledger.keyfile``, plain-text localnet mode)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        seed = bytes.fromhex(data["seed"])
-        key = Keypair.from_seed(seed)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f"{path}: not a localnet key file: {exc}") from exc
-    if data.get("public_key") != key.public.hex():
-        raise ValueError(f"{path}: public_key does not match the seed")
-    return key
+        return load_keyfile(path, None, allow_localnet=True)
+    except KeyfileError as exc:
+        raise ValueError(str(exc)) from exc

@@ -9,7 +9,9 @@ with SIGTERM, so each leaves a consistent store.
 
 from __future__ import annotations
 
+import random
 import signal
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -39,6 +41,26 @@ class Ports:
     rpc: int = RPC_BASE
     p2p: int = P2P_BASE
     metrics: int = METRICS_BASE
+
+
+def _ports_free(base: int, count: int) -> bool:
+    for port in range(base, base + count):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+    return True
+
+
+def free_ports(count: int) -> Ports:
+    """Base ports with ``count`` free ports each, away from the defaults (tests, benchmarks)."""
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randrange(20_000, 60_000 - 3 * count, 10)
+        if all(_ports_free(base + k * count, count) for k in range(3)):
+            return Ports(rpc=base, p2p=base + count, metrics=base + 2 * count)
+    raise RuntimeError("no free range of ports found on 127.0.0.1")
 
 
 def node_config(index: int, ports: Ports) -> NodeConfig:

@@ -8,8 +8,6 @@ the nodes' last log lines are part of the assertion message.
 from __future__ import annotations
 
 import contextlib
-import random
-import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,28 +15,9 @@ from typing import Any
 
 from ledger.crypto import Keypair, encode_address
 from ledger.types import Call, Extrinsic
-from node.localnet import Ports, prepare_localnet
+from node.localnet import free_ports, prepare_localnet
 from node.procs import NodeProcess, stop_all
 from rpc.client import RpcClient, RpcConnectionError, RpcError
-
-
-def _ports_free(base: int, count: int) -> bool:
-    for port in range(base, base + count):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                return False
-    return True
-
-
-def free_ports(count: int) -> Ports:
-    rng = random.Random()
-    for _ in range(200):
-        base = rng.randrange(20_000, 60_000 - 3 * count, 10)
-        if all(_ports_free(base + k * count, count) for k in range(3)):
-            return Ports(rpc=base, p2p=base + count, metrics=base + 2 * count)
-    raise RuntimeError("no free port range found")
 
 
 class Cluster:
