@@ -96,6 +96,15 @@ class Cluster:
                     f"node{live[0]} and node{i} disagree at height {ours['number']}"
                 )
 
+    def assert_no_equivocation(self, up_to: int, node: int = 0) -> None:
+        """No block up to ``up_to`` carries evidence that a validator signed twice."""
+        client = self.clients[node]
+        for height in range(1, up_to + 1):
+            block_hash = client.block_hash(height)
+            assert block_hash is not None
+            block = client.call("chain_getBlock", "0x" + block_hash.hex())
+            assert block["block"]["evidence"] == [], f"equivocation evidence at height {height}"
+
     # ------------------------------------------------------------ transfers
 
     @property

@@ -80,7 +80,8 @@ def test_kill9_one_validator_then_it_syncs_and_agrees(cluster: Cluster) -> None:
     cluster.wait_height(target, timeout=90)
     cluster.wait_for("the transfer on the restarted node", lambda: cluster.receipt_everywhere(tx))
     cluster.assert_agreement(target)
-    assert "double-sign" not in victim.log_path.read_text()
+    cluster.assert_no_equivocation(target)
+    assert "refused to double-sign" not in victim.log_path.read_text()
 
 
 def test_kill9_two_of_four_halts_then_resumes_without_loss(cluster: Cluster) -> None:
