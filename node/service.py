@@ -130,7 +130,7 @@ class NodeService:
         self.identity = identity
         self.validator_key = validator_key
         paths.data.mkdir(parents=True, exist_ok=True)
-        self.verifier = BatchVerifier(2)
+        self.verifier = BatchVerifier(2, remember=200_000)
         self.chain = Chain.open(paths.db, genesis, verifier=self.verifier)
         cfg = config.mempool
         self.mempool = Mempool(

@@ -217,9 +217,9 @@ class Runtime:
         verifier: BatchVerifier | None = None,
     ) -> None:
         self.registry = registry
-        self.rules = ValidationRules(registry, genesis_hash)
-        self.trie = trie
         self.verifier = verifier or BatchVerifier(1)
+        self.rules = ValidationRules(registry, genesis_hash, self.verifier)
+        self.trie = trie
 
     # -- queries
 

@@ -35,6 +35,7 @@ from pallets.runtime.argtypes import ArgError, check_args
 from pallets.runtime.declare import SIGNED, CallDef
 from pallets.runtime.params import param
 from pallets.runtime.registry import PalletRegistry
+from pallets.runtime.verify import BatchVerifier
 from pallets.system.api import account_nonce
 
 # Reasons (spec/rpc.md, code 1010). The text after ": " is detail.
@@ -91,6 +92,9 @@ class ValidationRules:
 
     registry: PalletRegistry
     genesis_hash: bytes
+    # Shared with block execution, so a signature checked on entry to the
+    # pool is not checked again when the block runs (see verify.py).
+    verifier: BatchVerifier | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +197,11 @@ def validate_extrinsic(
         raise InvalidExtrinsic(kind, f"nonce {ext.nonce}, the next is {expected}")
     if signature_ok is None:
         payload = signing_payload(raw, ext, rules.genesis_hash)
-        signature_ok = verify(ext.signer, payload, ext.signature)
+        signature_ok = (
+            verify(ext.signer, payload, ext.signature)
+            if rules.verifier is None
+            else rules.verifier.verify_one(ext.signer, payload, ext.signature)
+        )
     if not signature_ok:
         raise InvalidExtrinsic(BAD_SIGNATURE)
     return CheckedExtrinsic(
