@@ -101,11 +101,18 @@ def presign(
     return out
 
 
-def submitter(url: str, txs: list[bytes], load: Load, stop_at: float) -> None:
-    """Submit ``txs`` in order; a refusal for a full pool (1014) is retried, in order."""
+def submitter(url: str, txs: list[bytes], load: Load, stop_at: float, rate: float) -> None:
+    """Submit ``txs`` in order, at ``rate``/s (0: as fast as accepted).
+
+    A full pool or a nonce beyond its window is retried, in order.
+    """
     client = RpcClient(url, timeout=30)
     pending = list(reversed(txs))  # pop() from the end keeps nonce order
+    next_slot = time.monotonic()
     while pending and time.monotonic() < stop_at:
+        if rate:
+            next_slot += BATCH / rate
+            time.sleep(max(0.0, next_slot - time.monotonic()))
         chunk = [pending.pop() for _ in range(min(BATCH, len(pending)))]
         now = time.time()
         try:
@@ -121,8 +128,8 @@ def submitter(url: str, txs: list[bytes], load: Load, stop_at: float) -> None:
             for raw, reply in zip(chunk, replies, strict=True):
                 if not isinstance(reply, RpcError):
                     load.submitted[blake2b256(raw)] = now
-                elif reply.code == 1014:
-                    retry.append(raw)
+                elif reply.code == 1014 or "nonce too far" in str(reply.data):
+                    retry.append(raw)  # pool full, or ahead of the pool's nonce window
                 else:
                     load.refused += 1
         if retry:
@@ -136,6 +143,9 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--senders", type=int, default=600)
     parser.add_argument("--per-sender", type=int, default=250)
+    parser.add_argument(
+        "--rate", type=float, default=0.0, help="offered transfers/s (0: as fast as accepted)"
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="credichain-bench-"))
@@ -168,7 +178,9 @@ def main() -> int:
         window_start = time.time()
         stop_at = started + args.duration
         threads = [
-            threading.Thread(target=submitter, args=(urls[i], shares[i], load, stop_at))
+            threading.Thread(
+                target=submitter, args=(urls[i], shares[i], load, stop_at, args.rate / 4)
+            )
             for i in range(4)
         ]
         for thread in threads:
@@ -222,7 +234,8 @@ def main() -> int:
         print(
             f"  conditions: 4 validators as separate processes on 127.0.0.1, "
             f"{os.cpu_count()} cores, Python {platform.python_version()}, load generator in "
-            f"this process (4 threads, JSON-RPC batches of {BATCH}), {len(senders)} senders"
+            f"this process (4 threads, JSON-RPC batches of {BATCH}), {len(senders)} senders, "
+            f"offered rate {'unlimited' if not args.rate else f'{args.rate:.0f}/s'}"
         )
         print(
             f"  load window: {elapsed_submit:.1f} s; accepted {len(load.submitted)}, "
