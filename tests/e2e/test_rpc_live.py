@@ -8,11 +8,14 @@ state root, refusals with their codes, and WebSocket subscriptions.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.request import urlopen
 
 import pytest
 import trio
+from prometheus_client.parser import text_string_to_metric_families
 
 from ledger import codec
 from ledger.crypto import Keypair, encode_address
@@ -150,3 +153,18 @@ async def test_websocket_heads_in_order_and_submit_and_watch(net: Cluster) -> No
         assert statuses[0] == "ready"
         assert "inBlock" in statuses[1] and "finalized" in statuses[-1]
         assert statuses[1]["inBlock"] == statuses[-1]["finalized"]
+
+
+def test_metrics_endpoint_serves_chain_figures(net: Cluster) -> None:
+    with urlopen(f"http://127.0.0.1:{net.ports.metrics}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    samples = {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+    assert samples["credichain_height"] >= 3
+    assert samples["credichain_height"] <= (net.height(0) or 0)
+    assert samples["credichain_rounds_per_height_count"] >= 3
+    assert samples["credichain_mempool_extrinsics"] >= 0
+    assert 0 < samples["credichain_last_block_unixtime"] <= time.time()
