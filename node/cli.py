@@ -11,6 +11,8 @@ import typer
 
 from genesis.cli import app as genesis_app
 from node import __version__
+from node.audit_cli import export_command, import_command, replay_command
+from node.credit_cli import credit_app, fund_app, loan_app
 from node.localnet import localnet_command
 from node.node_cli import app as node_app
 from node.wallet_cli import app as wallet_app
@@ -25,7 +27,13 @@ app = typer.Typer(
 app.add_typer(node_app, name="node", help="Initialise and run a validator or full node.")
 app.add_typer(genesis_app, name="genesis", help="Create and inspect genesis documents.")
 app.add_typer(wallet_app, name="wallet", help="Keys, balances, transfers (a JSON-RPC client).")
+app.add_typer(fund_app, name="fund", help="Community funds: create, join, consent, leave.")
+app.add_typer(credit_app, name="credit", help="Credit requests, co-signing, reviews.")
+app.add_typer(loan_app, name="loan", help="Loans: repay, extend, write off, schedules.")
 app.command("localnet")(localnet_command)
+app.command("replay")(replay_command)
+app.command("export")(export_command)
+app.command("import")(import_command)
 
 
 @app.command()

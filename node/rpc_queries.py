@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ledger.overlay import StateReader
+from node.rpc_credit import register_credit_queries
 from pallets.balances.currency import free_balance, total_issuance
 from rpc.encoding import AMOUNT_SCHEMA, Address
 from rpc.methods import standard_registry
@@ -20,8 +21,9 @@ class AccountParams(Params):
     address: Address
 
 
-def node_registry() -> MethodRegistry:
+def node_registry(hrp: str = "cc") -> MethodRegistry:
     registry = standard_registry()
+    register_credit_queries(registry, hrp=hrp)
 
     @registry.pallet_query(
         "balances",

@@ -236,9 +236,10 @@ class NodeService:
                         cors_origins=tuple(self.config.rpc.cors_origins),
                         unsafe_methods=self.config.rpc.unsafe_methods,
                     )
+                    registry = node_registry(self.genesis.address_prefix)
                     bound = await nursery.start(
                         functools.partial(
-                            serve_rpc, NodeRpcBackend(self), rpc_config, registry=node_registry()
+                            serve_rpc, NodeRpcBackend(self), rpc_config, registry=registry
                         )
                     )
                     log.info("rpc listening", address=str(bound))

@@ -10,13 +10,20 @@ from __future__ import annotations
 from typing import Final
 
 from ledger.overlay import StateReader
-from pallets import balances, system
+from pallets import balances, credit, funds, loans, system, trust
 from pallets.runtime import invariants
 from pallets.runtime.executor import Runtime, StateTrie
 from pallets.runtime.registry import PalletRegistry
 from pallets.runtime.verify import BatchVerifier
 
-PALLETS: Final = (system.PALLET, balances.PALLET)
+PALLETS: Final = (
+    system.PALLET,
+    balances.PALLET,
+    funds.PALLET,
+    trust.PALLET,
+    credit.PALLET,
+    loans.PALLET,
+)
 
 
 def registry() -> PalletRegistry:

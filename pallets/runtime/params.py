@@ -132,6 +132,14 @@ PARAMS: Final[tuple[ParamDef, ...]] = (
        doc="assessment weight of the purpose"),
     _p("credit", "weight_creative_project", 75, hi=100, unit="score", rule="C5",
        doc="assessment weight of the purpose"),
+    _p("credit", "score_weight_purpose", 4000, hi=10_000, unit="bps", rule="C5",
+       doc="share of the assessment score from the purpose weight"),
+    _p("credit", "score_weight_history", 3000, hi=10_000, unit="bps", rule="C5",
+       doc="share of the assessment score from the borrowers' repayment history"),
+    _p("credit", "score_weight_endorsements", 2000, hi=10_000, unit="bps", rule="C5",
+       doc="share of the assessment score from funders' endorsements on chain"),
+    _p("credit", "score_weight_providers", 1000, hi=10_000, unit="bps", rule="C5",
+       doc="share of the assessment score from the fund's funders named as providers"),
     # loans
     _p("loans", "default_after", 90 * DAY, localnet=120, lo=1, hi=10 * YEAR, unit="s",
        rule="L6", doc="time late before a loan may be written off"),
@@ -171,6 +179,7 @@ PARAMS: Final[tuple[ParamDef, ...]] = (
        doc="share of fund interest paid into the commons pool"),
 )  # fmt: skip
 
+SCORE_PARTS: Final = ("purpose", "history", "endorsements", "providers")
 PARAM_INDEX: Final = {(p.section, p.name): p for p in PARAMS}
 SECTIONS: Final = tuple(dict.fromkeys(p.section for p in PARAMS))
 
@@ -195,6 +204,9 @@ def cross_check(values: Mapping[str, Mapping[str, int]]) -> list[str]:
         problems.append("credit.review_min must not exceed credit.review_max")
     if credit["max_credit"] > credit["max_utilization"]:
         problems.append("credit.max_credit must not exceed credit.max_utilization")
+    score = sum(credit[f"score_weight_{part}"] for part in SCORE_PARTS)
+    if score != 10_000:
+        problems.append(f"credit score weights must sum to 10000 bps, got {score}")
     total = sum(health.values())
     if total != 10_000:
         problems.append(f"health weights must sum to 10000 bps, got {total}")

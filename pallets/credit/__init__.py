@@ -1,0 +1,27 @@
+"""The credit pallet: requests, co-signatures, pooled trust, assessment score,
+the random reviewer draw, conflicts, resolution and approval records (C1-C9).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from pallets.credit import calls, errors, events, hooks, storage
+from pallets.loans.storage import MAX_BORROWERS
+from pallets.runtime.declare import Pallet
+
+PALLET: Final = Pallet(
+    name="credit",
+    index=12,
+    doc="Credit requests, reviewer draws and resolution (C1-C9).",
+    calls=tuple(calls.calls.defs),
+    events=tuple(events.events.defs),
+    errors=tuple(errors.errors.defs),
+    storage=tuple(storage.storage.items),
+    constants={
+        "max_borrowers": MAX_BORROWERS,
+        "max_text_bytes": storage.MAX_TEXT,
+        "draw_delay_blocks": 2,
+    },
+    hooks=hooks.HOOKS,
+)

@@ -1,0 +1,373 @@
+"""Credit calls: submit (C1, C3, C4), sign (C2), endorse (C5), conflicts (C7),
+review, amend and withdraw (C8). Approval disburses the loan (C9, L1).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pallets.credit import lifecycle, score
+from pallets.credit.errors import (
+    AlreadyDeclared,
+    AlreadyResolved,
+    AlreadySigned,
+    BadTerms,
+    CannotEndorse,
+    ConflictPending,
+    NoSuchConflict,
+    NotBorrower,
+    NotReviewer,
+    NotSubmitter,
+    PurposeNotServed,
+    SubmitterNotBorrower,
+    TooEarly,
+    TooLate,
+    TooManyReplacements,
+    UnknownRequest,
+    WrongStatus,
+)
+from pallets.credit.events import (
+    Amended,
+    ConflictAccepted,
+    ConflictDeclared,
+    Endorsed,
+    RequestSigned,
+    RequestSubmitted,
+    RequestValid,
+    Resolved,
+    ReviewerReplaced,
+    Verdict,
+)
+from pallets.credit.storage import (
+    BY_FUND,
+    MAX_DOCUMENTS,
+    MAX_DRAWS,
+    MAX_ENDORSEMENTS,
+    MAX_INSTALLMENTS,
+    MAX_PROVIDERS,
+    MAX_TEXT,
+    NEXT_REQUEST,
+    OPEN_STATUSES,
+    VERDICTS,
+)
+from pallets.funds import api as funds_api
+from pallets.funds.records import u32, u64
+from pallets.funds.storage import MAX_FUNDERS, PURPOSE
+from pallets.loans.storage import MAX_BORROWERS
+from pallets.runtime.argtypes import (
+    ACCOUNT,
+    AMOUNT,
+    BOOL,
+    DURATION,
+    HASH,
+    U16,
+    U32,
+    U64,
+    Enum,
+    List,
+    Text,
+)
+from pallets.runtime.context import CallContext
+from pallets.runtime.declare import CallSet
+
+calls = CallSet("credit")
+
+# Weights bound storage operations: reading trust and funder records for
+# every borrower (8) and endorser, the C4 check, the score, and at approval
+# the exit queue, the C4 check, every reviewer's trust and the disbursement.
+SUBMIT_WORK = MAX_BORROWERS * 8 + MAX_PROVIDERS * 2 + 64
+REVIEW_WORK = MAX_FUNDERS * 6 + MAX_BORROWERS * 4 + 256
+
+
+def _load(ctx: CallContext, request_id: int) -> dict[str, Any]:
+    request = lifecycle.load(ctx, request_id)
+    if request is None:
+        raise UnknownRequest(f"there is no request {request_id}")
+    return request
+
+
+def _expect(request: dict[str, Any], *statuses: str) -> None:
+    if request["status"] not in statuses:
+        raise WrongStatus(f"the request is {request['status']}; this needs {' or '.join(statuses)}")
+
+
+TEXT = Text(MAX_TEXT)
+DOCUMENTS = List(HASH, MAX_DOCUMENTS, unique=True)
+
+
+@calls.call(
+    0,
+    args=(
+        ("fund", U32),
+        ("borrowers", List(ACCOUNT, MAX_BORROWERS, min_len=1, unique=True)),
+        ("amount", AMOUNT),
+        ("purpose", PURPOSE),
+        ("recipient", ACCOUNT),
+        ("term", DURATION),
+        ("installments", U16),
+        ("what", TEXT),
+        ("repayment_good", TEXT),
+        ("repayment_bad", TEXT),
+        ("trust_reasons", TEXT),
+        ("documents", DOCUMENTS),
+        ("providers", List(ACCOUNT, MAX_PROVIDERS, unique=True)),
+    ),
+    weight=SUBMIT_WORK,
+)
+def submit(
+    ctx: CallContext,
+    fund: int,
+    borrowers: list[bytes],
+    amount: int,
+    purpose: str,
+    recipient: bytes,
+    term: int,
+    installments: int,
+    what: str,
+    repayment_good: str,
+    repayment_bad: str,
+    trust_reasons: str,
+    documents: list[bytes],
+    providers: list[bytes],
+) -> None:
+    """C1: request a credit from a fund; valid once every co-borrower signed (C2)."""
+    record = funds_api.get_fund(ctx, fund)
+    if ctx.signer not in borrowers:
+        raise SubmitterNotBorrower("the submitter must be one of the borrowers")
+    if purpose not in record["purposes"]:
+        raise PurposeNotServed(f"fund {fund} serves {', '.join(record['purposes'])}")
+    if amount <= 0 or not 1 <= installments <= MAX_INSTALLMENTS or term < installments:
+        raise BadTerms("amount > 0, 1-120 installments, term >= installments seconds")
+    request_id: int = NEXT_REQUEST.get(ctx)
+    request: dict[str, Any] = {
+        "fund": fund,
+        "submitter": ctx.signer,
+        "borrowers": borrowers,
+        "signed": [ctx.signer],
+        "amount": amount,
+        "purpose": purpose,
+        "recipient": recipient,
+        "term": term,
+        "installments": installments,
+        "what": what,
+        "repayment_good": repayment_good,
+        "repayment_bad": repayment_bad,
+        "trust_reasons": trust_reasons,
+        "documents": documents,
+        "providers": providers,
+        "status": "awaiting_signatures",
+        "created": ctx.block.time,
+        "valid_at": 0,
+        "valid_height": 0,
+        "round": 0,
+        "score": 0,
+        "endorsements": [],
+        "candidates": [],
+        "draws": [],
+        "reviewers": [],
+        "excluded": [],
+        "conflicts": [],
+        "acceptances": [],
+        "verdicts": [],
+    }
+    lifecycle.check_pooled_trust(ctx, request)
+    funds_api.check_hard_limits(ctx, fund, amount)
+    NEXT_REQUEST.put(ctx, request_id + 1)
+    BY_FUND.put(ctx, u32(fund) + u64(request_id), 1)
+    ctx.emit(RequestSubmitted, request=request_id, fund=fund, submitter=ctx.signer, amount=amount)
+    _maybe_valid(ctx, request_id, request)
+    lifecycle.save(ctx, request_id, request)
+
+
+def _maybe_valid(ctx: CallContext, request_id: int, request: dict[str, Any]) -> None:
+    if set(request["signed"]) == set(request["borrowers"]):
+        lifecycle.become_valid(ctx, request_id, request)
+        ctx.emit(
+            RequestValid,
+            request=request_id,
+            score=request["score"],
+            draw_height=ctx.block.height + lifecycle.DRAW_DELAY,
+        )
+
+
+@calls.call(1, args=(("request", U64),), weight=SUBMIT_WORK)
+def sign(ctx: CallContext, request: int) -> None:
+    """C2: a co-borrower signs; with the last signature the request is valid."""
+    record = _load(ctx, request)
+    _expect(record, "awaiting_signatures")
+    if ctx.signer not in record["borrowers"]:
+        raise NotBorrower("only a borrower named in the request may sign it")
+    if ctx.signer in record["signed"]:
+        raise AlreadySigned("this borrower already signed")
+    record["signed"] = sorted(record["signed"] + [ctx.signer], key=record["borrowers"].index)
+    ctx.emit(RequestSigned, request=request, borrower=ctx.signer)
+    _maybe_valid(ctx, request, record)
+    lifecycle.save(ctx, request, record)
+
+
+@calls.call(2, args=(("request", U64),), weight=SUBMIT_WORK)
+def endorse(ctx: CallContext, request: int) -> None:
+    """C5: a funder of the fund (not a borrower) vouches for the request on chain."""
+    record = _load(ctx, request)
+    _expect(record, *sorted(OPEN_STATUSES))
+    if (
+        not funds_api.is_funder(ctx, record["fund"], ctx.signer)
+        or ctx.signer in record["borrowers"]
+        or ctx.signer in record["endorsements"]
+        or len(record["endorsements"]) >= MAX_ENDORSEMENTS
+    ):
+        raise CannotEndorse("endorsers are the fund's funders, not borrowers, once each")
+    record["endorsements"] = sorted(record["endorsements"] + [ctx.signer])
+    record["score"] = score.score(ctx, record)
+    lifecycle.save(ctx, request, record)
+    ctx.emit(Endorsed, request=request, by=ctx.signer, score=record["score"])
+
+
+def _require_reviewer(record: dict[str, Any], account: bytes) -> None:
+    if account not in record["reviewers"]:
+        raise NotReviewer("only a drawn reviewer of this request may do this")
+
+
+@calls.call(3, args=(("request", U64), ("reason_hash", HASH)), weight=12)
+def declare_conflict(ctx: CallContext, request: int, reason_hash: bytes) -> None:
+    """C7: a reviewer declares a conflict; the others accept them or they are replaced."""
+    record = _load(ctx, request)
+    _expect(record, "in_review", "needs_improvement")
+    _require_reviewer(record, ctx.signer)
+    if ctx.signer in record["conflicts"]:
+        raise AlreadyDeclared("this reviewer already declared a conflict")
+    record["conflicts"] = sorted(record["conflicts"] + [ctx.signer])
+    lifecycle.save(ctx, request, record)
+    ctx.emit(ConflictDeclared, request=request, reviewer=ctx.signer, reason_hash=reason_hash)
+
+
+@calls.call(4, args=(("request", U64), ("reviewer", ACCOUNT), ("accept", BOOL)), weight=24)
+def answer_conflict(ctx: CallContext, request: int, reviewer: bytes, accept: bool) -> None:
+    """C7: another reviewer accepts the conflicted one, or refuses: then it is redrawn."""
+    record = _load(ctx, request)
+    _expect(record, "in_review", "needs_improvement")
+    _require_reviewer(record, ctx.signer)
+    if reviewer not in record["conflicts"] or reviewer == ctx.signer:
+        raise NoSuchConflict("that reviewer has no conflict for another reviewer to answer")
+    if not accept:
+        if len(record["draws"]) >= MAX_DRAWS:
+            raise TooManyReplacements(f"a request is drawn at most {MAX_DRAWS} times")
+        record["conflicts"].remove(reviewer)
+        record["reviewers"].remove(reviewer)
+        record["excluded"] = sorted(record["excluded"] + [reviewer])
+        record["acceptances"] = [a for a in record["acceptances"] if reviewer not in a]
+        record["verdicts"] = [v for v in record["verdicts"] if v[0] != reviewer]
+        record["status"] = "awaiting_draw"
+        lifecycle.queue_draw(ctx, request)
+        lifecycle.save(ctx, request, record)
+        ctx.emit(ReviewerReplaced, request=request, reviewer=reviewer)
+        return
+    if [reviewer, ctx.signer] not in record["acceptances"]:
+        record["acceptances"] = sorted(record["acceptances"] + [[reviewer, ctx.signer]])
+    accepted_by = {by for who, by in record["acceptances"] if who == reviewer}
+    if all(r in accepted_by for r in record["reviewers"] if r != reviewer):
+        record["conflicts"].remove(reviewer)
+        ctx.emit(ConflictAccepted, request=request, reviewer=reviewer)
+    lifecycle.save(ctx, request, record)
+
+
+@calls.call(
+    5,
+    args=(("request", U64), ("verdict", Enum(VERDICTS)), ("conclusions_hash", HASH)),
+    weight=REVIEW_WORK,
+)
+def review(ctx: CallContext, request: int, verdict: str, conclusions_hash: bytes) -> None:
+    """C8: between review_min and review_max after validity, each reviewer resolves.
+
+    All approve: approved (C9, L1). Any declines: declined. Otherwise, once all
+    have spoken: needs improvement.
+    """
+    record = _load(ctx, request)
+    _expect(record, "in_review")
+    _require_reviewer(record, ctx.signer)
+    now = ctx.block.time
+    opens = record["valid_at"] + ctx.param("credit", "review_min")
+    if now < opens:
+        raise TooEarly(f"reviews open at {opens}, it is {now}")
+    deadline = lifecycle.deadline_of(ctx, record)
+    if now > deadline:
+        raise TooLate(f"the review window closed at {deadline}")
+    if any(v[0] == ctx.signer for v in record["verdicts"]):
+        raise AlreadyResolved("this reviewer already resolved in this round")
+    if verdict == "approve" and record["conflicts"]:
+        raise ConflictPending("declared conflicts must be accepted or replaced before approval")
+    record["verdicts"] = sorted(
+        record["verdicts"] + [[ctx.signer, verdict, conclusions_hash]], key=lambda v: v[0]
+    )
+    ctx.emit(
+        Verdict,
+        request=request,
+        reviewer=ctx.signer,
+        verdict=verdict,
+        conclusions_hash=conclusions_hash,
+    )
+    if verdict == "decline":
+        record["status"] = "declined"
+        ctx.emit(Resolved, request=request, outcome="declined")
+    elif len(record["verdicts"]) == len(record["reviewers"]):
+        if all(v[1] == "approve" for v in record["verdicts"]):
+            lifecycle.approve(ctx, request, record)
+            return
+        record["status"] = "needs_improvement"
+        ctx.emit(Resolved, request=request, outcome="needs_improvement")
+    lifecycle.save(ctx, request, record)
+
+
+@calls.call(
+    6,
+    args=(
+        ("request", U64),
+        ("what", TEXT),
+        ("repayment_good", TEXT),
+        ("repayment_bad", TEXT),
+        ("trust_reasons", TEXT),
+        ("documents", DOCUMENTS),
+    ),
+    weight=SUBMIT_WORK,
+)
+def amend(
+    ctx: CallContext,
+    request: int,
+    what: str,
+    repayment_good: str,
+    repayment_bad: str,
+    trust_reasons: str,
+    documents: list[bytes],
+) -> None:
+    """C8: after "needs improvement" the submitter amends; a new review round starts."""
+    record = _load(ctx, request)
+    _expect(record, "needs_improvement")
+    if ctx.signer != record["submitter"]:
+        raise NotSubmitter("only the submitting borrower may amend the request")
+    record.update(
+        what=what,
+        repayment_good=repayment_good,
+        repayment_bad=repayment_bad,
+        trust_reasons=trust_reasons,
+        documents=documents,
+        verdicts=[],
+        status="in_review",
+        valid_at=ctx.block.time,
+        round=record["round"] + 1,
+    )
+    lifecycle.check_pooled_trust(ctx, record)
+    lifecycle.queue_deadline(ctx, request, record)
+    lifecycle.save(ctx, request, record)
+    ctx.emit(Amended, request=request, round=record["round"])
+
+
+@calls.call(7, args=(("request", U64),), weight=8)
+def withdraw(ctx: CallContext, request: int) -> None:
+    """The submitter withdraws an open request."""
+    record = _load(ctx, request)
+    _expect(record, *sorted(OPEN_STATUSES))
+    if ctx.signer != record["submitter"]:
+        raise NotSubmitter("only the submitting borrower may withdraw the request")
+    record["status"] = "withdrawn"
+    lifecycle.save(ctx, request, record)
+    ctx.emit(Resolved, request=request, outcome="withdrawn")

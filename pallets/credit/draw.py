@@ -1,0 +1,80 @@
+"""The reviewer draw (C6) and the same-percentage rule (C3): pure functions.
+
+Theory of operation
+-------------------
+``draw_reviewers(seed, candidates, amount, minimum, keep)`` is the whole
+draw, a pure function of stored values, so anyone can re-run it (the RPC
+method ``credit_redraw`` does, from the seed stored on the request):
+
+1. ``candidates`` are (account, trust) pairs sorted by account: the fund's
+   funders minus the borrowers and anyone excluded by a conflict (C7).
+2. They are shuffled by Fisher-Yates, the j-th swap index being
+   ``int(blake2b256(DOMAIN || seed || j as u32)) mod (j + 1)``. A 256-bit
+   value reduced modulo at most 64 candidates has a bias below 2**-250.
+3. Reviewers already on the panel (``keep``, after a conflict replacement)
+   stay; shuffled candidates are appended until there are at least
+   ``minimum`` reviewers AND their trust sums to at least ``amount`` (they
+   bring the same percentage of their trust, so the sum must cover it).
+4. If all candidates together cannot cover it the draw returns None: the
+   request cannot proceed (federated reviewers are for the federation pallet).
+
+``shares(trusts, amount)`` is what each of a group brings under the
+same-percentage rule: ``trust_i * amount / total``, floored, the units lost
+to flooring given by largest remainder (ties to the earlier member) so the
+shares sum to ``amount`` exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+from ledger.crypto import blake2b256
+
+DRAW_DOMAIN: Final = b"credichain/reviewer-draw/1"
+
+
+def shuffled(seed: bytes, items: Sequence[bytes]) -> list[bytes]:
+    """A deterministic Fisher-Yates shuffle of ``items`` driven by ``seed``."""
+    out = list(items)
+    for j in range(len(out) - 1, 0, -1):
+        digest = blake2b256(DRAW_DOMAIN + seed + j.to_bytes(4, "big"))
+        k = int.from_bytes(digest, "big") % (j + 1)
+        out[j], out[k] = out[k], out[j]
+    return out
+
+
+def draw_reviewers(
+    seed: bytes,
+    candidates: Sequence[tuple[bytes, int]],
+    amount: int,
+    minimum: int,
+    keep: Sequence[bytes] = (),
+) -> list[bytes] | None:
+    """The panel: ``keep`` plus drawn candidates, or None if trust cannot cover ``amount``."""
+    trust = dict(candidates)
+    accounts = sorted(account for account in trust if account not in keep)
+    panel = list(keep)
+    covered = sum(trust.get(account, 0) for account in panel)
+    for account in shuffled(seed, accounts):
+        if len(panel) >= minimum and covered >= amount:
+            break
+        panel.append(account)
+        covered += trust[account]
+    if len(panel) < minimum or covered < amount:
+        return None
+    return panel
+
+
+def shares(trusts: Sequence[int], amount: int) -> list[int]:
+    """What each brings at the same percentage so that the shares sum to ``amount``."""
+    total = sum(trusts)
+    if total < amount or total == 0:
+        raise ValueError(f"trust {total} does not cover {amount}")
+    floors = [t * amount // total for t in trusts]
+    remainders = [t * amount % total for t in trusts]
+    missing = amount - sum(floors)
+    order = sorted(range(len(trusts)), key=lambda i: (-remainders[i], i))
+    for i in order[:missing]:
+        floors[i] += 1
+    return floors

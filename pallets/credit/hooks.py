@@ -1,0 +1,74 @@
+"""Credit hooks: reviewer draws (C6) at the start of a block, expiry (C8) at its end,
+and the invariants I3 (limits at disbursement) and I5 (approved credits covered).
+
+Each hook walks a queue ordered by height or time and handles at most a
+fixed number of items per block; the rest wait for the next block.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from ledger.overlay import StateReader
+from pallets.credit import lifecycle
+from pallets.credit.events import Resolved
+from pallets.credit.storage import APPROVAL, APPROVALS, DEADLINES, DRAW_DUE
+from pallets.runtime.context import CallContext
+from pallets.runtime.declare import Hooks
+
+MAX_DRAWS_PER_BLOCK: Final = 8
+MAX_EXPIRIES_PER_BLOCK: Final = 16
+EXPIRING: Final = ("awaiting_draw", "in_review", "needs_improvement")
+
+
+def _due(ctx: CallContext, prefix: bytes, until: int, limit: int) -> list[bytes]:
+    found: list[bytes] = []
+    for key, _ in ctx.iterate(prefix):
+        rest = key[len(prefix) :]
+        if int.from_bytes(rest[:8], "big") > until or len(found) >= limit:
+            break
+        found.append(rest)
+    return found
+
+
+def on_initialize(ctx: CallContext) -> None:
+    for rest in _due(ctx, DRAW_DUE.prefix, ctx.block.height, MAX_DRAWS_PER_BLOCK):
+        DRAW_DUE.delete(ctx, rest)
+        lifecycle.run_draw(ctx, int.from_bytes(rest[8:], "big"))
+
+
+def on_finalize(ctx: CallContext) -> None:
+    # A deadline expires once block time is past it (reviews are allowed at it).
+    for rest in _due(ctx, DEADLINES.prefix, ctx.block.time - 1, MAX_EXPIRIES_PER_BLOCK):
+        DEADLINES.delete(ctx, rest)
+        request_id = int.from_bytes(rest[8:], "big")
+        request = lifecycle.load(ctx, request_id)
+        if request is None or request["status"] not in EXPIRING:
+            continue
+        if lifecycle.deadline_of(ctx, request) != int.from_bytes(rest[:8], "big"):
+            continue  # an older round's deadline; the request was amended since
+        request["status"] = "expired"
+        lifecycle.save(ctx, request_id, request)
+        ctx.emit(Resolved, request=request_id, outcome="expired")
+
+
+def try_state(state: StateReader) -> list[str]:
+    """I3 (limits held at each disbursement) and I5 (reviewers and borrowers covered)."""
+    problems = []
+    for request_id, raw in APPROVALS.items(state):
+        record = APPROVAL.unwire(raw)
+        amount, size = record["amount"], record["size"]
+        if amount * 10_000 > record["max_credit_bps"] * size:
+            problems.append(f"I3: credit {request_id} of {amount} above max_credit of {size}")
+        if record["outstanding_after"] * 10_000 > record["max_utilization_bps"] * size:
+            problems.append(f"I3: credit {request_id} took outstanding above max_utilization")
+        reviewers, borrowers = record["reviewers"], record["borrowers"]
+        if len(reviewers) < record["min_reviewers"]:
+            problems.append(f"I5: credit {request_id} has {len(reviewers)} reviewers")
+        for label, parties in (("reviewers", reviewers), ("borrowers", borrowers)):
+            if sum(p[2] for p in parties) != amount or any(p[2] > p[1] for p in parties):
+                problems.append(f"I5: credit {request_id}: the {label}' trust did not cover it")
+    return problems
+
+
+HOOKS = Hooks(on_initialize=on_initialize, on_finalize=on_finalize, try_state=try_state)

@@ -1,0 +1,182 @@
+"""A request's life after submission: validity, the draw, approval (C2-C9, L1).
+
+Theory of operation
+-------------------
+* ``become_valid`` (C2 done): the pooled trust (C3) and hard limits (C4) are
+  checked again, the score computed (C5), and the draw queued for block
+  ``valid_height + DRAW_DELAY``.
+* ``run_draw`` runs in ``on_initialize`` of that (or a later) block with
+  that block's seed ``H(parent_hash || last_commit_hash)``: when the request
+  became valid in block H, the seed depends on block H+1's content and on the
+  commit of H+1, neither known when H was finalized. The seed, the candidates
+  and their trust are stored so anyone can re-run the draw
+  (``draw.draw_reviewers``). docs/credit.md discusses the residual bias.
+* ``approve`` (every reviewer approved): pending exits are paid first (F5),
+  C4 is checked again with the one shared helper, the borrowers' and the
+  reviewers' trust must still cover the amount (C3, C6), the approval
+  record is written (C9) and the loan disbursed (L1).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from ledger.crypto import blake2b256
+from pallets.credit import draw, score
+from pallets.credit.errors import InsufficientTrust, ReviewerTrustShort
+from pallets.credit.events import Resolved, ReviewersDrawn, Unreviewable
+from pallets.credit.storage import APPROVAL, APPROVALS, DEADLINES, DRAW_DUE, REQUEST, REQUESTS
+from pallets.funds import api as funds_api
+from pallets.funds.records import u64
+from pallets.loans import api as loans_api
+from pallets.loans import interest
+from pallets.runtime.context import CallContext
+from pallets.runtime.declare import RuntimeFault
+from pallets.trust.api import trust_of
+
+DRAW_DELAY: Final = 2
+
+
+def load(ctx: CallContext, request_id: int) -> dict[str, Any] | None:
+    raw = REQUESTS.get(ctx, request_id)
+    return None if raw is None else REQUEST.unwire(raw)
+
+
+def save(ctx: CallContext, request_id: int, request: dict[str, Any]) -> None:
+    REQUESTS.put(ctx, request_id, REQUEST.wire(request))
+
+
+def check_pooled_trust(ctx: CallContext, request: dict[str, Any]) -> list[int]:
+    """C3: the borrowers' trust, which must sum to at least the amount."""
+    trusts = [trust_of(ctx, request["fund"], b) for b in request["borrowers"]]
+    if sum(trusts) < request["amount"]:
+        raise InsufficientTrust(
+            f"the borrowers' trust {sum(trusts)} does not cover the amount {request['amount']}"
+        )
+    return trusts
+
+
+def become_valid(ctx: CallContext, request_id: int, request: dict[str, Any]) -> None:
+    check_pooled_trust(ctx, request)
+    funds_api.check_hard_limits(ctx, request["fund"], request["amount"])
+    request["status"] = "awaiting_draw"
+    request["valid_at"] = ctx.block.time
+    request["valid_height"] = ctx.block.height
+    request["score"] = score.score(ctx, request)
+    queue_draw(ctx, request_id)
+    queue_deadline(ctx, request_id, request)
+
+
+def queue_draw(ctx: CallContext, request_id: int) -> int:
+    height = ctx.block.height + DRAW_DELAY
+    DRAW_DUE.put(ctx, u64(height) + u64(request_id), 1)
+    return height
+
+
+def deadline_of(ctx: CallContext, request: dict[str, Any]) -> int:
+    deadline: int = request["valid_at"] + ctx.param("credit", "review_max")
+    return deadline
+
+
+def queue_deadline(ctx: CallContext, request_id: int, request: dict[str, Any]) -> None:
+    DEADLINES.put(ctx, u64(deadline_of(ctx, request)) + u64(request_id), 1)
+
+
+def run_draw(ctx: CallContext, request_id: int) -> None:
+    """C6 in a hook: draw (or complete) the panel with this block's seed."""
+    request = load(ctx, request_id)
+    if request is None or request["status"] != "awaiting_draw":
+        return
+    fund_id = request["fund"]
+    if not request["candidates"]:  # first draw: snapshot the eligible funders' trust
+        request["candidates"] = [
+            [account, trust_of(ctx, fund_id, account)]
+            for account in funds_api.funders(ctx, fund_id)
+            if account not in request["borrowers"]
+        ]
+    excluded = list(request["excluded"])
+    eligible = [(a, t) for a, t in request["candidates"] if a not in excluded]
+    keep = list(request["reviewers"])
+    seed = ctx.block.seed
+    minimum = ctx.param("credit", "min_reviewers")
+    panel = draw.draw_reviewers(seed, eligible, request["amount"], minimum, keep)
+    request["draws"].append(
+        [ctx.block.height, seed, keep, excluded, [] if panel is None else panel]
+    )
+    if panel is None:
+        request["status"] = "unreviewable"
+        save(ctx, request_id, request)
+        ctx.emit(Unreviewable, request=request_id)
+        ctx.emit(Resolved, request=request_id, outcome="unreviewable")
+        return
+    request["reviewers"] = panel
+    request["status"] = "in_review"
+    save(ctx, request_id, request)
+    ctx.emit(ReviewersDrawn, request=request_id, seed=seed, reviewers=len(panel))
+
+
+def approve(ctx: CallContext, request_id: int, request: dict[str, Any]) -> None:
+    """C8 approved -> F5 exits first, C4 again, C3/C6 cover, C9 record, L1 disburse."""
+    fund_id, amount = request["fund"], request["amount"]
+    funds_api.require_no_pending_exits(ctx, fund_id)
+    funds_api.check_hard_limits(ctx, fund_id, amount)
+    borrower_trust = check_pooled_trust(ctx, request)
+    reviewer_trust = [trust_of(ctx, fund_id, r) for r in request["reviewers"]]
+    if sum(reviewer_trust) < amount:
+        raise ReviewerTrustShort(
+            f"the reviewers' trust {sum(reviewer_trust)} no longer covers the amount {amount}"
+        )
+    fund = funds_api.get_fund(ctx, fund_id)
+    size = funds_api.size(ctx, fund_id, fund)
+    now = ctx.block.time
+    rows = interest.schedule(
+        amount, fund["rate_bps"], now, request["term"], request["installments"]
+    )
+    conclusions = b"".join(
+        reviewer + verdict_hash
+        for reviewer, _, verdict_hash in sorted(request["verdicts"], key=lambda v: v[0])
+    )
+    record = {
+        "fund": fund_id,
+        "amount": amount,
+        "start": now,
+        "end": now + request["term"],
+        "rate_bps": fund["rate_bps"],
+        "estimated_interest": sum(row[2] for row in rows),
+        "schedule": [list(row) for row in rows],
+        "borrowers": _parties(request["borrowers"], borrower_trust, amount),
+        "reviewers": _parties(request["reviewers"], reviewer_trust, amount),
+        "conclusions_hash": blake2b256(conclusions),
+        "min_reviewers": ctx.param("credit", "min_reviewers"),
+        "size": size,
+        "outstanding_after": fund["outstanding"] + amount,
+        "max_credit_bps": ctx.param("credit", "max_credit"),
+        "max_utilization_bps": ctx.param("credit", "max_utilization"),
+        "recipient": request["recipient"],
+        "purpose": request["purpose"],
+    }
+    APPROVALS.put(ctx, request_id, APPROVAL.wire(record))
+    request["status"] = "approved"
+    save(ctx, request_id, request)
+    ctx.emit(Resolved, request=request_id, outcome="approved")
+    loans_api.open_loan(
+        ctx,
+        request_id,
+        fund_id,
+        recipient=request["recipient"],
+        borrowers=list(request["borrowers"]),
+        reviewers=list(request["reviewers"]),
+        purpose=request["purpose"],
+        amount=amount,
+        rate_bps=fund["rate_bps"],
+        term=request["term"],
+        installments=request["installments"],
+    )
+
+
+def _parties(accounts: list[bytes], trusts: list[int], amount: int) -> list[list[Any]]:
+    try:
+        brought = draw.shares(trusts, amount)
+    except ValueError as exc:  # pragma: no cover - coverage was checked by the caller
+        raise RuntimeFault(str(exc)) from exc
+    return [[a, t, b] for a, t, b in zip(accounts, trusts, brought, strict=True)]

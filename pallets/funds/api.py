@@ -1,0 +1,159 @@
+"""What the credit and loans pallets (and RPC queries) use of a fund.
+
+Theory of operation
+-------------------
+A fund's cash is the balance of its module account ``fund/<id>``; its
+outstanding principal is kept on the fund record by the loans pallet, so
+``size = cash + outstanding`` (F3) is two reads. ``check_hard_limits`` is
+the ONE implementation of C4 (active fund, amount <= max_credit of size,
+outstanding + amount <= max_utilization of size): the credit pallet calls it
+at submission and again at approval.
+
+Leaving funders (F5, F6) wait in an exit queue ordered by request time.
+``pay_exits`` pays them oldest first, each their claim ``size // funders``
+at payment time, while cash allows (the division's remainder stays in the
+fund); the loans pallet calls it before every disbursement, and the funds
+hook every block, a bounded number at a time.
+
+F7 lets a lower interest rate apply to open credits: the funds pallet does
+not know loans, so the loans pallet registers a listener here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final
+
+from ledger.overlay import StateReader
+from pallets.balances import currency
+from pallets.funds.errors import (
+    CreditTooLarge,
+    ExitsPending,
+    FundNotActive,
+    NotFunder,
+    UnknownFund,
+    UtilizationExceeded,
+)
+from pallets.funds.events import ExitPaid
+from pallets.funds.records import u32
+from pallets.funds.storage import EXITS, FUND, FUNDER, FUNDERS, FUNDS, MAX_FUNDERS
+from pallets.runtime.context import CallContext
+from pallets.runtime.params import param
+from pallets.runtime.storage import StateWriter
+
+RateListener = Callable[[CallContext, int, int], None]
+RATE_LOWERED_LISTENERS: Final[list[RateListener]] = []  # (ctx, fund, new rate)
+MAX_EXITS_PER_CALL: Final = 8
+
+
+def cash_account_name(fund_id: int) -> str:
+    return f"fund/{fund_id}"
+
+
+def cash_account(fund_id: int) -> bytes:
+    return currency.module_account(cash_account_name(fund_id))
+
+
+def find_fund(state: StateReader, fund_id: int) -> dict[str, Any] | None:
+    raw = FUNDS.get(state, fund_id)
+    return None if raw is None else FUND.unwire(raw)
+
+
+def get_fund(state: StateReader, fund_id: int) -> dict[str, Any]:
+    """The fund, or ``UnknownFund``."""
+    fund = find_fund(state, fund_id)
+    if fund is None:
+        raise UnknownFund(f"there is no fund {fund_id}")
+    return fund
+
+
+def put_fund(state: StateWriter, fund_id: int, fund: dict[str, Any]) -> None:
+    FUNDS.put(state, fund_id, FUND.wire(fund))
+
+
+def cash(state: StateReader, fund_id: int) -> int:
+    return currency.free_balance(state, cash_account(fund_id))
+
+
+def size(state: StateReader, fund_id: int, fund: dict[str, Any]) -> int:
+    """F3: cash + outstanding principal."""
+    total: int = cash(state, fund_id) + fund["outstanding"]
+    return total
+
+
+def funder(state: StateReader, fund_id: int, account: bytes) -> dict[str, Any] | None:
+    raw = FUNDERS.get(state, u32(fund_id) + account)
+    return None if raw is None else FUNDER.unwire(raw)
+
+
+def is_funder(state: StateReader, fund_id: int, account: bytes) -> bool:
+    return FUNDERS.contains(state, u32(fund_id) + account)
+
+
+def require_funder(state: StateReader, fund_id: int, account: bytes) -> dict[str, Any]:
+    record = funder(state, fund_id, account)
+    if record is None:
+        raise NotFunder(f"account is not a funder of fund {fund_id}")
+    return record
+
+
+def funders(state: StateReader, fund_id: int) -> list[bytes]:
+    """The fund's funders, sorted by account (at most MAX_FUNDERS)."""
+    prefix = FUNDERS.prefix + u32(fund_id)
+    return [key[len(prefix) :] for key, _ in state.iterate(prefix)][:MAX_FUNDERS]
+
+
+def check_hard_limits(state: StateReader, fund_id: int, amount: int) -> None:
+    """C4, at submission and at approval: active, <= max_credit, <= max_utilization."""
+    fund = get_fund(state, fund_id)
+    if fund["status"] != "active":
+        raise FundNotActive(f"fund {fund_id} is {fund['status']}; it lends only when active")
+    fund_size = size(state, fund_id, fund)
+    max_credit = param(state, "credit", "max_credit")
+    if amount * 10_000 > max_credit * fund_size:
+        raise CreditTooLarge(
+            f"amount {amount} exceeds {max_credit} bps of the fund's size {fund_size}"
+        )
+    max_utilization = param(state, "credit", "max_utilization")
+    after = fund["outstanding"] + amount
+    if after * 10_000 > max_utilization * fund_size:
+        raise UtilizationExceeded(
+            f"outstanding {fund['outstanding']} + amount {amount} exceeds "
+            f"{max_utilization} bps of the fund's size {fund_size}"
+        )
+
+
+def pending_exits(state: StateReader, fund_id: int) -> list[tuple[bytes, bytes]]:
+    """(queue key, account) of the fund's exit queue, oldest first."""
+    prefix = EXITS.prefix + u32(fund_id)
+    return [(key[len(EXITS.prefix) :], key[-32:]) for key, _ in state.iterate(prefix)]
+
+
+def pay_exits(ctx: CallContext, fund_id: int, limit: int = MAX_EXITS_PER_CALL) -> int:
+    """Pay leaving funders oldest first while cash allows; the number still waiting."""
+    queue = pending_exits(ctx, fund_id)
+    for paid, (queue_key, account) in enumerate(queue):
+        if paid >= limit:
+            return len(queue) - paid
+        fund = get_fund(ctx, fund_id)
+        claim = size(ctx, fund_id, fund) // max(fund["funders"], 1)
+        if claim > cash(ctx, fund_id):
+            return len(queue) - paid
+        if claim > 0:
+            currency.transfer(ctx, cash_account(fund_id), account, claim)
+        EXITS.delete(ctx, queue_key)
+        FUNDERS.delete(ctx, u32(fund_id) + account)
+        fund["funders"] -= 1
+        fund["exits_paid"] += claim
+        put_fund(ctx, fund_id, fund)
+        ctx.emit(ExitPaid, fund=fund_id, funder=account, claim=claim)
+    return 0
+
+
+def require_no_pending_exits(ctx: CallContext, fund_id: int) -> None:
+    """L1/F5: pay what cash allows; refuse a disbursement while any exit waits."""
+    waiting = pay_exits(ctx, fund_id)
+    if waiting:
+        raise ExitsPending(
+            f"{waiting} leaving funder(s) of fund {fund_id} must be paid before new credits"
+        )

@@ -1,0 +1,314 @@
+"""Funds calls: create, join, consent proposals and objections, removal, leaving.
+
+Every call reads like its rule: check, read, write, emit. Money moves only
+through ``pallets.balances.currency`` into and out of the fund's cash
+module account, so I1 holds by construction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pallets.balances import currency
+from pallets.funds import api
+from pallets.funds.errors import (
+    AlreadyFunder,
+    AlreadyLeaving,
+    AlreadyVoted,
+    BadContribution,
+    BadProposal,
+    CannotVoteOnSelf,
+    FundIsForming,
+    GrowthNotNeeded,
+    NotAdmitted,
+    ProposalClosed,
+    TooEarlyToLeave,
+    TooManyFunders,
+    UnknownProposal,
+)
+from pallets.funds.events import (
+    ExitRequested,
+    FundActivated,
+    FundCreated,
+    FunderJoined,
+    ProposalMade,
+    ProposalObjected,
+    RemovalVoted,
+)
+from pallets.funds.records import key_of, u32, u64
+from pallets.funds.storage import (
+    ADMITTED,
+    EXITS,
+    FUNDER,
+    FUNDERS,
+    MAX_FUNDERS,
+    MAX_NAME,
+    MAX_SCOPE,
+    NEXT_FUND,
+    NEXT_PROPOSAL,
+    PROPOSAL,
+    PROPOSAL_DUE,
+    PROPOSAL_KINDS,
+    PROPOSALS,
+    PURPOSE,
+    PURPOSES,
+    REMOVAL_VOTES,
+)
+from pallets.runtime.argtypes import (
+    ACCOUNT,
+    AMOUNT,
+    BOOL,
+    BPS,
+    HASH,
+    U32,
+    U64,
+    Enum,
+    List,
+    Optional,
+    Text,
+)
+from pallets.runtime.context import CallContext
+from pallets.runtime.declare import CallSet
+
+calls = CallSet("funds")
+
+# Weights: a bound on storage operations. Walking a fund's funders costs at
+# most MAX_FUNDERS reads; paying the exit queue at most MAX_EXITS_PER_CALL
+# payments of ~12 operations each.
+FUNDER_WALK = MAX_FUNDERS + 4
+EXIT_WORK = MAX_FUNDERS + api.MAX_EXITS_PER_CALL * 16 + 16
+
+
+@calls.call(
+    0,
+    args=(
+        ("name", Text(MAX_NAME)),
+        ("scope", Text(MAX_SCOPE)),
+        ("bioregion", Optional(U32)),
+        ("policy_hash", HASH),
+        ("conduct_hash", HASH),
+        ("contribution", AMOUNT),
+        ("rate_bps", BPS),
+        ("purposes", List(PURPOSE, len(PURPOSES), min_len=1, unique=True)),
+    ),
+    weight=24,
+)
+def create(
+    ctx: CallContext,
+    name: str,
+    scope: str,
+    bioregion: int | None,
+    policy_hash: bytes,
+    conduct_hash: bytes,
+    contribution: int,
+    rate_bps: int,
+    purposes: list[str],
+) -> None:
+    """F1: create a fund; the signer is its first funder and pays C into its cash."""
+    if contribution <= 0:
+        raise BadContribution("the contribution C must be positive")
+    if not name.strip():
+        raise BadContribution("a fund needs a name")
+    fund_id: int = NEXT_FUND.get(ctx)
+    NEXT_FUND.put(ctx, fund_id + 1)
+    account = currency.register_module_account(ctx, api.cash_account_name(fund_id))
+    currency.transfer(ctx, ctx.signer, account, contribution)
+    now = ctx.block.time
+    status = "active" if ctx.param("funds", "min_funders") <= 1 else "forming"
+    fund: dict[str, Any] = {
+        "name": name,
+        "scope": scope,
+        "bioregion": bioregion,
+        "policy_hash": policy_hash,
+        "conduct_hash": conduct_hash,
+        "contribution": contribution,
+        "rate_bps": rate_bps,
+        "purposes": sorted(purposes, key=PURPOSES.index),
+        "status": status,
+        "creator": ctx.signer,
+        "created": now,
+        "funders": 1,
+        "outstanding": 0,
+        "interest_income": 0,
+        "losses": 0,
+        "expenses": 0,
+        "exits_paid": 0,
+    }
+    api.put_fund(ctx, fund_id, fund)
+    FUNDERS.put(ctx, u32(fund_id) + ctx.signer, _new_funder(now, contribution))
+    ctx.emit(
+        FundCreated,
+        fund=fund_id,
+        creator=ctx.signer,
+        cash_account=account,
+        contribution=contribution,
+    )
+    if status == "active":
+        ctx.emit(FundActivated, fund=fund_id)
+
+
+def _new_funder(now: int, paid: int) -> list[Any]:
+    return FUNDER.wire({"joined": now, "paid": paid, "leaving_since": None, "removed": False})
+
+
+@calls.call(1, args=(("fund", U32),), weight=20)
+def join(ctx: CallContext, fund: int) -> None:
+    """F2/F4: pay exactly C and become a funder (after consent once the fund is active)."""
+    record = api.get_fund(ctx, fund)
+    if api.is_funder(ctx, fund, ctx.signer):
+        raise AlreadyFunder(f"account is already a funder of fund {fund}")
+    if record["funders"] >= MAX_FUNDERS:
+        raise TooManyFunders(f"fund {fund} has {MAX_FUNDERS} funders already")
+    if record["status"] == "active":
+        if not ADMITTED.get(ctx, u32(fund) + ctx.signer):
+            raise NotAdmitted(f"fund {fund} is active: the funders must consent first (F4)")
+        _check_growth(ctx, fund, record)
+        ADMITTED.delete(ctx, u32(fund) + ctx.signer)
+    contribution = record["contribution"]
+    currency.transfer(ctx, ctx.signer, api.cash_account(fund), contribution)
+    FUNDERS.put(ctx, u32(fund) + ctx.signer, _new_funder(ctx.block.time, contribution))
+    record["funders"] += 1
+    ctx.emit(FunderJoined, fund=fund, funder=ctx.signer, paid=contribution)
+    if record["status"] == "forming" and record["funders"] >= ctx.param("funds", "min_funders"):
+        record["status"] = "active"
+        ctx.emit(FundActivated, fund=fund)
+    api.put_fund(ctx, fund, record)
+
+
+def _check_growth(ctx: CallContext, fund_id: int, fund: dict[str, Any]) -> None:
+    minimum = ctx.param("funds", "growth_min_utilization")
+    fund_size = api.size(ctx, fund_id, fund)
+    if fund["outstanding"] * 10_000 < minimum * fund_size:
+        raise GrowthNotNeeded(
+            f"outstanding {fund['outstanding']} is below {minimum} bps of size {fund_size}"
+        )
+
+
+@calls.call(
+    2,
+    args=(
+        ("fund", U32),
+        ("kind", Enum(PROPOSAL_KINDS)),
+        ("subject", Optional(ACCOUNT)),
+        ("amount", AMOUNT),
+        ("rate_bps", BPS),
+        ("apply_to_open", BOOL),
+        ("reason_hash", HASH),
+    ),
+    weight=20,
+)
+def propose(
+    ctx: CallContext,
+    fund: int,
+    kind: str,
+    subject: bytes | None,
+    amount: int,
+    rate_bps: int,
+    apply_to_open: bool,
+    reason_hash: bytes,
+) -> None:
+    """F8: a funder proposes a new funder (F4), an interest rate (F7) or an expense (F9).
+
+    It passes when consent_period ends without an objection.
+    """
+    record = api.get_fund(ctx, fund)
+    api.require_funder(ctx, fund, ctx.signer)
+    if kind == "new_funder":
+        if subject is None:
+            raise BadProposal("a new-funder proposal names the candidate (subject)")
+        if record["status"] != "active":
+            raise FundIsForming(f"fund {fund} is forming: the candidate may join directly")
+        if api.is_funder(ctx, fund, subject):
+            raise AlreadyFunder("the candidate is already a funder")
+        _check_growth(ctx, fund, record)
+    elif kind == "expense" and (subject is None or amount <= 0):
+        raise BadProposal("an expense proposal names a payee (subject) and a positive amount")
+    proposal_id: int = NEXT_PROPOSAL.get(ctx)
+    NEXT_PROPOSAL.put(ctx, proposal_id + 1)
+    now = ctx.block.time
+    ends = now + ctx.param("funds", "consent_period")
+    proposal = {
+        "fund": fund,
+        "kind": kind,
+        "proposer": ctx.signer,
+        "subject": subject,
+        "amount": amount if kind == "expense" else 0,
+        "rate_bps": rate_bps if kind == "interest_rate" else 0,
+        "apply_to_open": apply_to_open and kind == "interest_rate",
+        "reason_hash": reason_hash,
+        "created": now,
+        "ends": ends,
+        "status": "open",
+        "objector": None,
+    }
+    PROPOSALS.put(ctx, proposal_id, PROPOSAL.wire(proposal))
+    PROPOSAL_DUE.put(ctx, key_of(u64(ends), u64(proposal_id)), True)
+    ctx.emit(ProposalMade, fund=fund, proposal=proposal_id, kind=kind, ends=ends)
+
+
+@calls.call(3, args=(("proposal", U64), ("reason_hash", HASH)), weight=12)
+def object(ctx: CallContext, proposal: int, reason_hash: bytes) -> None:
+    """F8: one objection by a funder before the period ends rejects the proposal."""
+    raw = PROPOSALS.get(ctx, proposal)
+    if raw is None:
+        raise UnknownProposal(f"there is no proposal {proposal}")
+    record = PROPOSAL.unwire(raw)
+    api.require_funder(ctx, record["fund"], ctx.signer)
+    if record["status"] != "open" or ctx.block.time >= record["ends"]:
+        raise ProposalClosed(f"proposal {proposal} is {record['status']} and closed to objections")
+    record["status"] = "rejected"
+    record["objector"] = ctx.signer
+    PROPOSALS.put(ctx, proposal, PROPOSAL.wire(record))
+    PROPOSAL_DUE.delete(ctx, key_of(u64(record["ends"]), u64(proposal)))
+    ctx.emit(ProposalObjected, proposal=proposal, objector=ctx.signer, reason_hash=reason_hash)
+
+
+@calls.call(4, args=(("fund", U32), ("target", ACCOUNT)), weight=FUNDER_WALK * 3 + 16)
+def vote_removal(ctx: CallContext, fund: int, target: bytes) -> None:
+    """F6: a funder votes to remove another; at removal_threshold of the others it leaves."""
+    record = api.get_fund(ctx, fund)
+    api.require_funder(ctx, fund, ctx.signer)
+    target_record = api.require_funder(ctx, fund, target)
+    if target == ctx.signer:
+        raise CannotVoteOnSelf("removal is decided by the other funders")
+    if target_record["leaving_since"] is not None:
+        raise AlreadyLeaving("the funder is already leaving")
+    vote_key = u32(fund) + target + ctx.signer
+    if REMOVAL_VOTES.get(ctx, vote_key):
+        raise AlreadyVoted("this funder already voted to remove the target")
+    REMOVAL_VOTES.put(ctx, vote_key, True)
+    prefix = REMOVAL_VOTES.prefix + u32(fund) + target
+    voters = [key[-32:] for key, _ in ctx.iterate(prefix)]
+    votes = sum(1 for voter in voters if api.is_funder(ctx, fund, voter))
+    ctx.emit(RemovalVoted, fund=fund, target=target, voter=ctx.signer, votes=votes)
+    others = record["funders"] - 1
+    if votes * 10_000 >= ctx.param("funds", "removal_threshold") * others:
+        for voter in voters:
+            REMOVAL_VOTES.delete(ctx, u32(fund) + target + voter)
+        _enter_exit_queue(ctx, fund, target, target_record, removed=True)
+
+
+@calls.call(5, args=(("fund", U32),), weight=EXIT_WORK + 12)
+def leave(ctx: CallContext, fund: int) -> None:
+    """F5: after min_membership, ask to be paid one's claim (size / funders) and leave."""
+    api.get_fund(ctx, fund)
+    record = api.require_funder(ctx, fund, ctx.signer)
+    if record["leaving_since"] is not None:
+        raise AlreadyLeaving("the funder is already in the exit queue")
+    since = ctx.block.time - record["joined"]
+    minimum = ctx.param("funds", "min_membership")
+    if since < minimum:
+        raise TooEarlyToLeave(f"member for {since} s; a funder may leave after {minimum} s")
+    _enter_exit_queue(ctx, fund, ctx.signer, record, removed=False)
+    api.pay_exits(ctx, fund)
+
+
+def _enter_exit_queue(
+    ctx: CallContext, fund: int, account: bytes, record: dict[str, Any], *, removed: bool
+) -> None:
+    now = ctx.block.time
+    record["leaving_since"] = now
+    record["removed"] = removed
+    FUNDERS.put(ctx, u32(fund) + account, FUNDER.wire(record))
+    EXITS.put(ctx, key_of(u32(fund), u64(now), account), True)
+    ctx.emit(ExitRequested, fund=fund, funder=account, removed=int(removed))

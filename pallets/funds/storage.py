@@ -1,0 +1,137 @@
+"""Funds storage (F1-F10).
+
+Keys: ``funds/next_id``; ``funds/fund/<id u32>``; ``funds/funder/<id u32><account>``;
+``funds/proposal/<pid u64>``; ``funds/proposal_due/<ends u64><pid u64>`` (the
+consent queue the hook walks in time order); ``funds/admitted/<id><account>``
+(F4 consent given, the candidate may join); ``funds/removal_vote/<id><target><voter>``;
+``funds/exit/<id><requested u64><account>`` (the F5 exit queue, oldest first).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from pallets.funds.records import RecordType
+from pallets.runtime.argtypes import (
+    ACCOUNT,
+    AMOUNT,
+    BOOL,
+    BPS,
+    HASH,
+    U32,
+    U64,
+    Enum,
+    List,
+    Optional,
+    Text,
+)
+from pallets.runtime.storage import U32_KEY, U64_KEY, FixedKey, StorageSet
+
+PURPOSES: Final = (
+    "productive_enterprise",
+    "creative_project",
+    "community_infrastructure",
+    "ecological_restoration",
+    "educational_initiative",
+)
+PURPOSE: Final = Enum(PURPOSES)
+FUND_STATUS: Final = Enum(("forming", "active"))
+PROPOSAL_KINDS: Final = ("new_funder", "interest_rate", "expense")
+PROPOSAL_STATUS: Final = Enum(("open", "passed", "rejected", "failed"))
+
+MAX_NAME: Final = 64
+MAX_SCOPE: Final = 280
+MAX_FUNDERS: Final = 64  # bounds every walk over a fund's funders
+
+FUND: Final = RecordType(
+    "fund",
+    (
+        ("name", Text(MAX_NAME)),
+        ("scope", Text(MAX_SCOPE)),
+        ("bioregion", Optional(U32)),
+        ("policy_hash", HASH),
+        ("conduct_hash", HASH),
+        ("contribution", AMOUNT),
+        ("rate_bps", BPS),
+        ("purposes", List(PURPOSE, len(PURPOSES), min_len=1, unique=True)),
+        ("status", FUND_STATUS),
+        ("creator", ACCOUNT),
+        ("created", U64),
+        ("funders", U32),
+        ("outstanding", AMOUNT),
+        ("interest_income", AMOUNT),
+        ("losses", AMOUNT),
+        ("expenses", AMOUNT),
+        ("exits_paid", AMOUNT),
+    ),
+)
+FUNDER: Final = RecordType(
+    "funder",
+    (("joined", U64), ("paid", AMOUNT), ("leaving_since", Optional(U64)), ("removed", BOOL)),
+)
+PROPOSAL: Final = RecordType(
+    "proposal",
+    (
+        ("fund", U32),
+        ("kind", Enum(PROPOSAL_KINDS)),
+        ("proposer", ACCOUNT),
+        ("subject", Optional(ACCOUNT)),  # the candidate funder, or the expense's payee
+        ("amount", AMOUNT),  # the expense
+        ("rate_bps", BPS),  # the new interest rate
+        ("apply_to_open", BOOL),  # F7: a lower rate may also apply to open credits
+        ("reason_hash", HASH),
+        ("created", U64),
+        ("ends", U64),
+        ("status", PROPOSAL_STATUS),
+        ("objector", Optional(ACCOUNT)),
+    ),
+)
+
+FUND_ACCOUNT_KEY: Final = FixedKey("fund_account", 4 + 32)
+DUE_KEY: Final = FixedKey("time_id", 8 + 8)
+VOTE_KEY: Final = FixedKey("fund_target_voter", 4 + 32 + 32)
+EXIT_KEY: Final = FixedKey("fund_time_account", 4 + 8 + 32)
+
+storage = StorageSet("funds")
+
+NEXT_FUND: Final = storage.value("next_id", U32, default=0, doc="id of the next fund")
+FUNDS: Final = storage.map(
+    "fund", U32_KEY, Optional(FUND.record), default=None, doc="funds by id (F1)"
+)
+FUNDERS: Final = storage.map(
+    "funder",
+    FUND_ACCOUNT_KEY,
+    Optional(FUNDER.record),
+    default=None,
+    doc="the funders of each fund: when they joined, what they paid, whether leaving (F5/F6)",
+)
+NEXT_PROPOSAL: Final = storage.value(
+    "next_proposal", U64, default=0, doc="id of the next consent proposal"
+)
+PROPOSALS: Final = storage.map(
+    "proposal", U64_KEY, Optional(PROPOSAL.record), default=None, doc="consent proposals (F8)"
+)
+PROPOSAL_DUE: Final = storage.map(
+    "proposal_due",
+    DUE_KEY,
+    BOOL,
+    default=False,
+    doc="open proposals by the time their consent period ends (the hook's queue)",
+)
+ADMITTED: Final = storage.map(
+    "admitted",
+    FUND_ACCOUNT_KEY,
+    BOOL,
+    default=False,
+    doc="candidates the funders consented to admit (F4); cleared when they join",
+)
+REMOVAL_VOTES: Final = storage.map(
+    "removal_vote", VOTE_KEY, BOOL, default=False, doc="votes to remove a funder (F6)"
+)
+EXITS: Final = storage.map(
+    "exit",
+    EXIT_KEY,
+    BOOL,
+    default=False,
+    doc="funders waiting to be paid their claim, oldest first (F5)",
+)

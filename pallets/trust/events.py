@@ -1,0 +1,16 @@
+"""Trust events."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from pallets.runtime.argtypes import ACCOUNT, AMOUNT, U32, Text
+from pallets.runtime.declare import EventSet
+
+events = EventSet("trust")
+
+TrustChanged: Final = events.define(
+    "TrustChanged",
+    (("fund", U32), ("account", ACCOUNT), ("old", AMOUNT), ("new", AMOUNT), ("rule", Text(4))),
+    doc="a trust index rose (T3) or fell (T4)",
+)

@@ -1,0 +1,251 @@
+"""``credichain fund|credit|loan`` and the credit RPC queries, end to end on a TestChain.
+
+The CLI talks JSON-RPC through ``RpcClient``; here that client is replaced by
+``ChainClient``, which executes submitted extrinsics as blocks of a
+``TestChain`` (the real runtime) and answers queries through the real
+``MethodRegistry`` methods registered by ``register_credit_queries``, with a
+minimal backend (best block, headers by hash, state by hash) so that ``at``
+reads historical state.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+from typer.testing import CliRunner
+
+from ledger.crypto import decode_address, encode_address
+from ledger.types import Extrinsic
+from node import credit_cli
+from node.rpc_credit import register_credit_queries
+from node.wallet_cli import store_key
+from pallets.system.storage import NONCE
+from rpc.client import ChainProperties
+from rpc.registry import CallContext, MethodRegistry, parse_params
+from tests.pallets.credit_helpers import ANA, BEN, FUNDERS, LUCIA, fund_zine, request, wait
+from tests.pallets.helpers import FERDIE, TestChain
+
+NAMES = {"alice": FUNDERS[0], "bob": FUNDERS[1], "charlie": FUNDERS[2], "dave": FUNDERS[3],
+         "eve": FUNDERS[4], "lucia": LUCIA, "ana": ANA, "ben": BEN, "ferdie": FERDIE}  # fmt: skip
+
+
+class Backend:
+    """Just what ``pallet_query`` needs: best block, known headers, state by block hash."""
+
+    def __init__(self, chain: TestChain) -> None:
+        self.chain = chain
+        self.roots: dict[bytes, bytes] = {}
+        self.record()
+
+    def record(self) -> None:
+        self.roots[self.chain.parent_hash] = self.chain.root
+
+    def best_hash(self) -> bytes:
+        return self.chain.parent_hash
+
+    def header(self, block_hash: bytes) -> object | None:
+        return object() if block_hash in self.roots else None
+
+    def state_at(self, block_hash: bytes) -> Any:
+        return self.chain.runtime.state(self.roots[block_hash])
+
+
+class ChainClient:
+    backend: Backend
+    registry: MethodRegistry
+
+    def __init__(self, url: str, timeout: float = 30.0) -> None:
+        self.url = url
+
+    def __enter__(self) -> ChainClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def properties(self) -> ChainProperties:
+        return ChainProperties("CRED", 6, "cc")
+
+    def genesis_hash(self) -> bytes:
+        return self.backend.chain.genesis_hash
+
+    def next_index(self, address: str) -> int:
+        value: int = NONCE.get(self.backend.chain.state(), decode_address(address, "cc"))
+        return value
+
+    def best_height(self) -> int:
+        return self.backend.chain.height
+
+    def submit(self, extrinsic: bytes) -> bytes:
+        result = self.backend.chain.execute([extrinsic])
+        self.backend.record()
+        ChainClient.receipts.append(result.receipts[0])
+        return Extrinsic.decode(extrinsic).hash
+
+    receipts: ClassVar[list[Any]] = []
+
+    def call_named(self, method: str, **params: Any) -> Any:
+        found = self.registry.get(method)
+        assert found is not None, method
+        parsed = parse_params(found, params, "cc")
+        ctx = CallContext(self.backend, None, self.registry, "cc", None)  # type: ignore[arg-type]
+        return found.handler(ctx, parsed)
+
+
+@pytest.fixture
+def chain(monkeypatch: pytest.MonkeyPatch) -> Iterator[TestChain]:
+    test_chain = TestChain()
+    test_chain.execute([test_chain.transfer(FERDIE, k.public, 10**9) for k in (LUCIA, ANA, BEN)])
+    registry = MethodRegistry()
+    register_credit_queries(registry)
+    ChainClient.backend = Backend(test_chain)
+    ChainClient.registry = registry
+    ChainClient.receipts = []
+    monkeypatch.setattr(credit_cli, "RpcClient", ChainClient)
+    yield test_chain
+
+
+@pytest.fixture
+def cli(chain: TestChain, tmp_path: Path) -> Any:
+    for name, key in NAMES.items():
+        store_key(tmp_path, name, key, True, "cc")
+    runner = CliRunner()
+
+    def run(app_name: str, *args: str, ok: bool = True) -> Any:
+        app = getattr(credit_cli, f"{app_name}_app")
+        common = ["--keystore", str(tmp_path), "--rpc", "http://test", "--localnet-keys",
+                  "--yes", "--no-wait"]  # fmt: skip
+        result = runner.invoke(app, [*common, *args])
+        if ok:
+            assert result.exit_code == 0, result.output
+        ChainClient.backend.record()
+        return result
+
+    return run
+
+
+def _last_ok() -> None:
+    receipt = ChainClient.receipts[-1]
+    assert receipt.success, receipt.error
+
+
+def test_a_microcredit_from_fund_to_repayment_through_the_cli(cli: Any, chain: TestChain) -> None:
+    cli("fund", "create", "alice", "--name", "FundZine", "--contribution", "0.001",
+        "--purpose", "creative_project", "--rate-bps", "500")  # fmt: skip
+    _last_ok()
+    for name in ("bob", "charlie", "dave", "eve"):
+        cli("fund", "join", name, "0")
+        _last_ok()
+    shown = json.loads(cli("fund", "show", "0", "--json").stdout)
+    assert shown["status"] == "active" and shown["cash"] == "5000" and shown["funders"] == 5
+    assert shown["creator"] == encode_address(FUNDERS[0].public)
+    listed = json.loads(cli("fund", "list", "--json").stdout)
+    assert [f["name"] for f in listed] == ["FundZine"]
+    trust = json.loads(cli("fund", "trust", "0", "lucia", "--json").stdout)
+    assert trust == {"trust": "100", "local": "100", "initial": "100"}
+
+    cli("credit", "submit", "lucia", "0", "--amount", "0.0003", "--purpose", "creative_project",
+        "--term", "90", "--installments", "3", "--borrower", "ana", "--borrower", "ben",
+        "--what", "print the fanzine")  # fmt: skip
+    _last_ok()
+    cli("credit", "sign", "ana", "0")
+    cli("credit", "sign", "ben", "0")
+    _last_ok()
+    wait(chain, 1)
+    wait(chain, 1)
+    ChainClient.backend.record()
+    redraw = json.loads(cli("credit", "redraw", "0", "--json").stdout)
+    assert [d["matches"] for d in redraw["draws"]] == [True]
+    assert "matches" in cli("credit", "redraw", "0").stdout
+    listed = json.loads(cli("credit", "list", "0", "--status", "in_review", "--json").stdout)
+    assert [r["id"] for r in listed] == [0]
+    wait(chain, 20)
+    reviewers = request(chain, 0)["reviewers"]
+    names = {k.public: n for n, k in NAMES.items()}
+    for reviewer in reviewers:
+        cli("credit", "review", names[reviewer], "0", "approve")
+        _last_ok()
+    detail = json.loads(cli("credit", "show", "0", "--json").stdout)
+    assert detail["status"] == "approved" and detail["approval"]["amount"] == "300"
+    schedule = json.loads(cli("loan", "schedule", "0", "--json").stdout)
+    assert [row["principal"] for row in schedule] == ["100", "100", "100"]
+    assert "schedule of loan 0" in cli("loan", "schedule", "0").stdout
+    loan = json.loads(cli("loan", "show", "0", "--json").stdout)
+    assert loan["outstanding"] == "300" and loan["late"] is False
+    cli("loan", "repay", "lucia", "0", "0.0003")
+    _last_ok()
+    loan = json.loads(cli("loan", "show", "0", "--json").stdout)
+    assert loan["status"] == "repaid"
+    report = json.loads(cli("fund", "report", "0", "--json").stdout)
+    assert report["outstanding"] == "0" and report["cash"] == "5000"
+    assert "utilization_bps" in cli("fund", "report", "0").stdout
+    trust = json.loads(cli("fund", "trust", "0", "lucia", "--json").stdout)
+    assert trust["trust"] == "200"
+
+
+def test_every_call_has_a_command(cli: Any) -> None:
+    from pallets.credit.calls import calls as credit_calls
+    from pallets.funds.calls import calls as fund_calls
+    from pallets.loans.calls import calls as loan_calls
+
+    renamed = {"vote_removal": "vote-removal", "declare_conflict": "conflict",
+               "answer_conflict": "answer-conflict", "vote_writeoff": "write-off"}  # fmt: skip
+    for app, calls in (("fund", fund_calls), ("credit", credit_calls), ("loan", loan_calls)):
+        typer_app = getattr(credit_cli, f"{app}_app")
+        names = {c.name for c in typer_app.registered_commands}
+        for call in calls.defs:
+            assert renamed.get(call.name, call.name) in names, (app, call.name)
+
+
+def test_bad_input_is_refused_with_a_clear_message(cli: Any) -> None:
+    result = cli("fund", "create", "alice", "--name", "X", "--contribution", "1",
+                 "--purpose", "gardening", ok=False)  # fmt: skip
+    assert result.exit_code == 1 and "gardening" in result.output
+    result = cli("fund", "create", "alice", "--name", "X", "--contribution", "1.0000001",
+                 "--purpose", "creative_project", ok=False)  # fmt: skip
+    assert result.exit_code == 1 and "decimals" in result.output
+    result = cli("fund", "show", "7", ok=False)
+    assert result.exit_code == 1 and "not found" in result.output
+    result = cli("credit", "review", "alice", "0", "maybe", ok=False)
+    assert result.exit_code == 1 and "verdict" in result.output
+    result = cli("fund", "object", "alice", "0", "--reason", "0x12", ok=False)
+    assert result.exit_code == 1 and "32 bytes" in result.output
+
+
+def test_a_failed_call_is_reported_by_its_receipt(cli: Any) -> None:
+    cli("fund", "join", "bob", "3")
+    receipt = ChainClient.receipts[-1]
+    assert not receipt.success and receipt.error.code == "UnknownFund"
+
+
+def test_queries_read_historical_state_with_at(chain: TestChain) -> None:
+    fund_zine(chain)
+    registry = MethodRegistry()
+    register_credit_queries(registry)
+    backend = Backend(chain)
+    before = chain.parent_hash
+    chain.execute([chain.sign(FUNDERS[0], "funds", "create", _second_fund())])
+    backend.record()
+    ctx = CallContext(backend, None, registry, "cc", None)  # type: ignore[arg-type]
+    method = registry.get("funds_list")
+    assert method is not None
+    now = method.handler(ctx, parse_params(method, {}, "cc"))
+    then = method.handler(ctx, parse_params(method, {"at": "0x" + before.hex()}, "cc"))
+    assert (len(now), len(then)) == (2, 1)
+    listing = registry.get("credit_listRequests")
+    assert listing is not None
+    with pytest.raises(Exception, match="status"):
+        parse_params(listing, {"fund": 0, "status": "sleeping"}, "cc")
+
+
+def _second_fund() -> dict[str, Any]:
+    from tests.pallets.credit_helpers import create_args
+
+    return create_args(name="Second")

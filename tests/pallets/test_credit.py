@@ -1,0 +1,401 @@
+"""Credit requests: C1-C9 refusals (assert_noop), score, draw, conflicts, resolution."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from ledger.crypto import blake2b256
+from pallets.credit.draw import draw_reviewers, shares, shuffled
+from pallets.credit.storage import APPROVAL, APPROVALS
+from pallets.funds.storage import PURPOSES
+from pallets.runtime.executor import InvalidBlock
+from tests.pallets.credit_helpers import (
+    ANA,
+    BEN,
+    CONCLUSIONS,
+    FUNDERS,
+    LUCIA,
+    approve,
+    fund_zine,
+    key_of,
+    ok,
+    request,
+    request_args,
+    submit_valid,
+    wait,
+)
+from tests.pallets.helpers import ALICE, FERDIE, TestChain, assert_noop
+
+
+def _submit(chain: TestChain, key: object, **args: object) -> bytes:
+    from ledger.crypto import Keypair
+
+    assert isinstance(key, Keypair)
+    return chain.sign(key, "credit", "submit", args)
+
+
+def _review(chain: TestChain, request_id: int, key: object, verdict: str = "approve") -> bytes:
+    from ledger.crypto import Keypair
+
+    assert isinstance(key, Keypair)
+    args = {"request": request_id, "verdict": verdict, "conclusions_hash": CONCLUSIONS}
+    return chain.sign(key, "credit", "review", args)
+
+
+def test_c1_refusals() -> None:
+    chain = fund_zine()
+    raw = _submit(chain, FERDIE, **request_args([LUCIA, ANA, BEN]))
+    assert_noop(chain, FERDIE, raw, "SubmitterNotBorrower", "C1")
+    raw = _submit(chain, LUCIA, **request_args([LUCIA, ANA, BEN], purpose="ecological_restoration"))
+    assert_noop(chain, LUCIA, raw, "PurposeNotServed", "C1")
+    raw = _submit(chain, LUCIA, **request_args([LUCIA, ANA, BEN], installments=0))
+    assert_noop(chain, LUCIA, raw, "BadTerms", "C1")
+    raw = _submit(chain, LUCIA, **request_args([LUCIA, ANA, BEN], amount=0))
+    assert_noop(chain, LUCIA, raw, "BadTerms", "C1")
+    raw = chain.sign(LUCIA, "credit", "sign", {"request": 42})
+    assert_noop(chain, LUCIA, raw, "UnknownRequest", "C1")
+
+
+def test_c1_text_fields_are_bounded() -> None:
+    chain = fund_zine()
+    raw = _submit(chain, LUCIA, **request_args([LUCIA, ANA, BEN], what="x" * 501))
+    with pytest.raises(InvalidBlock, match="what"):
+        chain.execute([raw])
+
+
+def test_c2_co_borrowers_sign_before_the_request_is_valid() -> None:
+    chain = fund_zine()
+    ok(chain, LUCIA, "credit", "submit", **request_args([LUCIA, ANA, BEN]))
+    assert request(chain, 0)["status"] == "awaiting_signatures"
+    assert_noop(chain, FERDIE, chain.sign(FERDIE, "credit", "sign", {"request": 0}), "NotBorrower")
+    assert_noop(
+        chain, LUCIA, chain.sign(LUCIA, "credit", "sign", {"request": 0}), "AlreadySigned", "C2"
+    )
+    ok(chain, ANA, "credit", "sign", request=0)
+    assert request(chain, 0)["status"] == "awaiting_signatures"
+    ok(chain, BEN, "credit", "sign", request=0)
+    assert request(chain, 0)["status"] == "awaiting_draw"
+
+
+def test_c3_pooled_trust_same_percentage() -> None:
+    assert shares([100, 100, 100], 300) == [100, 100, 100]
+    assert shares([400, 200], 300) == [200, 100]  # 50% each, the FediCredits example
+    assert shares([100, 100, 100], 100) == [34, 33, 33]
+    chain = fund_zine()
+    raw = _submit(chain, LUCIA, **request_args([LUCIA, ANA]))
+    assert_noop(chain, LUCIA, raw, "InsufficientTrust", "C3")
+
+
+def test_c4_hard_limits_at_submission() -> None:
+    chain = fund_zine()
+    borrowers = [LUCIA, ANA, BEN, FERDIE, *FUNDERS[:2]]  # 600 of trust
+    raw = _submit(chain, LUCIA, **request_args(borrowers, amount=501))
+    assert_noop(chain, LUCIA, raw, "CreditTooLarge", "C4")
+    for _ in range(8):  # 8 x 400 = 3200 outstanding of 5000
+        approve(chain, submit_valid(chain, [LUCIA, ANA, BEN, FERDIE], 400))
+    raw = _submit(chain, LUCIA, **request_args([LUCIA, ANA], amount=200))
+    assert_noop(chain, LUCIA, raw, "UtilizationExceeded", "C4")
+
+
+def test_c5_score_from_purpose_history_endorsements_and_providers() -> None:
+    chain = fund_zine()
+    request_id = submit_valid(chain, [LUCIA, ANA, BEN])
+    # purpose 75 * 40% + no history 50 * 30% = 45
+    assert request(chain, request_id)["score"] == 45
+    ok(chain, ALICE, "credit", "endorse", request=request_id)
+    assert request(chain, request_id)["score"] == 49  # + 20 * 20%
+    assert_noop(
+        chain,
+        ALICE,
+        chain.sign(ALICE, "credit", "endorse", {"request": request_id}),
+        "CannotEndorse",
+        "C5",
+    )
+    assert_noop(
+        chain,
+        LUCIA,
+        chain.sign(LUCIA, "credit", "endorse", {"request": request_id}),
+        "CannotEndorse",
+    )
+
+
+def test_c6_the_draw_is_stored_reproducible_and_excludes_borrowers() -> None:
+    chain = fund_zine()
+    borrowers = [LUCIA, ANA, FUNDERS[0]]  # a funder borrowing is never its own reviewer
+    request_id = submit_valid(chain, borrowers)
+    record = request(chain, request_id)
+    (draw,) = record["draws"]
+    height, seed, keep, _excluded, panel = draw
+    assert height == record["valid_height"] + 2
+    candidates = [(a, t) for a, t in record["candidates"]]
+    assert FUNDERS[0].public not in dict(candidates)
+    assert draw_reviewers(seed, candidates, 300, 3, keep) == panel == record["reviewers"]
+    raw = _review(chain, request_id, LUCIA)
+    assert_noop(chain, LUCIA, raw, "NotReviewer", "C6")
+
+
+def test_c6_each_eligible_funder_is_drawn_about_equally_often() -> None:
+    accounts = [blake2b256(bytes([i])) for i in range(10)]
+    candidates = [(a, 100) for a in accounts]
+    excluded = accounts[0]
+    eligible = [c for c in candidates if c[0] != excluded]
+    counts: Counter[bytes] = Counter()
+    draws = 3000
+    for i in range(draws):
+        panel = draw_reviewers(blake2b256(b"seed" + i.to_bytes(4, "big")), eligible, 300, 3)
+        assert panel is not None and len(panel) == 3 and excluded not in panel
+        counts.update(panel)
+    expected = draws * 3 / 9  # 1000 each
+    assert set(counts) == {a for a, _ in eligible}
+    assert all(abs(n - expected) < 0.1 * expected for n in counts.values()), counts
+    assert sorted(shuffled(b"s", accounts)) == sorted(accounts)
+
+
+def test_c6_more_reviewers_until_their_trust_covers_and_none_if_it_cannot() -> None:
+    accounts = [blake2b256(bytes([i])) for i in range(6)]
+    candidates = [(a, 100) for a in accounts]
+    panel = draw_reviewers(b"x", candidates, 450, 3)
+    assert panel is not None and len(panel) == 5
+    assert draw_reviewers(b"x", candidates, 601, 3) is None
+
+
+def test_c6_a_request_the_eligible_funders_cannot_cover_is_unreviewable() -> None:
+    chain = fund_zine()
+    # Three funders borrow: only two funders are left to review, fewer than min_reviewers.
+    borrowers = [LUCIA, *FUNDERS[:3]]
+    ok(chain, LUCIA, "credit", "submit", **request_args(borrowers, 300))
+    for co in borrowers[1:]:
+        ok(chain, co, "credit", "sign", request=0)
+    wait(chain, 1)
+    wait(chain, 1)
+    record = request(chain, 0)
+    assert record["status"] == "unreviewable"
+    assert record["reviewers"] == [] and len(record["draws"]) == 1
+
+
+def test_c7_conflicts_accepted_by_all_others_or_replaced() -> None:
+    chain = fund_zine()
+    request_id = submit_valid(chain, [LUCIA, ANA, BEN])
+    first, second, third = (key_of(r) for r in request(chain, request_id)["reviewers"])
+    ok(chain, first, "credit", "declare_conflict", request=request_id, reason_hash=CONCLUSIONS)
+    assert_noop(
+        chain,
+        first,
+        chain.sign(
+            first, "credit", "declare_conflict", {"request": request_id, "reason_hash": CONCLUSIONS}
+        ),
+        "AlreadyDeclared",
+        "C7",
+    )
+    wait(chain, 20)
+    assert_noop(chain, second, _review(chain, request_id, second), "ConflictPending", "C7")
+    ok(
+        chain,
+        second,
+        "credit",
+        "answer_conflict",
+        request=request_id,
+        reviewer=first.public,
+        accept=True,
+    )
+    assert request(chain, request_id)["conflicts"] == [first.public]
+    ok(
+        chain,
+        third,
+        "credit",
+        "answer_conflict",
+        request=request_id,
+        reviewer=first.public,
+        accept=True,
+    )
+    assert request(chain, request_id)["conflicts"] == []
+    assert_noop(
+        chain,
+        third,
+        chain.sign(
+            third,
+            "credit",
+            "answer_conflict",
+            {"request": request_id, "reviewer": first.public, "accept": False},
+        ),
+        "NoSuchConflict",
+        "C7",
+    )
+    # A second conflict, refused: the reviewer is replaced by a new draw.
+    ok(chain, second, "credit", "declare_conflict", request=request_id, reason_hash=CONCLUSIONS)
+    ok(
+        chain,
+        third,
+        "credit",
+        "answer_conflict",
+        request=request_id,
+        reviewer=second.public,
+        accept=False,
+    )
+    wait(chain, 1)
+    wait(chain, 1)
+    record = request(chain, request_id)
+    assert record["status"] == "in_review"
+    assert second.public not in record["reviewers"] and len(record["reviewers"]) == 3
+    assert record["excluded"] == [second.public]
+    _, seed, keep, excluded, panel = record["draws"][-1]
+    eligible = [(a, t) for a, t in record["candidates"] if a not in excluded]
+    assert draw_reviewers(seed, eligible, 300, 3, keep) == panel
+
+
+def test_c8_window_verdicts_improvement_and_amendment() -> None:
+    chain = fund_zine()
+    request_id = submit_valid(chain, [LUCIA, ANA, BEN])
+    reviewers = [key_of(r) for r in request(chain, request_id)["reviewers"]]
+    assert_noop(chain, reviewers[0], _review(chain, request_id, reviewers[0]), "TooEarly", "C8")
+    wait(chain, 20)
+    ok(
+        chain,
+        reviewers[0],
+        "credit",
+        "review",
+        request=request_id,
+        verdict="improve",
+        conclusions_hash=CONCLUSIONS,
+    )
+    assert_noop(
+        chain, reviewers[0], _review(chain, request_id, reviewers[0]), "AlreadyResolved", "C8"
+    )
+    for reviewer in reviewers[1:]:
+        ok(
+            chain,
+            reviewer,
+            "credit",
+            "review",
+            request=request_id,
+            verdict="approve",
+            conclusions_hash=CONCLUSIONS,
+        )
+    assert request(chain, request_id)["status"] == "needs_improvement"
+    amend = {
+        "request": request_id,
+        "what": "a better plan",
+        "repayment_good": "a",
+        "repayment_bad": "b",
+        "trust_reasons": "c",
+        "documents": [],
+    }
+    assert_noop(chain, ANA, chain.sign(ANA, "credit", "amend", amend), "NotSubmitter", "C8")
+    ok(chain, LUCIA, "credit", "amend", **amend)
+    record = request(chain, request_id)
+    assert (record["status"], record["round"], record["verdicts"]) == ("in_review", 1, [])
+    approve(chain, request_id)
+    approval = APPROVAL.unwire(APPROVALS.get(chain.state(), request_id))
+    assert approval["amount"] == 300 and len(approval["reviewers"]) == 3
+    assert_noop(
+        chain,
+        LUCIA,
+        chain.sign(LUCIA, "credit", "withdraw", {"request": request_id}),
+        "WrongStatus",
+        "C8",
+    )
+
+
+def test_c8_decline_and_expiry() -> None:
+    chain = fund_zine()
+    declined = submit_valid(chain, [LUCIA, ANA, BEN])
+    expiring = submit_valid(chain, [LUCIA, ANA, BEN])
+    wait(chain, 20)
+    reviewer = key_of(request(chain, declined)["reviewers"][0])
+    ok(
+        chain,
+        reviewer,
+        "credit",
+        "review",
+        request=declined,
+        verdict="decline",
+        conclusions_hash=CONCLUSIONS,
+    )
+    assert request(chain, declined)["status"] == "declined"
+    deadline = request(chain, expiring)["valid_at"] + 60
+    wait(chain, deadline - chain.time_ms // 1000)
+    assert request(chain, expiring)["status"] == "in_review"
+    late = key_of(request(chain, expiring)["reviewers"][0])
+    assert_noop(chain, late, _review(chain, expiring, late), "TooLate", "C8")
+    assert request(chain, expiring)["status"] == "expired"
+
+
+def test_purposes_are_the_five_of_the_spec() -> None:
+    assert set(PURPOSES) == {
+        "productive_enterprise",
+        "creative_project",
+        "community_infrastructure",
+        "ecological_restoration",
+        "educational_initiative",
+    }
+
+
+def test_the_largest_request_fits_its_declared_weight() -> None:
+    chain = fund_zine()
+    borrowers = [LUCIA, ANA, BEN, *FUNDERS]  # 8 borrowers, the maximum
+    providers = [blake2b256(bytes([i])) for i in range(7)] + [FUNDERS[0].public]
+    ok(chain, LUCIA, "credit", "submit", **request_args(borrowers, 500, providers=providers))
+    for co in borrowers[1:]:
+        ok(chain, co, "credit", "sign", request=0)
+    assert request(chain, 0)["status"] == "awaiting_draw"
+    wait(chain, 1)
+    wait(chain, 1)
+    assert request(chain, 0)["status"] == "unreviewable"  # every funder borrows
+
+
+def test_c6_reviewers_whose_trust_fell_cannot_approve() -> None:
+    from ledger.crypto import Keypair
+
+    chain = fund_zine()
+    # A: 300 to Lucía, Ana, Ben; its three reviewers will lose 100 each when it is written off.
+    first = submit_valid(chain, [LUCIA, ANA, BEN], 300, term=30, installments=1)
+    first_reviewers = approve(chain, first)
+    wait(chain, 30 + 100)
+    newcomers = [Keypair.from_seed(blake2b256(b"newcomer" + bytes([i]))) for i in range(3)]
+    second = submit_valid(chain, newcomers, 300)
+    # Five funders, two panels of three: they share at least one reviewer.
+    panel = [key_of(r) for r in request(chain, second)["reviewers"]]
+    assert set(panel) & set(first_reviewers)
+    wait(chain, 21)
+    for reviewer in first_reviewers:
+        ok(chain, reviewer, "loans", "vote_writeoff", loan=first)
+    for reviewer in panel[:-1]:
+        ok(chain, reviewer, "credit", "review", request=second, verdict="approve",
+           conclusions_hash=CONCLUSIONS)  # fmt: skip
+    last = panel[-1]
+    assert_noop(chain, last, _review(chain, second, last), "ReviewerTrustShort", "C6")
+
+
+def test_c7_a_request_is_drawn_at_most_eight_times() -> None:
+    from ledger.crypto import Keypair
+    from tests.pallets.credit_helpers import create_args
+    from tests.pallets.helpers import test_doc
+
+    chain = TestChain(test_doc(params={"funds": {"min_funders": 12}}))
+    funders = [Keypair.from_seed(blake2b256(b"funder" + bytes([i]))) for i in range(12)]
+    chain.execute([chain.transfer(ALICE, k.public, 10_000) for k in funders])
+    ok(chain, funders[0], "funds", "create", **create_args())
+    chain.execute([chain.sign(k, "funds", "join", {"fund": 0}) for k in funders[1:]])
+    by_public = {k.public: k for k in funders}
+    request_id = submit_valid(chain, [LUCIA, ANA, BEN])
+    for _ in range(7):
+        first, second = (by_public[r] for r in request(chain, request_id)["reviewers"][:2])
+        args = {"request": request_id, "reason_hash": CONCLUSIONS}
+        ok(chain, first, "credit", "declare_conflict", **args)
+        ok(chain, second, "credit", "answer_conflict", request=request_id,
+           reviewer=first.public, accept=False)  # fmt: skip
+        wait(chain, 1)
+        wait(chain, 1)
+    record = request(chain, request_id)
+    assert len(record["draws"]) == 8 and len(record["excluded"]) == 7
+    first, second = (by_public[r] for r in record["reviewers"][:2])
+    ok(chain, first, "credit", "declare_conflict", request=request_id, reason_hash=CONCLUSIONS)
+    raw = chain.sign(
+        second,
+        "credit",
+        "answer_conflict",
+        {"request": request_id, "reviewer": first.public, "accept": False},
+    )
+    assert_noop(chain, second, raw, "TooManyReplacements", "C7")
