@@ -61,7 +61,7 @@ Actions, and what to do with each:
 
 * ``RequestValue(h, r)`` — we propose: build block h (its ``last_commit`` is
   the commit of h−1, its timestamp ``bft_time(last_commit, set of h−1)``,
-  the genesis time at h=1), store it, answer ``ValueReady(h, r, block_hash,
+  the genesis time + 1 ms at h=1), store it, answer ``ValueReady(h, r, block_hash,
   block_time_ms, payload)``.
 * ``RequestValidation(h, r, block_hash, payload)`` — get the block (the
   payload, the proposal's gossip, or block sync) and execute it on a state
