@@ -22,6 +22,7 @@ bounds the total supply (checked at genesis).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -33,18 +34,18 @@ class ArgError(ValueError):
     """A value that does not match its declared type; the message names it."""
 
 
-class ArgType:
+class ArgType(ABC):
     """Base of the vocabulary: ``check`` a value, ``describe`` it for metadata."""
 
     @property
-    def name(self) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def name(self) -> str: ...
 
-    def check(self, value: Any, path: str) -> Any:
-        raise NotImplementedError
+    @abstractmethod
+    def check(self, value: Any, path: str) -> Any: ...
 
-    def describe(self) -> dict[str, Any]:
-        raise NotImplementedError
+    @abstractmethod
+    def describe(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ for writes, so RPC queries, invariant checks and calls share one code path.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final, Generic, Protocol, TypeVar
@@ -143,7 +144,7 @@ def _decode_value(item: StorageItem, key: bytes, raw: bytes) -> Any:
     return value
 
 
-class StorageItem:
+class StorageItem(ABC):
     """What the metadata lists about a storage item."""
 
     pallet: str
@@ -153,8 +154,8 @@ class StorageItem:
     doc: str
     prefix: bytes
 
-    def describe(self) -> dict[str, Any]:
-        raise NotImplementedError
+    @abstractmethod
+    def describe(self) -> dict[str, Any]: ...
 
 
 class StorageValue(StorageItem):
