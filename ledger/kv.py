@@ -13,6 +13,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 
+class StoreError(RuntimeError):
+    """The store cannot be opened or used; the message names the path and the cause."""
+
+
 class WriteBatch:
     """Puts and deletes collected for one atomic write; the last op on a key wins."""
 
@@ -85,8 +89,14 @@ class LevelDBKV:
     def __init__(self, path: str | Path, *, create: bool = True) -> None:
         import plyvel  # imported here: the only plyvel user in the project
 
-        Path(path).mkdir(parents=True, exist_ok=True) if create else None
-        self._db: Any = plyvel.DB(str(path), create_if_missing=create)
+        if create:
+            Path(path).mkdir(parents=True, exist_ok=True)
+        try:
+            self._db: Any = plyvel.DB(str(path), create_if_missing=create)
+        except (plyvel.IOError, plyvel.CorruptionError) as exc:
+            detail = exc.args[0].decode(errors="replace") if exc.args else str(exc)
+            hint = " (is another node running on this home?)" if "lock" in detail else ""
+            raise StoreError(f"cannot open the LevelDB store at {path}: {detail}{hint}") from exc
         self.path = Path(path)
 
     def get(self, key: bytes) -> bytes | None:

@@ -56,8 +56,10 @@ def _ports_free(base: int, count: int) -> bool:
 def free_ports(count: int) -> Ports:
     """Base ports with ``count`` free ports each, away from the defaults (tests, benchmarks)."""
     rng = random.Random()
+    # Below Linux's default ephemeral range (32768-60999), so that an outgoing
+    # connection cannot take a port between this check and the node's bind.
     for _ in range(200):
-        base = rng.randrange(20_000, 60_000 - 3 * count, 10)
+        base = rng.randrange(20_000, 32_000 - 3 * count, 10)
         if all(_ports_free(base + k * count, count) for k in range(3)):
             return Ports(rpc=base, p2p=base + count, metrics=base + 2 * count)
     raise RuntimeError("no free range of ports found on 127.0.0.1")

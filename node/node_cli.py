@@ -11,6 +11,7 @@ genesis.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import signal
@@ -26,6 +27,8 @@ from genesis.build import GenesisError, load_genesis
 from genesis.schema import GenesisDoc
 from ledger.crypto import Keypair
 from ledger.keyfile import KeyfileError, load_keyfile, save_keyfile
+from ledger.kv import StoreError
+from node.chain import ChainError
 from node.config import ConfigError, NodeConfig, load_config, render_config
 from node.logs import configure_logging
 from node.service import NodePaths, NodeService
@@ -169,11 +172,36 @@ def start_command(
     if fmt not in ("console", "json"):
         raise _fail(f"--log-format must be console or json, got {fmt!r}")
     configure_logging(fmt, config.node.log_level)  # type: ignore[arg-type]
-    service = NodeService(
-        paths=paths,
-        config=config,
-        genesis=genesis,
-        identity=identity,
-        validator_key=validator_key,
-    )
-    trio.run(run_until_signalled, service)
+    try:
+        service = NodeService(
+            paths=paths,
+            config=config,
+            genesis=genesis,
+            identity=identity,
+            validator_key=validator_key,
+        )
+    except (StoreError, ChainError) as exc:
+        raise _fail(str(exc)) from None
+    try:
+        trio.run(run_until_signalled, service)
+    except (OSError, BaseExceptionGroup) as exc:
+        cause = _find_os_error(exc)
+        if cause is None or cause.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL):
+            raise
+        raise _fail(
+            f"cannot listen: {cause.strerror} (p2p.listen {config.p2p.listen}, rpc.listen "
+            f"{config.rpc.listen}, metrics.listen {config.metrics.listen} in {paths.config}; "
+            "is another node running on these ports?)"
+        ) from None
+
+
+def _find_os_error(exc: BaseException) -> OSError | None:
+    """The first ``OSError`` in ``exc`` or in the exception groups around it."""
+    if isinstance(exc, OSError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = _find_os_error(inner)
+            if found is not None:
+                return found
+    return None

@@ -61,6 +61,16 @@ class Cluster:
         while time.monotonic() < deadline:
             if check():
                 return
+            exited = [
+                (i, node.proc.poll())
+                for i, node in enumerate(self.nodes)
+                if node.proc is not None and node.proc.poll() not in (None, -9)
+            ]
+            if exited:  # a crash, not a kill -9 of the test's own making
+                index, code = exited[0]
+                raise AssertionError(
+                    f"node{index} exited with code {code} while waiting for {what}\n{self.logs()}"
+                )
             time.sleep(0.25)
         raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{self.logs()}")
 
