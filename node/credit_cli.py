@@ -47,6 +47,7 @@ from node.wallet_cli import (
     resolve_account,
     submit_and_wait,
 )
+from pallets.construct import registry
 from pallets.credit.storage import STATUSES, VERDICTS
 from pallets.funds.storage import PROPOSAL_KINDS, PURPOSES
 from rpc.client import RpcClient
@@ -129,7 +130,10 @@ def _send(ctx: typer.Context, signer: str, pallet: str, function: str, args: dic
         ext, valid_until, genesis = _sign(client, key, Call(pallet, function, args), None, 256)
         summary = {
             "call": f"{pallet}.{function}",
-            **(shown or {k: _show(v, hrp) for k, v in args.items()}),
+            **(
+                shown
+                or {k: _show(v, hrp, _is_account(pallet, function, k)) for k, v in args.items()}
+            ),
             "signer": encode_address(key.public, hrp),
             "nonce": str(ext.nonce),
             "valid until": f"block #{valid_until}",
@@ -142,11 +146,22 @@ def _send(ctx: typer.Context, signer: str, pallet: str, function: str, args: dic
         raise typer.Exit(1)
 
 
-def _show(value: Any, hrp: str) -> str:
+RUNTIME_CALLS: Final = registry()  # argument types, for the summary shown before signing
+
+
+def _is_account(pallet: str, function: str, arg: str) -> bool:
+    """Whether the call declares ``arg`` as an account (else 32 bytes are a hash)."""
+    call = RUNTIME_CALLS.call(pallet, function)
+    declared = dict(call.args) if call is not None else {}
+    kind = declared.get(arg)
+    return kind is not None and "account" in str(kind.describe())
+
+
+def _show(value: Any, hrp: str, account: bool) -> str:
     if isinstance(value, bytes):
-        return encode_address(value, hrp) if len(value) == 32 else "0x" + value.hex()
+        return encode_address(value, hrp) if account and len(value) == 32 else "0x" + value.hex()
     if isinstance(value, list):
-        return ", ".join(_show(v, hrp) for v in value) or "-"
+        return ", ".join(_show(v, hrp, account) for v in value) or "-"
     return "-" if value is None else str(value)
 
 

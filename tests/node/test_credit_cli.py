@@ -249,3 +249,12 @@ def _second_fund() -> dict[str, Any]:
     from tests.pallets.credit_helpers import create_args
 
     return create_args(name="Second")
+
+
+def test_signing_summary_shows_hashes_as_hex_and_accounts_as_addresses() -> None:
+    from node.credit_cli import _is_account, _show
+
+    digest = bytes(range(32))
+    assert _show(digest, "cc", _is_account("funds", "create", "policy_hash")) == "0x" + digest.hex()
+    shown = _show([digest], "cc", _is_account("credit", "submit", "borrowers"))
+    assert shown.startswith("cc1")
