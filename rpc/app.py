@@ -10,9 +10,17 @@ an ASGI scope. Three kinds of scope:
   reading, not trusted from Content-Length), with ``Content-Type:
   application/json`` (a browser cannot send that cross-origin without a CORS
   preflight, which is refused unless the origin is configured). ``GET
-  /health`` answers 200 JSON for container health checks. Anything else is
-  404/405 with a JSON body.
-* ``websocket``: a browser ``Origin`` must be configured; connections beyond
+  /health`` answers 200 JSON for container health checks. With
+  ``config.explorer`` on, ``GET /explorer/...`` serves the web explorer's
+  built files (docs/explorer.md): only regular files under its directory,
+  no dot segments (so no ``..`` nor hidden files), a fixed table of content
+  types, immutable caching for Vite's hashed ``assets/`` and revalidation
+  (ETag) for the rest, and a strict Content-Security-Policy. Anything else
+  is 404/405 with a JSON body.
+* ``websocket``: a browser ``Origin`` must be configured, or, with the
+  explorer on, be the page's own origin (``http://`` + the ``Host`` header)
+  on a numeric or ``localhost`` host: a DNS-rebinding page has a domain name
+  of its own, so it is still refused. Connections beyond
   ``max_ws_connections`` are accepted then closed with 1013 "try again
   later". Each text message is one request or batch; replies and
   subscription notifications share one bounded queue drained by a writer
@@ -26,7 +34,10 @@ what is left, logs it and answers -32603.
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, Final
 
 import structlog
@@ -50,6 +61,66 @@ log = structlog.get_logger("rpc")
 JSON_HEADERS: Final = [(b"content-type", b"application/json")]
 WS_TRY_AGAIN_LATER: Final = 1013
 WS_POLICY_VIOLATION: Final = 1008
+
+EXPLORER_PREFIX: Final = "/explorer/"
+DEFAULT_EXPLORER_DIR: Final = Path(__file__).resolve().parent.parent / "explorer" / "dist"
+STATIC_TYPES: Final = {
+    ".html": b"text/html; charset=utf-8",
+    ".js": b"text/javascript; charset=utf-8",
+    ".css": b"text/css; charset=utf-8",
+    ".json": b"application/json",
+    ".svg": b"image/svg+xml",
+    ".png": b"image/png",
+    ".ico": b"image/x-icon",
+    ".txt": b"text/plain; charset=utf-8",
+    ".woff2": b"font/woff2",
+}
+EXPLORER_HEADERS: Final = [
+    (
+        b"content-security-policy",
+        b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        b"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    ),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+]
+IMMUTABLE: Final = b"public, max-age=31536000, immutable"  # Vite names assets by content hash
+
+
+def explorer_file(root: Path, path: str) -> Path | None:
+    """The regular file under ``root`` that ``/explorer/<rel>`` names, or None if refused.
+
+    ``path`` is the ASGI path, already percent-decoded: ``%2e%2e`` arrives as
+    ``..`` and is refused here like a literal one.
+    """
+    rel = path.removeprefix(EXPLORER_PREFIX) or "index.html"
+    if "\\" in rel or "\x00" in rel:
+        return None
+    parts = rel.split("/")
+    if any(part == "" or part.startswith(".") for part in parts):
+        return None
+    if Path(parts[-1]).suffix.lower() not in STATIC_TYPES:
+        return None
+    try:
+        base = root.resolve(strict=True)
+        found = base.joinpath(*parts).resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None
+    if not found.is_relative_to(base) or not found.is_file():  # a symlink out of root
+        return None
+    return found
+
+
+def _loopback_or_literal(host: str) -> bool:
+    """``Host`` header names ``localhost`` or an IP literal (with an optional port)."""
+    name = host[1 : host.find("]")] if host.startswith("[") else host.rsplit(":", 1)[0]
+    if name == "localhost":
+        return True
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
 
 
 class _ClientGone(Exception):
@@ -120,6 +191,9 @@ class RpcApp:
         if path == "/health" and verb in ("GET", "HEAD"):
             await self._health(send)
             return
+        if self.config.explorer and (path == "/explorer" or path.startswith(EXPLORER_PREFIX)):
+            await self._explorer(scope, send, path, verb)
+            return
         if path != "/":
             await self._respond(send, 404, dumps({"error": f"no such path {path[:100]!r}"}))
             return
@@ -131,7 +205,7 @@ class RpcApp:
                 send, 405, error_reply(None, errors.invalid_request("use POST for JSON-RPC"))
             )
             return
-        if origin is not None and not self.config.origin_allowed(origin):
+        if not self._origin_ok(scope, origin):
             await self._respond(
                 send, 403, error_reply(None, errors.invalid_request("origin not allowed"))
             )
@@ -196,6 +270,48 @@ class RpcApp:
         await send({"type": "http.response.start", "status": 204, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
 
+    def _origin_ok(self, scope: Scope, origin: str | None) -> bool:
+        """No Origin (not a browser), a configured one, or the explorer's own page."""
+        if origin is None or self.config.origin_allowed(origin):
+            return True
+        host = _header(scope, b"host")
+        return (
+            self.config.explorer
+            and host is not None
+            and origin in (f"http://{host}", f"https://{host}")
+            and _loopback_or_literal(host)
+        )
+
+    async def _explorer(self, scope: Scope, send: Send, path: str, verb: str) -> None:
+        if verb not in ("GET", "HEAD"):
+            await self._respond(send, 405, dumps({"error": "the explorer is read with GET"}))
+            return
+        if path == "/explorer":
+            headers = [(b"location", EXPLORER_PREFIX.encode()), (b"content-length", b"0")]
+            await send({"type": "http.response.start", "status": 308, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        found = explorer_file(self.config.explorer_dir or DEFAULT_EXPLORER_DIR, path)
+        if found is None:
+            await self._respond(send, 404, dumps({"error": f"no such file {path[:100]!r}"}))
+            return
+        body = found.read_bytes()  # small files in the page cache: not worth a thread
+        etag = f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'.encode()
+        cache = IMMUTABLE if path.startswith(EXPLORER_PREFIX + "assets/") else b"no-cache"
+        headers = [
+            (b"content-type", STATIC_TYPES[found.suffix.lower()]),
+            (b"cache-control", cache),
+            (b"etag", etag),
+            *EXPLORER_HEADERS,
+        ]
+        if (_header(scope, b"if-none-match") or "").encode() == etag:
+            await send({"type": "http.response.start", "status": 304, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if verb == "HEAD" else body})
+
     async def _health(self, send: Send) -> None:
         try:
             health = self.backend.health()
@@ -219,8 +335,7 @@ class RpcApp:
         connect = await receive()
         if connect["type"] != "websocket.connect":
             return
-        origin = _header(scope, b"origin")
-        if origin is not None and not self.config.origin_allowed(origin):
+        if not self._origin_ok(scope, _header(scope, b"origin")):
             await send({"type": "websocket.close", "code": WS_POLICY_VIOLATION})
             return
         await send({"type": "websocket.accept"})

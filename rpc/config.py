@@ -9,6 +9,8 @@ connections and of subscriptions on each, no CORS origins, node-changing
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
@@ -29,6 +31,11 @@ class RpcConfig(BaseModel):
     # Browser origins allowed by CORS and for WebSocket handshakes; "*" allows any.
     cors_origins: tuple[str, ...] = ()
     unsafe_methods: bool = False
+    # The web explorer's static files at /explorer/ (docs/explorer.md); its own
+    # page may then open a WebSocket from the same origin. Off for validators.
+    explorer: bool = False
+    # Where the built explorer lives; None: explorer/dist beside the packages.
+    explorer_dir: Path | None = None
     keep_alive_timeout_s: int = Field(default=20, ge=1, le=3600)
     keep_alive_max_requests: int = Field(default=100_000, ge=1)
 

@@ -1,0 +1,128 @@
+"""The web explorer in a real browser against a live localnet (docs/explorer.md).
+
+A 4-validator localnet (explorer on, as ``credichain localnet`` sets it) runs
+the FediCredits example through signed extrinsics
+(``scripts/demo_fedicredits.py``: FundZine with five funders, Lucía's credit
+with Ana and Ben, reviewers drawn, approval, the loan and a payment). What
+the chain then says over RPC (``funds_report``, the drawn reviewers and
+seed, ``loans_schedule``...) is written to a JSON file, and
+``explorer/tests/e2e.mjs`` drives Debian's Chromium with playwright-core to
+check that the pages show exactly that, that a new block appears without a
+reload, and that the pages fit a 375 px phone screen. Screenshots are kept
+in the test's temporary directory and copied to ``explorer/test-artifacts/``
+(git-ignored).
+
+Needs ``/usr/bin/chromium`` (``apt-get install chromium``) and
+``explorer/node_modules`` (``npm ci`` in ``explorer/``).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import httpx
+
+from ledger import codec
+from pallets.runtime.params import param_key
+from rpc.client import RpcClient
+from scripts.demo_fedicredits import run_demo
+from tests.e2e.cluster import Cluster
+
+REPO = Path(__file__).resolve().parents[2]
+EXPLORER = REPO / "explorer"
+CHROMIUM = Path("/usr/bin/chromium")
+BROWSER_TIMEOUT_S = 150
+
+
+def test_explorer_shows_the_fedicredits_example_live(tmp_path: Path) -> None:
+    assert CHROMIUM.exists(), "the browser test needs Debian's chromium: apt-get install chromium"
+    playwright = EXPLORER / "node_modules" / "playwright-core"
+    assert playwright.is_dir(), "the browser test needs playwright-core: run `npm ci` in explorer/"
+    node = shutil.which("node")
+    assert node is not None, "the browser test needs node (>= 20.19) on PATH"
+
+    started = time.monotonic()
+    cluster = Cluster(tmp_path / "net")
+    cluster.start()
+    try:
+        cluster.wait_height(2, timeout=90)
+        base = f"http://127.0.0.1:{cluster.ports.rpc}"
+        index = httpx.get(f"{base}/explorer/", timeout=5)
+        assert index.status_code == 200, (
+            f"node0 does not serve /explorer/ ({index.status_code}): the localnet config has "
+            "rpc.explorer = true, so the node must pass it on to RpcConfig(explorer=...)"
+        )
+        client = cluster.clients[0]
+        demo = run_demo(client, log=lambda line: print(line, flush=True), timeout=90)
+        demo_done = time.monotonic()
+        methods = client.call("rpc_methods")["methods"]
+        expected = {
+            "base": f"{base}/explorer/",
+            "artifacts": str(tmp_path),
+            "fund": demo.fund,
+            "report": client.call("funds_report", demo.fund),
+            "max_utilization_bps": _param(client, "credit", "max_utilization"),
+            "request": demo.request,
+            "reviewers": demo.reviewers,
+            "seed": demo.draw_seed,
+            "loan": demo.loan,
+            "loan_record": client.call("loans_get", demo.loan),
+            "schedule": client.call("loans_schedule", demo.loan),
+            "repay": demo.extrinsics["repay"],
+            "methods": methods,
+            "lucia": demo.borrowers["lucia"],
+            "lucia_balance": str(client.free_balance(demo.borrowers["lucia"])),
+            "lucia_trust": client.call("trust_get", demo.fund, demo.borrowers["lucia"])["trust"],
+            "bioregion": _first_bioregion(client, methods),
+            "demo": asdict(demo),
+        }
+        config = tmp_path / "expected.json"
+        config.write_text(json.dumps(expected, indent=2))
+        browser = subprocess.run(
+            [node, str(EXPLORER / "tests" / "e2e.mjs"), str(config)],
+            cwd=EXPLORER,
+            capture_output=True,
+            text=True,
+            timeout=BROWSER_TIMEOUT_S,
+        )
+        print(browser.stdout)
+        kept = _keep_artifacts(tmp_path)
+        print(f"screenshots: {tmp_path} (copied to {kept})")
+        assert browser.returncode == 0, f"{browser.stderr}\n{browser.stdout}"
+        assert "all explorer checks passed" in browser.stdout
+        print(
+            f"localnet + demo {demo_done - started:.1f} s, "
+            f"browser checks {time.monotonic() - demo_done:.1f} s"
+        )
+        shots = sorted(p.name for p in tmp_path.glob("*.png"))
+        assert "02-fund.png" in shots and "09-fund-phone-375.png" in shots, shots
+    finally:
+        cluster.stop()
+
+
+def _param(client: RpcClient, section: str, name: str) -> int:
+    raw = client.storage(param_key(section, name))
+    assert raw is not None, f"the chain has no parameter {section}.{name}"
+    value = codec.decode(raw)
+    assert isinstance(value, int)
+    return value
+
+
+def _first_bioregion(client: RpcClient, methods: list[str]) -> str | None:
+    if "health_bioregions" not in methods:
+        return None
+    regions = client.call("health_bioregions")
+    return str(regions[0]["id"]) if regions else None
+
+
+def _keep_artifacts(source: Path) -> Path:
+    target = EXPLORER / "test-artifacts"
+    target.mkdir(exist_ok=True)
+    for shot in source.glob("*.png"):
+        shutil.copy2(shot, target / shot.name)
+    return target
