@@ -8,7 +8,9 @@ pallets' queries (``registry.pallet_query``) and any unsafe methods.
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Annotated, Any, Final
+
+from pydantic import Field
 
 from ledger.crypto import blake2b256
 from rpc.backend import (
@@ -49,6 +51,7 @@ from rpc.registry import (
 from rpc.subscriptions import Session
 
 STRING: Final = {"type": "string"}
+MAX_PROOF_KEYS: Final = 1024
 BOOL: Final = {"type": "boolean"}
 
 
@@ -82,7 +85,8 @@ class StorageParams(Params):
 
 
 class ReadProofParams(Params):
-    keys: list[HexBytes]
+    # Bounded: each key costs a trie walk, and each bad one an error to report.
+    keys: Annotated[list[HexBytes], Field(max_length=MAX_PROOF_KEYS)]
     at: Hash | None = None
 
 

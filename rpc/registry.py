@@ -42,6 +42,9 @@ if TYPE_CHECKING:
 
 METHOD_NAME: Final = re.compile(r"^[a-z][a-zA-Z0-9]*_[a-z][a-zA-Z0-9]*$")
 OPENRPC_VERSION: Final = "1.2.6"
+# Problems named in one -32602 reply: enough to fix a request, and a body full
+# of bad items cannot make a reply (and its building) as large as the body.
+MAX_REPORTED_PROBLEMS: Final = 10
 
 
 class Params(BaseModel):
@@ -219,13 +222,21 @@ def parse_params(method: Method, raw: Any, hrp: str) -> Any:
             )
         data = dict(zip(names, raw, strict=False))
     elif isinstance(raw, dict):
+        # More names than the method has: some are unknown. Refused before pydantic
+        # would build one error per name (a 1 MiB body holds 80 000 of them).
+        if len(raw) > len(names):
+            raise invalid_params(
+                "params", f"{method.name} takes at most {len(names)} parameters, got {len(raw)}"
+            )
         data = raw
     else:
         raise invalid_params("params", "must be an array (by position) or an object (by name)")
     try:
         return method.params.model_validate(data, context={"hrp": hrp})
     except ValidationError as exc:
-        problems = [_describe(err) for err in exc.errors(include_url=False)]
+        problems = [_describe(err) for err in exc.errors(include_url=False)[:MAX_REPORTED_PROBLEMS]]
+        if exc.error_count() > MAX_REPORTED_PROBLEMS:
+            problems.append(f"and {exc.error_count() - MAX_REPORTED_PROBLEMS} more")
         raise RpcError(INVALID_PARAMS, data="; ".join(problems)) from None
 
 
