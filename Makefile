@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-sim lint format typecheck bench soak fuzz clean
+.PHONY: help install run test test-sim lint format typecheck bench soak fuzz image-test explorer clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -18,12 +18,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP) ## create .venv and install credichain with its test extras
+EXPLORER_DEPS := explorer/node_modules/.package-lock.json
+
+# playwright-core drives Debian's chromium in the browser test (tests/e2e/test_explorer.py).
+$(EXPLORER_DEPS): explorer/package-lock.json
+	cd explorer && npm ci --no-audit --no-fund
+
+install: $(STAMP) $(EXPLORER_DEPS) ## create .venv (Python) and explorer/node_modules (npm) for the tests
 
 run: $(STAMP) ## start a local 4-validator network (Ctrl-C stops it); RUN_ARGS passes flags
 	$(BIN)/credichain localnet $(RUN_ARGS)
 
-test: $(STAMP) ## the default test suite (well under 30 minutes on 2 cores)
+test: $(STAMP) $(EXPLORER_DEPS) ## the default test suite (well under 30 minutes on 2 cores)
 	$(BIN)/pytest -q
 
 test-sim: $(STAMP) ## the long consensus simulation profile (>= 100 000 scenarios)
@@ -42,6 +48,16 @@ typecheck: $(STAMP) ## mypy --strict on the core packages
 
 bench: $(STAMP) ## every benchmark; prints figures and conditions
 	@for b in scripts/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+fuzz: $(STAMP) ## coverage-guided fuzzing (atheris), 60 s per target; prints executions per target
+	$(BIN)/python -c 'import atheris' 2>/dev/null || $(BIN)/pip install --quiet 'atheris>=2.3'
+	$(BIN)/python scripts/fuzz_atheris.py --seconds $${FUZZ_SECONDS:-60}
+
+image-test: $(STAMP) ## build the container image with buildah and run a node from it (root; apt-installs buildah, debootstrap, prometheus)
+	bash scripts/image_test.sh
+
+explorer: ## rebuild the web explorer into explorer/dist (needs node >= 20.19 and npm)
+	cd explorer && npm ci && npm run build
 
 clean: ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -15,7 +15,7 @@ from typing import Final
 
 from genesis.build import dump_genesis, parse_genesis
 from genesis.schema import DEV_ACCOUNTS, GenesisDoc
-from ledger.crypto import Keypair, encode_address
+from ledger.crypto import Keypair, blake2b256, encode_address
 from ledger.keyfile import KeyfileError, load_keyfile, save_keyfile
 
 DEV_BALANCE: Final = 1_000_000 * 10**6  # one million tokens at 6 decimals
@@ -59,6 +59,26 @@ def localnet_doc(
             for name in DEV_ACCOUNTS
         ],
         "commons_pool": str(COMMONS_POOL),
+        "bioregions": [  # health (H1): one bioregion, the dev accounts alice and bob as oracles
+            {
+                "id": "localnet",
+                "oracles": [encode_address(Keypair.dev(n).public) for n in ("alice", "bob")],
+            }
+        ],
+        # members (G1): every dev account a member of the localnet bioregion, alice its
+        # registrar; an attestation hash stands for the document a registrar checked
+        "registrars": [
+            {"bioregion": "localnet", "account": encode_address(Keypair.dev("alice").public)}
+        ],
+        "members": [
+            {
+                "account": encode_address(Keypair.dev(name).public),
+                "bioregion": "localnet",
+                "attestation": "0x"
+                + blake2b256(b"credichain-localnet/attestation/" + name.encode()).hex(),
+            }
+            for name in DEV_ACCOUNTS
+        ],
     }
     return parse_genesis(data, "localnet genesis")
 

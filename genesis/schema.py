@@ -123,6 +123,56 @@ class BalanceEntry(BaseModel):
     amount: Amount
 
 
+class BioregionEntry(BaseModel):
+    """H1: a bioregion the chain starts with, and its authorized oracles."""
+
+    model_config = STRICT
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$", description="snake-case bioregion id")
+    oracles: list[Account] = Field(default_factory=list, max_length=16)
+
+    @field_validator("oracles")
+    @classmethod
+    def _distinct_oracles(cls, oracles: list[bytes]) -> list[bytes]:
+        if len(set(oracles)) != len(oracles):
+            raise ValueError("oracles repeat an account")
+        return oracles
+
+
+# -- members (G1): registrars and members a chain starts with
+
+
+def _hash32(value: Any) -> bytes:
+    if isinstance(value, bytes) and len(value) == 32:
+        return value
+    if not isinstance(value, str) or not value.startswith("0x") or not HEX64.match(value):
+        raise ValueError("a hash is 0x + 64 hex digits")
+    return bytes.fromhex(value[2:])
+
+
+Hash32 = Annotated[bytes, BeforeValidator(_hash32)]
+BIOREGION_PATTERN: Final = r"^[a-z][a-z0-9_]{0,31}$"
+
+
+class RegistrarEntry(BaseModel):
+    """G1: an account that may register members of a bioregion."""
+
+    model_config = STRICT
+
+    bioregion: str = Field(pattern=BIOREGION_PATTERN)
+    account: Account
+
+
+class MemberEntry(BaseModel):
+    """G1: a governance member; only the hash of their attestation is stored."""
+
+    model_config = STRICT
+
+    account: Account
+    bioregion: str = Field(pattern=BIOREGION_PATTERN)
+    attestation: Hash32
+
+
 def _section_model(section: str) -> type[BaseModel]:
     fields: dict[str, Any] = {
         p.name: (int, Field(p.default, ge=p.minimum, le=p.maximum, description=p.doc, strict=True))
@@ -152,6 +202,9 @@ class GenesisDoc(BaseModel):
     validators: list[ValidatorEntry] = Field(min_length=1, max_length=1000)
     balances: list[BalanceEntry] = Field(default_factory=list, max_length=10_000_000)
     commons_pool: Amount = 0
+    bioregions: list[BioregionEntry] = Field(default_factory=list, max_length=64)  # health
+    registrars: list[RegistrarEntry] = Field(default_factory=list, max_length=10_000)  # G1
+    members: list[MemberEntry] = Field(default_factory=list, max_length=1_000_000)  # G1
     params: ParamsModel = Field(default_factory=ParamsModel)
 
     @model_validator(mode="before")
@@ -193,6 +246,43 @@ class GenesisDoc(BaseModel):
             seen[entry.account] = index
         return entries
 
+    @field_validator("bioregions")
+    @classmethod
+    def _distinct_bioregions(cls, entries: list[BioregionEntry]) -> list[BioregionEntry]:
+        seen: dict[str, int] = {}
+        for index, entry in enumerate(entries):
+            if entry.id in seen:
+                raise ValueError(f"bioregions.{index}.id repeats bioregions.{seen[entry.id]}")
+            seen[entry.id] = index
+        return entries
+
+    @model_validator(mode="after")
+    def _members_in_known_bioregions(self) -> GenesisDoc:
+        """G1: registrars and members belong to listed bioregions; one membership each."""
+        regions = {b.id for b in self.bioregions}
+        registrars: dict[tuple[str, bytes], int] = {}
+        for index, registrar in enumerate(self.registrars):
+            if registrar.bioregion not in regions:
+                raise ValueError(f"registrars.{index}.bioregion is not in bioregions")
+            key = (registrar.bioregion, registrar.account)
+            if key in registrars:
+                raise ValueError(f"registrars.{index} repeats registrars.{registrars[key]}")
+            registrars[key] = index
+        accounts: dict[bytes, int] = {}
+        attestations: dict[bytes, int] = {}
+        for index, member in enumerate(self.members):
+            if member.bioregion not in regions:
+                raise ValueError(f"members.{index}.bioregion is not in bioregions")
+            if member.account in accounts:
+                raise ValueError(
+                    f"members.{index}.account repeats members.{accounts[member.account]}"
+                )
+            if member.attestation in attestations:
+                first = attestations[member.attestation]
+                raise ValueError(f"members.{index}.attestation repeats members.{first}")
+            accounts[member.account] = attestations[member.attestation] = index
+        return self
+
     @model_validator(mode="after")
     def _whole_document(self) -> GenesisDoc:
         if not self.localnet:
@@ -228,6 +318,9 @@ class GenesisDoc(BaseModel):
             params=self.param_values(),
             localnet=self.localnet,
             module_balances=(("commons", self.commons_pool),) if self.commons_pool else (),
+            bioregions=tuple((b.id, tuple(b.oracles)) for b in self.bioregions),
+            registrars=tuple((r.bioregion, r.account) for r in self.registrars),
+            members=tuple((m.account, m.bioregion, m.attestation) for m in self.members),
         )
 
     def to_json_dict(self) -> dict[str, Any]:
@@ -254,5 +347,21 @@ class GenesisDoc(BaseModel):
                 for b in self.balances
             ],
             "commons_pool": str(self.commons_pool),
+            "bioregions": [
+                {"id": b.id, "oracles": [encode_address(o, hrp) for o in b.oracles]}
+                for b in self.bioregions
+            ],
+            "registrars": [
+                {"bioregion": r.bioregion, "account": encode_address(r.account, hrp)}
+                for r in self.registrars
+            ],
+            "members": [
+                {
+                    "account": encode_address(m.account, hrp),
+                    "bioregion": m.bioregion,
+                    "attestation": "0x" + m.attestation.hex(),
+                }
+                for m in self.members
+            ],
             "params": self.param_values(),
         }

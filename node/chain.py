@@ -177,7 +177,12 @@ class Chain:
             proposer=proposer,
         )
         result = self.runtime.build_block(
-            self.state_root, env, candidates, max_count=max_count, max_bytes=max_bytes
+            self.state_root,
+            env,
+            candidates,
+            max_count=max_count,
+            max_bytes=max_bytes,
+            evidence=evidence,
         )
         header = result.header(
             validators_hash=self.validators_for(height).hash,

@@ -12,9 +12,15 @@ import typer
 from genesis.cli import app as genesis_app
 from node import __version__
 from node.audit_cli import export_command, import_command, replay_command
+from node.commons_cli import commons_app
 from node.credit_cli import credit_app, fund_app, loan_app
+from node.federation_cli import federation_app  # X1-X3
+from node.gov_cli import gov_app  # G2-G5
+from node.health_cli import health_app
 from node.localnet import localnet_command
+from node.members_cli import members_app  # G1
 from node.node_cli import app as node_app
+from node.oracle.cli import app as oracle_app
 from node.wallet_cli import app as wallet_app
 
 app = typer.Typer(
@@ -30,6 +36,12 @@ app.add_typer(wallet_app, name="wallet", help="Keys, balances, transfers (a JSON
 app.add_typer(fund_app, name="fund", help="Community funds: create, join, consent, leave.")
 app.add_typer(credit_app, name="credit", help="Credit requests, co-signing, reviews.")
 app.add_typer(loan_app, name="loan", help="Loans: repay, extend, write off, schedules.")
+app.add_typer(federation_app, name="federation", help="Federation of funds (X1-X3).")
+app.add_typer(health_app, name="health", help="Bioregions, health scores, observations.")
+app.add_typer(commons_app, name="commons", help="The commons pool, redistributions, issuance.")
+app.add_typer(oracle_app, name="oracle", help="Run the health oracle feeder.")
+app.add_typer(gov_app, name="gov", help="Governance: propose, vote quadratically, tallies.")
+app.add_typer(members_app, name="members", help="Governance members and their registrars.")
 app.command("localnet")(localnet_command)
 app.command("replay")(replay_command)
 app.command("export")(export_command)

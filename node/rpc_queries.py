@@ -10,7 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from ledger.overlay import StateReader
+from node.rpc_commons import register_commons_queries  # R1-R3
 from node.rpc_credit import register_credit_queries
+from node.rpc_federation import register_federation_queries  # X1-X3
+from node.rpc_governance import register_governance_queries  # G2-G5
+from node.rpc_health import register_health_queries  # H1-H3
+from node.rpc_members import register_members_queries  # G1
 from pallets.balances.currency import free_balance, total_issuance
 from rpc.encoding import AMOUNT_SCHEMA, Address
 from rpc.methods import standard_registry
@@ -24,6 +29,11 @@ class AccountParams(Params):
 def node_registry(hrp: str = "cc") -> MethodRegistry:
     registry = standard_registry()
     register_credit_queries(registry, hrp=hrp)
+    register_federation_queries(registry, hrp=hrp)
+    register_health_queries(registry, hrp=hrp)
+    register_commons_queries(registry, hrp=hrp)
+    register_governance_queries(registry, hrp=hrp)  # G1-G5
+    register_members_queries(registry, hrp=hrp)
 
     @registry.pallet_query(
         "balances",

@@ -48,6 +48,7 @@ from ledger.codec import DecodeError
 from ledger.crypto import Keypair
 from ledger.types import Block, Commit, Evidence
 from node.chain import Chain, Executed
+from node.community_metrics import community_figures
 from node.config import NodeConfig, parse_hostport
 from node.consensus_loop import ConsensusLoop
 from node.mempool import Mempool, MempoolError, MempoolLimits
@@ -62,7 +63,6 @@ from p2p.messages import Proposal as ProposalMessage
 from p2p.messages import Vote as VoteMessage
 from p2p.service import P2PError, P2PService
 from pallets.runtime.executor import InvalidBlock
-from pallets.runtime.verify import BatchVerifier
 from rpc.backend import ExtrinsicStatus, Finalized, FinalizedHead, InBlock, NewHead
 from rpc.config import RpcConfig
 from rpc.events import EventHub
@@ -130,7 +130,8 @@ class NodeService:
         self.identity = identity
         self.validator_key = validator_key
         paths.data.mkdir(parents=True, exist_ok=True)
-        self.verifier = BatchVerifier(2, remember=200_000)
+        self.metrics = NodeMetrics()
+        self.verifier = self.metrics.verifier(2, remember=200_000)
         self.chain = Chain.open(paths.db, genesis, verifier=self.verifier)
         cfg = config.mempool
         self.mempool = Mempool(
@@ -142,7 +143,6 @@ class NodeService:
             ),
         )
         self.events = EventHub()
-        self.metrics = NodeMetrics()
         self.syncing = False
         self._last_progress = 0.0
         self._gossip_queue: list[bytes] = []
@@ -162,6 +162,7 @@ class NodeService:
             peers=self._dial_targets(),
             serve_blocks=self._serve_blocks,
         )
+        self.metrics.set_p2p_stats(self.p2p.stats)
         self.wal, report = WriteAheadLog.open(paths.wal)
         if report.problem:
             log.warning("consensus WAL tail repaired", problem=report.problem)
@@ -201,6 +202,8 @@ class NodeService:
         return [targets[k] for k in sorted(targets)]
 
     def _allowed(self, identity: bytes) -> bool:
+        """Configured peers, and validators of any set from h-1 to h+2: a validator added
+        by governance at H may connect from H on (and sync), one removed drops out."""
         if any(a.identity == identity for a in self._extra_peers):
             return True
         height = self.chain.height
@@ -235,6 +238,7 @@ class NodeService:
                         ),
                         cors_origins=tuple(self.config.rpc.cors_origins),
                         unsafe_methods=self.config.rpc.unsafe_methods,
+                        explorer=self.config.rpc.explorer,
                     )
                     registry = node_registry(self.genesis.address_prefix)
                     bound = await nursery.start(
@@ -248,6 +252,7 @@ class NodeService:
                     self.metrics.serve(host, metrics_port)
                     log.info("metrics listening", port=metrics_port)
                 self._publish_status()
+                self.metrics.wal_replayed(len(self._replay))
                 await nursery.start(self.consensus.run, self._replay)
                 nursery.start_soon(self._route_messages)
                 nursery.start_soon(self._sync_loop)
@@ -284,9 +289,13 @@ class NodeService:
         self.mempool.on_block(
             self.chain.trie.reader(header.state_root), header.height, list(block.extrinsics)
         )
-        self.metrics.on_block(block, commit, len(self.mempool), self.mempool.bytes_used)
+        self._observe_commit(block, commit)
         self._last_progress = trio.current_time()
         self._height_messages.clear()
+        # The p2p allowlist follows the validator sets of h-1..h+2 (``_allowed``); when a
+        # set change (G6) reaches this height, drop the peers it removed.
+        if self.chain.validators_for(max(header.height - 2, 1)).hash != header.validators_hash:
+            self.p2p.refresh_allowlist()
         # Order of the RPC contract (rpc/backend.py): heads and statuses as a
         # wallet watching one extrinsic expects them.
         receipts = executed.result.receipts
@@ -304,6 +313,25 @@ class NodeService:
             txs=len(block.extrinsics),
             hash="0x" + block.hash.hex()[:16],
         )
+
+    def _observe_commit(self, block: Block, commit: Commit) -> None:
+        """Block metrics; community figures when due (read here, never by the scrape)."""
+        height, state_root = block.header.height, block.header.state_root
+        validators = self.chain.validators_for(height)
+        pool = self.mempool
+        self.metrics.on_block(block, commit, len(pool), pool.bytes_used, validators=validators)
+        self.metrics.refresh_community(
+            lambda: community_figures(self.chain.trie.reader(state_root), height)
+        )
+
+    def _observe_peers(self, *, syncing: bool) -> None:
+        """Peer-derived metrics, computed on the loop (the scrape runs in another thread)."""
+        peers = self.p2p.connected_peers()
+        statuses = [self.p2p.peer_status(identity) for identity in peers]
+        best = max((s.height for s in statuses if s is not None), default=0)
+        self.metrics.sync_status(syncing, best)
+        own = None if self.validator_key is None else self.validator_key.public
+        self.metrics.validators_seen(self.chain.validators_for(self.chain.height + 1), peers, own)
 
     def _publish_status(self) -> None:
         head = self.chain.head
@@ -346,6 +374,7 @@ class NodeService:
     def submit_extrinsic(self, raw: bytes) -> bytes:
         """Admit to the pool (raises ``MempoolError``) and queue for gossip."""
         tx_hash = self.mempool.submit(raw)
+        self.metrics.submitted(tx_hash)
         self._gossip_queue.append(raw)
         self.metrics.mempool(len(self.mempool), self.mempool.bytes_used)
         return tx_hash
@@ -373,6 +402,7 @@ class NodeService:
             vote = message.vote
             if vote.height not in (core_height, core_height + 1):
                 return  # stale, or far ahead of us: block sync covers the gap
+            self.metrics.signature_checks("vote")
             check_vote(vote, self.chain.validators_for(vote.height), self.chain.genesis_hash)
             self._relay(message)
             self.consensus.hold_or_submit(VoteReceived(vote), vote.height)
@@ -381,6 +411,7 @@ class NodeService:
             if proposal.height not in (core_height, core_height + 1):
                 return
             validators = self.chain.validators_for(proposal.height)
+            self.metrics.signature_checks("proposal")
             check_proposal(proposal, validators, self.chain.genesis_hash)
             self._relay(message)
             self.consensus.hold_or_submit(
@@ -413,6 +444,7 @@ class NodeService:
         while True:
             await trio.sleep(0.5)
             target = self._best_peer()
+            self._observe_peers(syncing=target is not None)
             if target is None:
                 self.syncing = False
                 continue
@@ -457,6 +489,7 @@ class NodeService:
                     raise InvalidBlock(f"sync: block {block.header.height} is not {height}")
                 if height <= self.chain.height:
                     continue
+                self.metrics.signature_checks("commit", len(commit.signatures))
                 verify_commit(commit, self.chain.validators_for(height), self.chain.genesis_hash)
                 self.chain.validate_block(block)
                 executed = self.chain.commit_block(block, commit)

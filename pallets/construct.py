@@ -10,7 +10,19 @@ from __future__ import annotations
 from typing import Final
 
 from ledger.overlay import StateReader
-from pallets import balances, credit, funds, loans, system, trust
+from pallets import (
+    balances,
+    commons,
+    credit,
+    federation,
+    funds,
+    governance,
+    health,
+    loans,
+    members,
+    system,
+    trust,
+)
 from pallets.runtime import invariants
 from pallets.runtime.executor import Runtime, StateTrie
 from pallets.runtime.registry import PalletRegistry
@@ -23,6 +35,13 @@ PALLETS: Final = (
     trust.PALLET,
     credit.PALLET,
     loans.PALLET,
+    federation.PALLET,  # federation of funds (X1-X3)
+    # members and governance (G1-G6)
+    members.PALLET,
+    governance.PALLET,
+    # health and commons (H1-H3, R1-R3)
+    health.PALLET,
+    commons.PALLET,
 )
 
 

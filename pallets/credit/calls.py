@@ -69,14 +69,17 @@ from pallets.runtime.argtypes import (
 )
 from pallets.runtime.context import CallContext
 from pallets.runtime.declare import CallSet
+from pallets.trust.api import FEDERATED_TRUST_WORK
 
 calls = CallSet("credit")
 
 # Weights bound storage operations: reading trust and funder records for
 # every borrower (8) and endorser, the C4 check, the score, and at approval
-# the exit queue, the C4 check, every reviewer's trust and the disbursement.
-SUBMIT_WORK = MAX_BORROWERS * 8 + MAX_PROVIDERS * 2 + 64
-REVIEW_WORK = MAX_FUNDERS * 6 + MAX_BORROWERS * 4 + 256
+# the debts and exit queue, the C4 check, every reviewer's trust and the
+# disbursement. Every trust read may look up recognized trust (T2).
+T2 = FEDERATED_TRUST_WORK
+SUBMIT_WORK = MAX_BORROWERS * (8 + T2) + MAX_PROVIDERS * 2 + 64
+REVIEW_WORK = MAX_FUNDERS * (6 + T2) + MAX_BORROWERS * (4 + T2) + funds_api.OBLIGATION_WORK + 256
 
 
 def _load(ctx: CallContext, request_id: int) -> dict[str, Any]:

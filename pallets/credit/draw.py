@@ -16,7 +16,9 @@ method ``credit_redraw`` does, from the seed stored on the request):
    ``minimum`` reviewers AND their trust sums to at least ``amount`` (they
    bring the same percentage of their trust, so the sum must cover it).
 4. If all candidates together cannot cover it the draw returns None: the
-   request cannot proceed (federated reviewers are for the federation pallet).
+   request cannot proceed. (Lent reviewers of federated funds, C6/X1, are
+   already among the candidates when the fund's own could not cover it:
+   ``lifecycle.candidates`` decides that once, and the list is stored.)
 
 ``shares(trusts, amount)`` is what each of a group brings under the
 same-percentage rule: ``trust_i * amount / total``, floored, the units lost

@@ -11,7 +11,14 @@ Theory of operation
   commit of H+1, neither known when H was finalized. The seed, the candidates
   and their trust are stored so anyone can re-run the draw
   (``draw.draw_reviewers``). docs/credit.md discusses the residual bias.
-* ``approve`` (every reviewer approved): pending exits are paid first (F5),
+  Candidates are the fund's funders (minus borrowers); if all of them
+  together cannot cover the amount (fewer than ``min_reviewers``, or their
+  trust sums below it), funders of funds that lend reviewers (X1, C6; found
+  through ``LENDER_SOURCES``, which the federation pallet fills) join the
+  candidates, each with their trust *at this fund* (T1/T2), up to
+  MAX_FUNDERS candidates in all (a seeded choice when more are eligible).
+* ``approve`` (every reviewer approved): debts to federated funds (X3) and
+  pending exits (F5) are paid first,
   C4 is checked again with the one shared helper, the borrowers' and the
   reviewers' trust must still cover the amount (C3, C6), the approval
   record is written (C9) and the loan disbursed (L1).
@@ -19,6 +26,7 @@ Theory of operation
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
 from ledger.crypto import blake2b256
@@ -28,6 +36,7 @@ from pallets.credit.events import Resolved, ReviewersDrawn, Unreviewable
 from pallets.credit.storage import APPROVAL, APPROVALS, DEADLINES, DRAW_DUE, REQUEST, REQUESTS
 from pallets.funds import api as funds_api
 from pallets.funds.records import u64
+from pallets.funds.storage import MAX_FUNDERS
 from pallets.loans import api as loans_api
 from pallets.loans import interest
 from pallets.runtime.context import CallContext
@@ -35,6 +44,9 @@ from pallets.runtime.declare import RuntimeFault
 from pallets.trust.api import trust_of
 
 DRAW_DELAY: Final = 2
+# (state, fund) -> the funds that lend their funders as reviewers to it (C6, X1).
+LenderSource = Callable[[CallContext, int], list[int]]
+LENDER_SOURCES: Final[list[LenderSource]] = []
 
 
 def load(ctx: CallContext, request_id: int) -> dict[str, Any] | None:
@@ -87,18 +99,13 @@ def run_draw(ctx: CallContext, request_id: int) -> None:
     request = load(ctx, request_id)
     if request is None or request["status"] != "awaiting_draw":
         return
-    fund_id = request["fund"]
+    seed = ctx.block.seed
+    minimum = ctx.param("credit", "min_reviewers")
     if not request["candidates"]:  # first draw: snapshot the eligible funders' trust
-        request["candidates"] = [
-            [account, trust_of(ctx, fund_id, account)]
-            for account in funds_api.funders(ctx, fund_id)
-            if account not in request["borrowers"]
-        ]
+        request["candidates"] = candidates(ctx, request, seed, minimum)
     excluded = list(request["excluded"])
     eligible = [(a, t) for a, t in request["candidates"] if a not in excluded]
     keep = list(request["reviewers"])
-    seed = ctx.block.seed
-    minimum = ctx.param("credit", "min_reviewers")
     panel = draw.draw_reviewers(seed, eligible, request["amount"], minimum, keep)
     request["draws"].append(
         [ctx.block.height, seed, keep, excluded, [] if panel is None else panel]
@@ -113,6 +120,28 @@ def run_draw(ctx: CallContext, request_id: int) -> None:
     request["status"] = "in_review"
     save(ctx, request_id, request)
     ctx.emit(ReviewersDrawn, request=request_id, seed=seed, reviewers=len(panel))
+
+
+def candidates(
+    ctx: CallContext, request: dict[str, Any], seed: bytes, minimum: int
+) -> list[list[Any]]:
+    """C6: the fund's funders, plus lent funders of federated funds if they cannot cover."""
+    fund_id, borrowers = request["fund"], request["borrowers"]
+    own: list[list[Any]] = [
+        [account, trust_of(ctx, fund_id, account)]
+        for account in funds_api.funders(ctx, fund_id)
+        if account not in borrowers
+    ]
+    if len(own) >= minimum and sum(t for _, t in own) >= request["amount"]:
+        return own
+    taken = {account for account, _ in own}
+    lent: set[bytes] = set()
+    for source in LENDER_SOURCES:
+        for lender in sorted(source(ctx, fund_id)):
+            lent.update(a for a in funds_api.funders(ctx, lender) if a not in borrowers)
+    room = MAX_FUNDERS - len(own)
+    chosen = draw.shuffled(seed, sorted(lent - taken))[:room]
+    return own + [[account, trust_of(ctx, fund_id, account)] for account in sorted(chosen)]
 
 
 def approve(ctx: CallContext, request_id: int, request: dict[str, Any]) -> None:

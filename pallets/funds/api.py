@@ -17,6 +17,14 @@ hook every block, a bounded number at a time.
 
 F7 lets a lower interest rate apply to open credits: the funds pallet does
 not know loans, so the loans pallet registers a listener here.
+
+Federation (X1, X3) plugs in the same way. ``open_proposal`` is the one way
+a consent proposal (F8) opens, for ``funds.propose`` and for the kinds
+another pallet carries out: when such a proposal passes, the funds hook calls
+its ``PROPOSAL_HANDLERS[kind]``. ``OBLIGATIONS`` are settlers of what a fund
+owes other funds (X3: loss shares it could not pay): ``settle_obligations``
+runs them before any money leaves the fund (an exit, an expense, a
+disbursement), so such debts are paid first from later cash.
 """
 
 from __future__ import annotations
@@ -28,15 +36,27 @@ from ledger.overlay import StateReader
 from pallets.balances import currency
 from pallets.funds.errors import (
     CreditTooLarge,
+    DebtsPending,
     ExitsPending,
     FundNotActive,
     NotFunder,
     UnknownFund,
     UtilizationExceeded,
 )
-from pallets.funds.events import ExitPaid
-from pallets.funds.records import u32
-from pallets.funds.storage import EXITS, FUND, FUNDER, FUNDERS, FUNDS, MAX_FUNDERS
+from pallets.funds.events import ExitPaid, ProposalMade
+from pallets.funds.records import key_of, u32, u64
+from pallets.funds.storage import (
+    EXITS,
+    FUND,
+    FUNDER,
+    FUNDERS,
+    FUNDS,
+    MAX_FUNDERS,
+    NEXT_PROPOSAL,
+    PROPOSAL,
+    PROPOSAL_DUE,
+    PROPOSALS,
+)
 from pallets.runtime.context import CallContext
 from pallets.runtime.params import param
 from pallets.runtime.storage import StateWriter
@@ -44,6 +64,14 @@ from pallets.runtime.storage import StateWriter
 RateListener = Callable[[CallContext, int, int], None]
 RATE_LOWERED_LISTENERS: Final[list[RateListener]] = []  # (ctx, fund, new rate)
 MAX_EXITS_PER_CALL: Final = 8
+
+# (ctx, proposal id, proposal) -> None when carried out, else why it failed.
+ProposalHandler = Callable[[CallContext, int, dict[str, Any]], str | None]
+PROPOSAL_HANDLERS: Final[dict[str, ProposalHandler]] = {}
+# (ctx, fund) -> whether the fund still owes anything after paying what its cash allows.
+Settler = Callable[[CallContext, int], bool]
+OBLIGATIONS: Final[list[Settler]] = []
+OBLIGATION_WORK: Final = 128  # the storage operations a settler may use per call (weights)
 
 
 def cash_account_name(fund_id: int) -> str:
@@ -129,9 +157,58 @@ def pending_exits(state: StateReader, fund_id: int) -> list[tuple[bytes, bytes]]
     return [(key[len(EXITS.prefix) :], key[-32:]) for key, _ in state.iterate(prefix)]
 
 
+def open_proposal(
+    ctx: CallContext,
+    fund_id: int,
+    kind: str,
+    *,
+    subject: bytes | None = None,
+    amount: int = 0,
+    rate_bps: int = 0,
+    apply_to_open: bool = False,
+    reason_hash: bytes,
+) -> int:
+    """F8: open a consent proposal by the signer (a funder, checked by the caller); its id."""
+    proposal_id: int = NEXT_PROPOSAL.get(ctx)
+    NEXT_PROPOSAL.put(ctx, proposal_id + 1)
+    now = ctx.block.time
+    ends = now + ctx.param("funds", "consent_period")
+    proposal = {
+        "fund": fund_id,
+        "kind": kind,
+        "proposer": ctx.signer,
+        "subject": subject,
+        "amount": amount if kind == "expense" else 0,
+        "rate_bps": rate_bps if kind == "interest_rate" else 0,
+        "apply_to_open": apply_to_open and kind == "interest_rate",
+        "reason_hash": reason_hash,
+        "created": now,
+        "ends": ends,
+        "status": "open",
+        "objector": None,
+    }
+    PROPOSALS.put(ctx, proposal_id, PROPOSAL.wire(proposal))
+    PROPOSAL_DUE.put(ctx, key_of(u64(ends), u64(proposal_id)), True)
+    ctx.emit(ProposalMade, fund=fund_id, proposal=proposal_id, kind=kind, ends=ends)
+    return proposal_id
+
+
+def settle_obligations(ctx: CallContext, fund_id: int) -> bool:
+    """X3: pay what the fund owes federated funds as cash allows; whether it still owes."""
+    still_owes = False
+    for settle in OBLIGATIONS:
+        still_owes = settle(ctx, fund_id) or still_owes
+    return still_owes
+
+
 def pay_exits(ctx: CallContext, fund_id: int, limit: int = MAX_EXITS_PER_CALL) -> int:
-    """Pay leaving funders oldest first while cash allows; the number still waiting."""
+    """Pay leaving funders oldest first while cash allows; the number still waiting.
+
+    Debts to federated funds (X3) come first: while any remains, exits wait.
+    """
     queue = pending_exits(ctx, fund_id)
+    if queue and settle_obligations(ctx, fund_id):
+        return len(queue)
     for paid, (queue_key, account) in enumerate(queue):
         if paid >= limit:
             return len(queue) - paid
@@ -151,7 +228,11 @@ def pay_exits(ctx: CallContext, fund_id: int, limit: int = MAX_EXITS_PER_CALL) -
 
 
 def require_no_pending_exits(ctx: CallContext, fund_id: int) -> None:
-    """L1/F5: pay what cash allows; refuse a disbursement while any exit waits."""
+    """L1/F5/X3: pay what cash allows; refuse a disbursement while a debt or an exit waits."""
+    if settle_obligations(ctx, fund_id):
+        raise DebtsPending(
+            f"fund {fund_id} must pay what it owes federated funds before new credits (X3)"
+        )
     waiting = pay_exits(ctx, fund_id)
     if waiting:
         raise ExitsPending(

@@ -31,7 +31,6 @@ from pallets.funds.events import (
     FundActivated,
     FundCreated,
     FunderJoined,
-    ProposalMade,
     ProposalObjected,
     RemovalVoted,
 )
@@ -45,7 +44,6 @@ from pallets.funds.storage import (
     MAX_NAME,
     MAX_SCOPE,
     NEXT_FUND,
-    NEXT_PROPOSAL,
     PROPOSAL,
     PROPOSAL_DUE,
     PROPOSAL_KINDS,
@@ -74,9 +72,9 @@ calls = CallSet("funds")
 
 # Weights: a bound on storage operations. Walking a fund's funders costs at
 # most MAX_FUNDERS reads; paying the exit queue at most MAX_EXITS_PER_CALL
-# payments of ~12 operations each.
+# payments of ~12 operations each, after settling debts to federated funds (X3).
 FUNDER_WALK = MAX_FUNDERS + 4
-EXIT_WORK = MAX_FUNDERS + api.MAX_EXITS_PER_CALL * 16 + 16
+EXIT_WORK = MAX_FUNDERS + api.MAX_EXITS_PER_CALL * 16 + 16 + api.OBLIGATION_WORK
 
 
 @calls.call(
@@ -223,27 +221,16 @@ def propose(
         _check_growth(ctx, fund, record)
     elif kind == "expense" and (subject is None or amount <= 0):
         raise BadProposal("an expense proposal names a payee (subject) and a positive amount")
-    proposal_id: int = NEXT_PROPOSAL.get(ctx)
-    NEXT_PROPOSAL.put(ctx, proposal_id + 1)
-    now = ctx.block.time
-    ends = now + ctx.param("funds", "consent_period")
-    proposal = {
-        "fund": fund,
-        "kind": kind,
-        "proposer": ctx.signer,
-        "subject": subject,
-        "amount": amount if kind == "expense" else 0,
-        "rate_bps": rate_bps if kind == "interest_rate" else 0,
-        "apply_to_open": apply_to_open and kind == "interest_rate",
-        "reason_hash": reason_hash,
-        "created": now,
-        "ends": ends,
-        "status": "open",
-        "objector": None,
-    }
-    PROPOSALS.put(ctx, proposal_id, PROPOSAL.wire(proposal))
-    PROPOSAL_DUE.put(ctx, key_of(u64(ends), u64(proposal_id)), True)
-    ctx.emit(ProposalMade, fund=fund, proposal=proposal_id, kind=kind, ends=ends)
+    api.open_proposal(
+        ctx,
+        fund,
+        kind,
+        subject=subject,
+        amount=amount,
+        rate_bps=rate_bps,
+        apply_to_open=apply_to_open,
+        reason_hash=reason_hash,
+    )
 
 
 @calls.call(3, args=(("proposal", U64), ("reason_hash", HASH)), weight=12)

@@ -73,3 +73,9 @@ TooManyFunders: Final = errors.define(
 FundIsForming: Final = errors.define(
     18, "FundIsForming", rule="F2", doc="a forming fund is joined directly, without consent"
 )
+DebtsPending: Final = errors.define(
+    19,
+    "DebtsPending",
+    rule="X3",
+    doc="a fund pays what it owes federated funds (loss sharing) before any new disbursement",
+)

@@ -3,7 +3,9 @@
 Both walk a time-ordered queue and stop at a fixed number of items per block
 (hooks are not metered, so each bounds its own work); what is left waits for
 the next block. A passed proposal is carried out here: admit the candidate
-(F4), change the rate (F7), pay the expense (F9) — or record why it failed.
+(F4), change the rate (F7), pay the expense (F9; after any debt to federated
+funds, X3), or hand a federation proposal to its pallet's handler (X1) — or
+record why it failed.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pallets.funds.records import u32
 from pallets.funds.storage import (
     ADMITTED,
     EXITS,
+    FEDERATION_KINDS,
     FUND,
     FUNDERS,
     FUNDS,
@@ -65,8 +68,14 @@ def _decide(ctx: CallContext, proposal_id: int) -> None:
     fund_id = proposal["fund"]
     fund = api.find_fund(ctx, fund_id)
     failure = None
+    handler = api.PROPOSAL_HANDLERS.get(proposal["kind"])
     if fund is None:
         failure = "the fund no longer exists"
+    elif proposal["kind"] in FEDERATION_KINDS:  # carried out by the federation pallet (X1)
+        if handler is None:
+            failure = f"no pallet carries out {proposal['kind']} proposals"
+        else:
+            failure = handler(ctx, proposal_id, proposal)
     elif proposal["kind"] == "new_funder":
         ADMITTED.put(ctx, u32(fund_id) + proposal["subject"], True)
     elif proposal["kind"] == "interest_rate":
@@ -80,7 +89,9 @@ def _decide(ctx: CallContext, proposal_id: int) -> None:
         ctx.emit(RateChanged, fund=fund_id, rate_bps=new, applies_to_open=int(lowered_for_open))
     else:  # expense (F9), paid from cash
         amount = proposal["amount"]
-        if amount > api.cash(ctx, fund_id):
+        if api.settle_obligations(ctx, fund_id):  # X3: debts to federated funds come first
+            failure = "the fund must first pay what it owes federated funds (X3)"
+        elif amount > api.cash(ctx, fund_id):
             failure = f"the expense {amount} exceeds the fund's cash"
         else:
             try:

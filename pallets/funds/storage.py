@@ -36,7 +36,11 @@ PURPOSES: Final = (
 )
 PURPOSE: Final = Enum(PURPOSES)
 FUND_STATUS: Final = Enum(("forming", "active"))
-PROPOSAL_KINDS: Final = ("new_funder", "interest_rate", "expense")
+PROPOSAL_KINDS: Final = ("new_funder", "interest_rate", "expense")  # what funds.propose takes
+# Kinds another pallet opens and carries out through ``api.open_proposal`` and
+# ``api.PROPOSAL_HANDLERS``: the federation pallet's agreements (X1).
+FEDERATION_KINDS: Final = ("federate", "unfederate")
+ALL_PROPOSAL_KINDS: Final = PROPOSAL_KINDS + FEDERATION_KINDS
 PROPOSAL_STATUS: Final = Enum(("open", "passed", "rejected", "failed"))
 
 MAX_NAME: Final = 64
@@ -73,7 +77,7 @@ PROPOSAL: Final = RecordType(
     "proposal",
     (
         ("fund", U32),
-        ("kind", Enum(PROPOSAL_KINDS)),
+        ("kind", Enum(ALL_PROPOSAL_KINDS)),
         ("proposer", ACCOUNT),
         ("subject", Optional(ACCOUNT)),  # the candidate funder, or the expense's payee
         ("amount", AMOUNT),  # the expense

@@ -13,7 +13,8 @@ principal paid, never stored, so it cannot go stale.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Final
 
 from ledger.overlay import StateReader
 from pallets.balances import currency
@@ -28,6 +29,26 @@ from pallets.runtime.storage import StateWriter
 
 DAY = 86_400
 PAR_DAYS = (30, 60, 90)
+
+# Pallets above loans (health: credit velocity; commons: its share of
+# interest, R1) learn of every flow through these listeners, called with
+# (ctx, fund, kind, amount), kind one of "disbursed", "principal", "interest".
+FlowListener = Callable[[CallContext, int, str, int], None]
+FLOW_LISTENERS: Final[list[FlowListener]] = []
+
+
+def notify_flow(ctx: CallContext, fund_id: int, kind: str, amount: int) -> None:
+    if amount > 0:
+        for listener in FLOW_LISTENERS:
+            listener(ctx, fund_id, kind, amount)
+
+
+# Federation (X3) learns of every write-off through these listeners, called
+# with (ctx, fund, loan, missing principal) once the loss is booked; they may
+# use at most WRITE_OFF_WORK storage operations (the write-off call's weight).
+WriteOffListener = Callable[[CallContext, int, int, int], None]
+WRITE_OFF_LISTENERS: Final[list[WriteOffListener]] = []
+WRITE_OFF_WORK: Final = 1024
 
 
 def find_loan(state: StateReader, loan_id: int) -> dict[str, Any] | None:
@@ -85,6 +106,7 @@ def open_loan(
     OPEN.put(ctx, u32(fund_id) + u64(loan_id), 1)
     BY_FUND.put(ctx, u32(fund_id) + u64(loan_id), 1)
     ctx.emit(Disbursed, loan=loan_id, fund=fund_id, recipient=recipient, amount=amount)
+    notify_flow(ctx, fund_id, "disbursed", amount)
 
 
 def accrue_to(loan: dict[str, Any], now: int) -> None:

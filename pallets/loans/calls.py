@@ -78,6 +78,8 @@ def repay(ctx: CallContext, loan: int, amount: int) -> None:
     fund["interest_income"] += to_interest
     funds_api.put_fund(ctx, fund_id, fund)
     ctx.emit(Repaid, loan=loan, payer=ctx.signer, interest=to_interest, principal=to_principal)
+    api.notify_flow(ctx, fund_id, "principal", to_principal)
+    api.notify_flow(ctx, fund_id, "interest", to_interest)
     if record["outstanding"] == 0:
         _close(ctx, loan, record, "repaid")
         principal = record["principal"]
@@ -125,7 +127,7 @@ def extend(ctx: CallContext, loan: int, seconds: int) -> None:
         ctx.emit(Extended, loan=loan, seconds=seconds)
 
 
-@calls.call(2, args=(("loan", U64),), weight=CLOSE_WORK + MAX_FUNDERS * 4)
+@calls.call(2, args=(("loan", U64),), weight=CLOSE_WORK + MAX_FUNDERS * 4 + api.WRITE_OFF_WORK)
 def vote_writeoff(ctx: CallContext, loan: int) -> None:
     """L6: after default_after late, the reviewers (all) or funders (75%) write it off."""
     record = _active_loan(ctx, loan)
@@ -174,3 +176,6 @@ def _write_off(
         trust_api.lower_trust(ctx, fund_id, reviewer, missing // len(record["reviewers"]))
     api.put_loan(ctx, loan_id, record)
     ctx.emit(WrittenOff, loan=loan_id, missing=missing, interest_lost=interest_lost)
+    if missing > 0:  # X3: federated funds that share losses take their part
+        for listener in api.WRITE_OFF_LISTENERS:
+            listener(ctx, fund_id, loan_id, missing)

@@ -5,7 +5,9 @@ Theory of operation
 A block runs on a ``StateOverlay`` over its parent's state (a trie version):
 
 1. **Begin.** The block must extend its parent (height + 1, time not going
-   back). Each pallet's ``on_initialize`` hook runs, in pallet-index order.
+   back). Each pallet's ``on_initialize`` hook runs, in pallet-index order;
+   then the block's equivocation evidence (checked by the node before) is
+   handed to the system pallet, which removes each offender at H + 2 (G6).
 2. **Extrinsics, in order.** Each passes ``validate_extrinsic`` against the
    state as it is at that point (so nonces advance within the block). Its
    signer's nonce is incremented in the block's layer; its call runs in a new
@@ -49,6 +51,7 @@ from ledger.overlay import StateOverlay, StateReader
 from ledger.types import (
     Block,
     Event,
+    Evidence,
     Extrinsic,
     Header,
     Receipt,
@@ -242,10 +245,11 @@ class Runtime:
         *,
         max_count: int | None = None,
         max_bytes: int | None = None,
+        evidence: Sequence[Evidence] = (),
     ) -> BlockResult:
         """Pack ``candidates`` (in order) into a block, skipping any that is invalid
         here or does not fit; ``rejected`` lists the invalid ones with the reason."""
-        run = self._begin(parent_root, env)
+        run = self._begin(parent_root, env, evidence)
         limits = run.limits
         count_cap = min(limits.max_extrinsics, max_count or limits.max_extrinsics)
         bytes_cap = min(limits.max_bytes, max_bytes or limits.max_bytes)
@@ -268,7 +272,9 @@ class Runtime:
 
     def execute_block(self, parent_root: bytes, block: Block) -> BlockResult:
         """Execute a proposed or synced block and check its header's roots."""
-        result = self.execute(parent_root, BlockEnv.from_header(block.header), block.extrinsics)
+        result = self.execute(
+            parent_root, BlockEnv.from_header(block.header), block.extrinsics, block.evidence
+        )
         header = block.header
         for name, ours, theirs in (
             ("extrinsics_root", result.extrinsics_root, header.extrinsics_root),
@@ -281,10 +287,14 @@ class Runtime:
         return result
 
     def execute(
-        self, parent_root: bytes, env: BlockEnv, extrinsics: Sequence[bytes]
+        self,
+        parent_root: bytes,
+        env: BlockEnv,
+        extrinsics: Sequence[bytes],
+        evidence: Sequence[Evidence] = (),
     ) -> BlockResult:
         """Execute exactly ``extrinsics``; ``InvalidBlock`` if any may not be included."""
-        run = self._begin(parent_root, env)
+        run = self._begin(parent_root, env, evidence)
         limits = run.limits
         if len(extrinsics) > limits.max_extrinsics:
             raise InvalidBlock(
@@ -311,7 +321,7 @@ class Runtime:
 
     # -- steps
 
-    def _begin(self, parent_root: bytes, env: BlockEnv) -> _Run:
+    def _begin(self, parent_root: bytes, env: BlockEnv, evidence: Sequence[Evidence]) -> _Run:
         base = self.trie.reader(parent_root)
         previous = NUMBER.get(base)
         if env.height != previous + 1:
@@ -332,6 +342,12 @@ class Runtime:
         for pallet in self.registry.pallets:
             if pallet.hooks.on_initialize is not None:
                 self._hook(run, f"{pallet.name}.on_initialize", pallet.hooks.on_initialize)
+        if evidence:
+            self._hook(
+                run,
+                "system.punish_equivocation",
+                lambda ctx: system_api.punish_equivocation(ctx, evidence),
+            )
         return run
 
     def _predecode(

@@ -31,6 +31,12 @@ class GenesisConfig:
     params: Mapping[str, Mapping[str, int]]
     localnet: bool = False
     module_balances: tuple[tuple[str, int], ...] = field(default=())  # (module name, amount)
+    # health (H1): (bioregion id, its oracle accounts), ids distinct
+    bioregions: tuple[tuple[str, tuple[bytes, ...]], ...] = field(default=())
+    # members (G1): registrars as (bioregion, account); members as (account,
+    # bioregion, attestation hash); the bioregions must be among ``bioregions``
+    registrars: tuple[tuple[str, bytes], ...] = field(default=())
+    members: tuple[tuple[bytes, str, bytes], ...] = field(default=())
 
 
 def genesis_block_info(config: GenesisConfig) -> BlockInfo:

@@ -148,11 +148,11 @@ PARAMS: Final[tuple[ParamDef, ...]] = (
     # governance
     _p("governance", "voice_credits", 100, lo=1, hi=1_000_000, unit="count", rule="G2",
        doc="voice credits per member per round"),
-    _p("governance", "round_length", 14 * DAY, localnet=120, lo=1, hi=YEAR, unit="s",
+    _p("governance", "round_length", 14 * DAY, localnet=20, lo=1, hi=YEAR, unit="s",
        rule="G5", doc="length of a governance round"),
     _p("governance", "quorum", 2000, hi=10_000, unit="bps", rule="G5",
        doc="distinct voters needed, as a share of members"),
-    _p("governance", "enactment_delay", 2 * DAY, localnet=30, hi=YEAR, unit="s", rule="G5",
+    _p("governance", "enactment_delay", 2 * DAY, localnet=5, hi=YEAR, unit="s", rule="G5",
        doc="time between a proposal passing and its enactment"),
     _p("governance", "validator_change_ratio", 2, lo=1, hi=100, unit="ratio", rule="G5",
        doc="votes for must be this many times the votes against for validator changes"),

@@ -2,7 +2,8 @@
 
 Keys (docs/protocol/state.md): ``system/chain``, ``system/number``, ``system/time``,
 ``system/genesis_time``, ``system/epoch``, ``system/nonce/<account>``,
-``system/validators``, ``system/validator_changes/<apply_at u64>``.
+``system/validators``, ``system/validator_changes/<apply_at u64>``,
+``system/evidence/<evidence hash>`` (equivocation evidence already acted on).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from typing import Final
 
 from pallets.runtime.argtypes import ACCOUNT, U64, List, Optional, Record, Text
-from pallets.runtime.storage import ACCOUNT_KEY, U64_KEY, StorageSet
+from pallets.runtime.storage import ACCOUNT_KEY, HASH_KEY, U64_KEY, StorageSet
 
 MAX_VALIDATORS: Final = 1000
 
@@ -51,4 +52,12 @@ VALIDATOR_CHANGES: Final = storage.map(
     Optional(VALIDATOR_LIST),
     default=None,
     doc="scheduled validator sets by the height they apply at (H + 2), until they apply",
+)
+EVIDENCE_SEEN: Final = storage.map(
+    "evidence",
+    HASH_KEY,
+    U64,
+    default=0,
+    doc="equivocation evidence already acted on, by hash, with the height of its block (G6): "
+    "the same proof never removes a validator twice (e.g. after governance re-adds it)",
 )

@@ -29,6 +29,11 @@ from pallets.trust.storage import TRUST
 
 FederationSource = Callable[[StateReader, int, bytes], int]
 FEDERATION_SOURCES: Final[list[FederationSource]] = []
+# A fund recognizes the trust of at most MAX_RECOGNIZED federated funds, so
+# the T2 lookup reads at most FEDERATED_TRUST_WORK keys (a link and an index
+# per partner, plus one): callers' weights count it for every trust read.
+MAX_RECOGNIZED: Final = 8
+FEDERATED_TRUST_WORK: Final = 2 * MAX_RECOGNIZED + 1
 
 
 def initial_trust(state: StateReader, fund_id: int) -> int:

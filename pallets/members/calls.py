@@ -1,0 +1,116 @@
+"""Members calls (G1): governance sets registrars; registrars register and revoke.
+
+A registrar checks a person's identity off chain (a meeting, a document, a
+community's own process) and registers their account with the *hash* of
+that attestation: the chain stores no personal data, and the hash index
+refuses a second membership for the same attestation. Revoking frees the
+attestation, so a person whose membership was revoked by mistake (or who
+moved to another bioregion) can be registered again.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from pallets.health.api import bioregion_exists
+from pallets.health.storage import BIOREGION, pad
+from pallets.members import api
+from pallets.members.errors import (
+    AlreadyMember,
+    AlreadyRegistrar,
+    AttestationUsed,
+    NotMember,
+    NotRegistrar,
+    TooManyRegistrars,
+    UnknownBioregion,
+)
+from pallets.members.events import (
+    MemberRegistered,
+    MemberRevoked,
+    RegistrarAdded,
+    RegistrarRemoved,
+)
+from pallets.members.storage import MAX_REGISTRARS, REGISTRARS
+from pallets.runtime.argtypes import ACCOUNT, HASH
+from pallets.runtime.context import CallContext
+from pallets.runtime.declare import GOVERNANCE, CallSet
+
+calls = CallSet("members")
+
+MEMBER_WEIGHT: Final = 12
+REGISTRAR_WEIGHT: Final = MAX_REGISTRARS + 6
+
+
+@calls.call(
+    0,
+    args=(("bioregion", BIOREGION), ("registrar", ACCOUNT)),
+    weight=REGISTRAR_WEIGHT,
+    origin=GOVERNANCE,
+)
+def add_registrar(ctx: CallContext, bioregion: str, registrar: bytes) -> None:
+    """Make ``registrar`` a registrar of ``bioregion`` (G1)."""
+    if not bioregion_exists(ctx, bioregion):
+        raise UnknownBioregion(f"bioregion {bioregion!r} is not registered")
+    if api.is_registrar(ctx, bioregion, registrar):
+        raise AlreadyRegistrar(f"already a registrar of {bioregion!r}")
+    present = sum(1 for _ in ctx.iterate(REGISTRARS.prefix + pad(bioregion)))
+    if present >= MAX_REGISTRARS:
+        raise TooManyRegistrars(f"{bioregion!r} already has {MAX_REGISTRARS} registrars")
+    REGISTRARS.put(ctx, pad(bioregion) + registrar, True)
+    ctx.emit(RegistrarAdded, bioregion=bioregion, registrar=registrar)
+
+
+@calls.call(
+    1,
+    args=(("bioregion", BIOREGION), ("registrar", ACCOUNT)),
+    weight=MEMBER_WEIGHT,
+    origin=GOVERNANCE,
+)
+def remove_registrar(ctx: CallContext, bioregion: str, registrar: bytes) -> None:
+    """Remove a registrar; the members it registered stay members (G1)."""
+    if not api.is_registrar(ctx, bioregion, registrar):
+        raise NotRegistrar(f"not a registrar of {bioregion!r}")
+    REGISTRARS.delete(ctx, pad(bioregion) + registrar)
+    ctx.emit(RegistrarRemoved, bioregion=bioregion, registrar=registrar)
+
+
+@calls.call(
+    2,
+    args=(("member", ACCOUNT), ("bioregion", BIOREGION), ("attestation", HASH)),
+    weight=MEMBER_WEIGHT,
+)
+def register(ctx: CallContext, member: bytes, bioregion: str, attestation: bytes) -> None:
+    """A registrar of ``bioregion`` registers ``member`` on an attestation's hash (G1)."""
+    if not bioregion_exists(ctx, bioregion):
+        raise UnknownBioregion(f"bioregion {bioregion!r} is not registered")
+    if not api.is_registrar(ctx, bioregion, ctx.signer):
+        raise NotRegistrar(f"the signer is not a registrar of {bioregion!r}")
+    if api.is_member(ctx, member):
+        raise AlreadyMember("the account is already a member (one membership per account)")
+    if api.holder_of(ctx, attestation) is not None:
+        raise AttestationUsed("this attestation already backs a membership")
+    api.add_member(ctx, member, bioregion, attestation, ctx.block.time, ctx.signer)
+    ctx.emit(
+        MemberRegistered,
+        member=member,
+        bioregion=bioregion,
+        attestation=attestation,
+        registrar=ctx.signer,
+    )
+
+
+@calls.call(3, args=(("member", ACCOUNT),), weight=MEMBER_WEIGHT)
+def revoke(ctx: CallContext, member: bytes) -> None:
+    """A registrar of the member's bioregion revokes the membership (G1).
+
+    Votes the member already cast stay counted (they were a member then);
+    quorum counts the members at tally time.
+    """
+    record = api.member(ctx, member)
+    if record is None:
+        raise NotMember("the account is not a member")
+    region = record["bioregion"]
+    if not api.is_registrar(ctx, region, ctx.signer):
+        raise NotRegistrar(f"the signer is not a registrar of {region!r}, the member's bioregion")
+    api.remove_member(ctx, member, record)
+    ctx.emit(MemberRevoked, member=member, bioregion=region, registrar=ctx.signer)

@@ -1,0 +1,32 @@
+"""Members errors; each cites the rule it enforces."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from pallets.runtime.declare import ErrorSet
+
+errors = ErrorSet("members")
+
+UnknownBioregion: Final = errors.define(
+    0, "UnknownBioregion", rule="G1", doc="the bioregion is not registered (H1)"
+)
+NotRegistrar: Final = errors.define(
+    1, "NotRegistrar", rule="G1", doc="the account is not a registrar of the bioregion"
+)
+AlreadyRegistrar: Final = errors.define(
+    2, "AlreadyRegistrar", rule="G1", doc="the account is already a registrar of the bioregion"
+)
+TooManyRegistrars: Final = errors.define(
+    3, "TooManyRegistrars", rule="G1", doc="the bioregion has the most registrars allowed"
+)
+AlreadyMember: Final = errors.define(
+    4, "AlreadyMember", rule="G1", doc="the account already holds a membership"
+)
+AttestationUsed: Final = errors.define(
+    5,
+    "AttestationUsed",
+    rule="G1",
+    doc="the attestation already backs a membership: one person, one membership",
+)
+NotMember: Final = errors.define(6, "NotMember", rule="G1", doc="the account is not a member")

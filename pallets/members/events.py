@@ -1,0 +1,32 @@
+"""Members events."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from pallets.health.storage import BIOREGION
+from pallets.runtime.argtypes import ACCOUNT, HASH
+from pallets.runtime.declare import EventSet
+
+events = EventSet("members")
+
+RegistrarAdded: Final = events.define(
+    "RegistrarAdded",
+    (("bioregion", BIOREGION), ("registrar", ACCOUNT)),
+    doc="governance made an account a registrar of a bioregion (G1)",
+)
+RegistrarRemoved: Final = events.define(
+    "RegistrarRemoved",
+    (("bioregion", BIOREGION), ("registrar", ACCOUNT)),
+    doc="governance removed a registrar (G1)",
+)
+MemberRegistered: Final = events.define(
+    "MemberRegistered",
+    (("member", ACCOUNT), ("bioregion", BIOREGION), ("attestation", HASH), ("registrar", ACCOUNT)),
+    doc="a registrar registered a member on the hash of an attestation (G1)",
+)
+MemberRevoked: Final = events.define(
+    "MemberRevoked",
+    (("member", ACCOUNT), ("bioregion", BIOREGION), ("registrar", ACCOUNT)),
+    doc="a registrar of the member's bioregion revoked the membership (G1)",
+)

@@ -1,0 +1,60 @@
+"""Members storage (G1).
+
+Keys (a bioregion id NUL-padded to 32 bytes, as the health pallet keys it,
+so composite keys are fixed-width and sort by bioregion):
+
+* ``members/member/<account>``: the membership record: bioregion, the hash of
+  the attestation a registrar saw (no personal data), when, by whom.
+* ``members/attestation/<hash>``: the account holding that attestation: one
+  person, one membership.
+* ``members/by_bioregion/<id32><account>``: index of members by bioregion.
+* ``members/registrar/<id32><account>``: the registrars of each bioregion,
+  set by governance (at most ``MAX_REGISTRARS`` per bioregion).
+* ``members/count``: the number of members (quorum's denominator, G5).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from pallets.funds.records import RecordType
+from pallets.health.storage import BIOREGION, BIOREGION_LEN
+from pallets.runtime.argtypes import ACCOUNT, BOOL, HASH, U64, Optional
+from pallets.runtime.storage import ACCOUNT_KEY, HASH_KEY, FixedKey, StorageSet
+
+MAX_REGISTRARS: Final = 32  # per bioregion: bounds the walk that counts them
+
+MEMBER: Final = RecordType(
+    "member",
+    (
+        ("bioregion", BIOREGION),
+        ("attestation", HASH),
+        ("registered", U64),  # block time
+        ("registrar", Optional(ACCOUNT)),  # None: listed in genesis
+    ),
+)
+REGION_ACCOUNT_KEY: Final = FixedKey("bioregion_account", BIOREGION_LEN + 32)
+
+storage = StorageSet("members")
+
+MEMBERS: Final = storage.map(
+    "member", ACCOUNT_KEY, Optional(MEMBER.record), default=None, doc="memberships by account (G1)"
+)
+ATTESTATIONS: Final = storage.map(
+    "attestation",
+    HASH_KEY,
+    Optional(ACCOUNT),
+    default=None,
+    doc="the account holding each attestation hash: one person, one membership (G1)",
+)
+BY_BIOREGION: Final = storage.map(
+    "by_bioregion", REGION_ACCOUNT_KEY, BOOL, default=False, doc="members by bioregion (index)"
+)
+REGISTRARS: Final = storage.map(
+    "registrar",
+    REGION_ACCOUNT_KEY,
+    BOOL,
+    default=False,
+    doc="registrars of each bioregion, set by governance (G1)",
+)
+COUNT: Final = storage.value("count", U64, default=0, doc="number of members (G5's quorum base)")
