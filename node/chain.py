@@ -59,6 +59,34 @@ VALIDATORS_PREFIX: Final = b"n/vs/"
 MAX_PENDING_RESULTS: Final = 32
 
 
+# Each piece of evidence makes the runtime rebuild the validator set (G6), so a
+# block carries at most this many, and at most one against any one validator:
+# a byzantine proposer cannot make a block's unmetered work grow with the
+# number of double votes it can sign.
+MAX_EVIDENCE_PER_BLOCK: Final = 16
+
+
+def check_evidence_bounds(evidence: tuple[Evidence, ...]) -> None:
+    """Refuse a block with too much evidence or two proofs against one validator."""
+    if len(evidence) > MAX_EVIDENCE_PER_BLOCK:
+        raise InvalidBlock(
+            f"evidence: {len(evidence)} items, at most {MAX_EVIDENCE_PER_BLOCK} per block"
+        )
+    offenders = [item.vote_a.validator for item in evidence]
+    if len(set(offenders)) != len(offenders):
+        raise InvalidBlock("evidence: more than one proof against one validator")
+
+
+def select_evidence(pool: dict[bytes, Evidence]) -> tuple[Evidence, ...]:
+    """What a proposer includes: per offender the proof with the lowest hash, by hash."""
+    chosen: dict[bytes, Evidence] = {}
+    for key in sorted(pool):
+        item = pool[key]
+        chosen.setdefault(item.vote_a.validator, item)
+    ordered = sorted(chosen.values(), key=lambda item: item.hash)
+    return tuple(ordered[:MAX_EVIDENCE_PER_BLOCK])
+
+
 class ChainError(RuntimeError):
     """The local store is unusable (another chain's data, corruption)."""
 
@@ -232,6 +260,7 @@ class Chain:
             raise InvalidBlock("proposer is not a validator")
         if header.evidence_root != evidence_root(block.evidence):
             raise InvalidBlock("evidence_root does not match the evidence")
+        check_evidence_bounds(block.evidence)
         for item in block.evidence:
             self.check_evidence(item)
         result = self.runtime.execute_block(self.state_root, block)

@@ -49,7 +49,7 @@ from consensus.actions import Action
 from consensus.buffer import NextHeightBuffer
 from ledger.codec import DecodeError
 from ledger.types import Block, Commit, Evidence
-from node.chain import Chain, Executed
+from node.chain import Chain, Executed, select_evidence
 from node.signer_guard import DoubleSignError, SignerGuard
 from node.wal import WriteAheadLog
 from pallets.runtime.executor import InvalidBlock
@@ -228,7 +228,7 @@ class ConsensusLoop:
         if action.height != self.chain.height + 1:
             return
         last_commit = self.chain.blocks.commit_at(action.height - 1) if action.height > 1 else None
-        evidence = tuple(self.evidence[k] for k in sorted(self.evidence))
+        evidence = select_evidence(self.evidence)
         executed = self._build_block(last_commit, evidence)
         block = executed.block
         log.debug("proposing", height=action.height, round=action.round, txs=len(block.extrinsics))
@@ -274,8 +274,10 @@ class ConsensusLoop:
             log.error("decided a block we do not have", height=action.height)
             return
         executed = self.chain.commit_block(block, action.commit)
-        for item in block.evidence:
-            self.evidence.pop(item.hash, None)
+        # A validator punished by this block needs no further proof: drop all of them.
+        punished = {item.vote_a.validator for item in block.evidence}
+        for key in [k for k, item in self.evidence.items() if item.vote_a.validator in punished]:
+            del self.evidence[key]
         self._on_commit(executed, action.commit)
         self._schedule_next_height(action.height + 1)
 
