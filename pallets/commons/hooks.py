@@ -42,10 +42,13 @@ BPS_ONE = 10_000
 def add_to_totals(
     ctx: CallContext, *, minted: int = 0, interest: int = 0, granted: int = 0
 ) -> None:
+    # Running totals for the books; they saturate at the u64 maximum rather than
+    # overflow (units cycle pool -> fund -> interest -> pool, so the cumulative
+    # sums are not bounded by the supply, and a bad write would be a RuntimeFault
+    # in a repayment or in the epoch hook).
     current = api.totals(ctx)
-    current["minted"] += minted
-    current["from_interest"] += interest
-    current["granted"] += granted
+    for name, amount in (("minted", minted), ("from_interest", interest), ("granted", granted)):
+        current[name] = min(current[name] + amount, currency.AMOUNT_MAX)
     TOTAL.put(ctx, TOTALS.wire(current))
 
 

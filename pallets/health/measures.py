@@ -102,15 +102,17 @@ def measure(ctx: CallContext, regions: dict[str, list[int]]) -> dict[str, Measur
     populations = {region: participants(ctx, region, funds) for region, funds in regions.items()}
     everyone = sorted({account for accounts in populations.values() for account in accounts})
     nonces = {account: account_nonce(ctx, account) for account in everyone}
-    active = {a for a in everyone if nonces[a] > NONCE_MARKS.get(ctx, a)}
+    marks = {account: NONCE_MARKS.get(ctx, account) for account in everyone}
+    active = {a for a in everyone if nonces[a] > marks[a]}
     result: dict[str, Measures] = {}
     for region in sorted(regions):
         funds = regions[region]
         people = populations[region]
         share = sum(1 for a in people if a in active) * BPS_ONE // len(people) if people else 0
         result[region] = Measures(velocity(ctx, funds), share, len(funds))
-    for account in everyone:
-        NONCE_MARKS.put(ctx, account, nonces[account])
+    for account in everyone:  # only the marks that moved: most accounts are idle
+        if nonces[account] != marks[account]:
+            NONCE_MARKS.put(ctx, account, nonces[account])
     for region in sorted(regions):
         for fund_id in regions[region]:
             FLOWS.delete(ctx, fund_id)

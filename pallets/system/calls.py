@@ -31,6 +31,7 @@ from pallets.system.errors import (
     UnknownParam,
 )
 from pallets.system.events import ParamChanged, Remarked, ValidatorAdded, ValidatorRemoved
+from pallets.system.hooks import anchor_epoch_length_change
 from pallets.system.storage import MAX_VALIDATORS
 
 MAX_REMARK: Final = 1024
@@ -116,6 +117,8 @@ def _set_params(ctx: CallContext, changes: list[list[Any]]) -> None:
     if problems:
         raise ParamsInconsistent("; ".join(problems))
     for section, name, value in changes:
+        if (section, name) == ("system", "epoch_length") and value != param(ctx, section, name):
+            anchor_epoch_length_change(ctx)  # the new length counts from the current epoch
         ctx.put(param_key(section, name), codec.encode(value))
         ctx.emit(ParamChanged, section=section, name=name, value=value)
 

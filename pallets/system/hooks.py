@@ -12,6 +12,7 @@ from pallets.system.api import scheduled_validator_set
 from pallets.system.events import EpochStarted, ValidatorSetApplied
 from pallets.system.storage import (
     EPOCH,
+    EPOCH_ANCHOR,
     GENESIS_TIME,
     NUMBER,
     TIME,
@@ -31,11 +32,34 @@ def on_initialize(ctx: CallContext) -> None:
         ctx.emit(ValidatorSetApplied, validators_hash=due.hash)
 
 
+def epoch_anchor(state: StateReader) -> tuple[int, int]:
+    """``(index, start)``: an epoch and its start time that later epochs count from.
+
+    Genesis time and epoch 0 until governance changes ``system.epoch_length``;
+    then the epoch in progress and its start (``anchor_epoch_length_change``),
+    so a new length applies from the current epoch: the index never goes back
+    (which would stall every ``on_epoch`` hook and leave oracle observations
+    behind the open epoch) and never jumps ahead.
+    """
+    anchor = EPOCH_ANCHOR.get(state)
+    if anchor is None:
+        return 0, int(GENESIS_TIME.get(state))
+    return int(anchor[0]), int(anchor[1])
+
+
 def epoch_at(state: StateReader, time: int) -> int:
     """The epoch index at block time ``time`` (seconds)."""
-    start: int = GENESIS_TIME.get(state)
+    index, start = epoch_anchor(state)
     length = param(state, "system", "epoch_length")
-    return max(0, time - start) // length
+    return index + max(0, time - start) // length
+
+
+def anchor_epoch_length_change(ctx: CallContext) -> None:
+    """Before ``system.epoch_length`` changes: anchor epochs at the current one's start."""
+    index, start = epoch_anchor(ctx)
+    length = param(ctx, "system", "epoch_length")
+    current = index + max(0, ctx.block.time - start) // length
+    EPOCH_ANCHOR.put(ctx, [current, start + (current - index) * length])
 
 
 def advance_epoch(ctx: CallContext) -> int | None:

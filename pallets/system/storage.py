@@ -3,7 +3,8 @@
 Keys (docs/protocol/state.md): ``system/chain``, ``system/number``, ``system/time``,
 ``system/genesis_time``, ``system/epoch``, ``system/nonce/<account>``,
 ``system/validators``, ``system/validator_changes/<apply_at u64>``,
-``system/evidence/<evidence hash>`` (equivocation evidence already acted on).
+``system/evidence/<evidence hash>`` (equivocation evidence already acted on),
+``system/epoch_anchor`` (where epochs count from once ``epoch_length`` changed).
 """
 
 from __future__ import annotations
@@ -31,7 +32,17 @@ GENESIS_TIME: Final = storage.value(
     "genesis_time", U64, default=0, doc="genesis time in seconds; epochs count from it"
 )
 EPOCH: Final = storage.value(
-    "epoch", U64, default=0, doc="index of the current epoch: (time - genesis_time) // epoch_length"
+    "epoch",
+    U64,
+    default=0,
+    doc="index of the current epoch: anchor index + (time - anchor start) // epoch_length",
+)
+EPOCH_ANCHOR: Final = storage.value(
+    "epoch_anchor",
+    Optional(Record("epoch_anchor", (("index", U64), ("start", U64)))),
+    default=None,
+    doc="[epoch index, its start time] epochs count from since governance last changed "
+    "system.epoch_length (absent: [0, genesis_time])",
 )
 NONCE: Final = storage.map(
     "nonce",
