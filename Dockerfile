@@ -18,7 +18,11 @@ COPY pyproject.toml ./
 RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb')); print('\n'.join(p['project']['dependencies'] + p['build-system']['requires']))" > requirements.txt \
     && pip install --no-cache-dir -r requirements.txt
 COPY . .
+# The explorer's built files sit beside the packages, where rpc/app.py looks
+# for them (served at /explorer/ only when [rpc] explorer = true).
 RUN pip install --no-cache-dir --no-deps --no-build-isolation . \
+    && site="$(python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" \
+    && mkdir -p "$site/explorer" && cp -r explorer/dist "$site/explorer/dist" \
     && credichain version
 
 FROM ${BASE_IMAGE}

@@ -148,6 +148,7 @@ env_args=(
     --env "CREDICHAIN_P2P__LISTEN=127.0.0.1:$P2P"
     --env "CREDICHAIN_RPC__LISTEN=127.0.0.1:$RPC"
     --env "CREDICHAIN_METRICS__LISTEN=127.0.0.1:$METRICS"
+    --env "CREDICHAIN_RPC__EXPLORER=true"
 )
 say "init flow in the image: a 1-validator network into /data"
 buildah run "${env_args[@]}" "$ctr" -- sh -ec '
@@ -222,6 +223,10 @@ line = next((l for l in text.splitlines() if l.startswith("credichain_height "))
 if line is None or float(line.split()[1]) < first:
     sys.exit(f"/metrics has no sane credichain_height: {line}")
 print(f"   height grew {first} -> {later}; /metrics: {line}", file=sys.stderr)
+page = urllib.request.urlopen(f"http://127.0.0.1:{rpc}/explorer/", timeout=5).read().decode()
+if "<html" not in page.lower():
+    sys.exit("/explorer/ did not serve the explorer's index.html")
+print("   /explorer/ serves the explorer", file=sys.stderr)
 print(later)
 EOF
 }
