@@ -11,6 +11,11 @@ and commits the block. The commit carries the smallest quorum, in key
 order, of the validators of that height, so a validator-set change executed
 at h is followed: from h+2 on the new set signs.
 
+Time: block h+1 carries the BFT time of block h's commit, and the builder
+stamps that commit ``next_in_ms`` after block h (one second unless told), so
+a script makes time pass (a review period, an epoch, a default period) by
+choosing when the next block comes, as validators idle through it would.
+
 Keys and accounts are derived from fixed seeds, so two builders with the
 same arguments build byte-identical chains. This is a development tool: its
 validator keys are public and its genesis is marked ``localnet``.
@@ -35,7 +40,9 @@ from ledger.types import (
     Block,
     Call,
     Commit,
+    Event,
     Extrinsic,
+    Receipt,
     ValidatorSet,
     Vote,
     VoteType,
@@ -73,6 +80,9 @@ def builder_genesis(validators: Sequence[Keypair], accounts: int) -> GenesisDoc:
 class BuiltBlock:
     block: Block
     commit: Commit
+    # what executing the block gave: each extrinsic's receipt, the hooks' events
+    receipts: tuple[Receipt, ...] = ()
+    events: tuple[Event, ...] = ()
 
 
 class ChainBuilder:
@@ -97,6 +107,11 @@ class ChainBuilder:
     @property
     def genesis_hash(self) -> bytes:
         return self.chain.genesis_hash
+
+    @property
+    def next_block_time_ms(self) -> int:
+        """The timestamp the next block will carry (the BFT time of the last commit)."""
+        return self.chain.block_time_for(self.chain.height + 1, self.last_commit)
 
     def close(self) -> None:
         self.chain.close()
@@ -123,7 +138,10 @@ class ChainBuilder:
 
     # ------------------------------------------------------------ blocks
 
-    def add_block(self, extrinsics: Sequence[bytes] = ()) -> BuiltBlock:
+    def add_block(
+        self, extrinsics: Sequence[bytes] = (), *, next_in_ms: int = PRECOMMIT_DELAY_MS
+    ) -> BuiltBlock:
+        """Build, sign and commit the next block; the one after comes ``next_in_ms`` later."""
         chain = self.chain
         height = chain.height + 1
         validators = chain.validators_for(height)
@@ -142,22 +160,31 @@ class ChainBuilder:
                 f"{len(extrinsics)} extrinsics fit in the block"
             )
         block = executed.block
-        commit = self.sign_commit(block)
+        commit = self.sign_commit(block, delay_ms=next_in_ms)
         chain.commit_block(block, commit)
         self.last_commit = commit
-        built = BuiltBlock(block, commit)
+        result = executed.result
+        built = BuiltBlock(block, commit, result.receipts, result.events)
         self.built.append(built)
         return built
 
     def sign_commit(
-        self, block: Block, *, round_: int = 0, validators: ValidatorSet | None = None
+        self,
+        block: Block,
+        *,
+        round_: int = 0,
+        validators: ValidatorSet | None = None,
+        delay_ms: int = PRECOMMIT_DELAY_MS,
     ) -> Commit:
         """Precommits for ``block`` from the smallest quorum (in key order) of its set
-        (or of ``validators``, to forge a commit by another set)."""
+        (or of ``validators``, to forge a commit by another set), stamped ``delay_ms``
+        after the block (so the next block's time)."""
+        if delay_ms < 1:
+            raise ValueError(f"delay_ms must be at least 1 (block times increase), not {delay_ms}")
         height = block.header.height
         if validators is None:
             validators = self.chain.validators_for(height)
-        timestamp = block.header.timestamp_ms + PRECOMMIT_DELAY_MS
+        timestamp = block.header.timestamp_ms + delay_ms
         votes: list[Vote] = []
         signed = 0
         for validator in validators.validators:
