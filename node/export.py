@@ -265,13 +265,16 @@ class HomeSource:
                 block = self.blocks.block_by_height(height)
                 commit = self.blocks.commit_at(height)
                 receipts = self.blocks.receipts_at(height)
+                events = self.blocks.events_at(height)
             except (CodecError, BlockStoreError, ValueError) as exc:
                 raise ReplayDivergence(height, "stored block", detail=f"unreadable: {exc}") from exc
             if block is None:
                 raise ReplayDivergence(height, "stored block", detail="missing")
             if commit is None:
                 raise ReplayDivergence(height, "stored commit", detail="missing")
-            yield BlockRecord(height, block, commit, receipts)
+            if events is None:
+                raise ReplayDivergence(height, "stored hook events", detail="missing")
+            yield BlockRecord(height, block, commit, receipts, events)
 
     def close(self) -> None:
         self.kv.close()

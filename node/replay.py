@@ -20,7 +20,7 @@ naming the height, the field, and the expected and found values:
 5. the proposer is in the set; ``evidence_root``; ``extrinsics_root``;
 6. every extrinsic signature;
 7. execution (``Chain.validate_block``): state, receipts and events roots;
-8. the receipts the source stored (when it has any) equal the re-executed ones;
+8. the receipts and hook events the source stored (when it has them) equal the re-executed ones;
 9. the runtime invariants (every pallet's ``try_state``) on the new state.
 
 Signatures are checked ahead of execution: blocks are grouped in batches
@@ -45,6 +45,7 @@ from typing import Final
 
 from consensus import InvalidCommit, verify_commit
 from genesis.schema import GenesisDoc
+from ledger import codec
 from ledger.crypto import verify
 from ledger.kv import KVStore, MemoryKV
 from ledger.types import (
@@ -52,6 +53,7 @@ from ledger.types import (
     EXTRINSIC_LIMITS,
     Block,
     Commit,
+    Event,
     Receipt,
     VoteType,
     evidence_root,
@@ -115,6 +117,7 @@ class BlockRecord:
     block: Block
     commit: Commit
     receipts: Sequence[Receipt] | None = None
+    events: Sequence[Event] | None = None  # the block hooks' events, when the source stores them
 
 
 @dataclass(slots=True)
@@ -329,6 +332,8 @@ class Replayer:
         result = executed.result
         if record.receipts is not None:
             self._check_receipts(height, result.receipts, record.receipts)
+        if record.events is not None:
+            self._check_events(height, result.events, record.events)
         chain.commit_block(block, record.commit)
         self.report.timings["execute"] += time.perf_counter() - started
         report = self.report
@@ -428,6 +433,22 @@ class Replayer:
             if mine != theirs:
                 raise ReplayDivergence(
                     height, f"stored receipt {index}", expected=mine.encode(), found=theirs.encode()
+                )
+
+    def _check_events(self, height: int, ours: Sequence[Event], stored: Sequence[Event]) -> None:
+        # The header's events_root covers these, but a home serves its stored
+        # copy over RPC: tallies, enactments, mints and grants are hook events.
+        if len(ours) != len(stored):
+            raise ReplayDivergence(
+                height, "number of stored hook events", expected=len(ours), found=len(stored)
+            )
+        for index, (mine, theirs) in enumerate(zip(ours, stored, strict=True)):
+            if mine != theirs:
+                raise ReplayDivergence(
+                    height,
+                    f"stored hook event {index}",
+                    expected=codec.encode(mine.to_wire()),
+                    found=codec.encode(theirs.to_wire()),
                 )
 
     def _check_invariants(self, height: int) -> None:

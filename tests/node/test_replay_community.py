@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from genesis.build import dump_genesis, load_genesis
+from ledger import codec
 from ledger.crypto import Keypair
 from ledger.kv import LevelDBKV
 from ledger.types import Block, Event, Extrinsic, Receipt, extrinsics_root
@@ -260,6 +261,23 @@ def _hide_the_new_validator(built: Built) -> tuple[int, Callable[[list[list[Any]
 
 
 TAMPERING = {"ballot": _rewrite_a_ballot, "validator": _hide_the_new_validator}
+
+
+def test_a_changed_stored_hook_event_is_named(built: Built, tmp_path: Path) -> None:
+    """The home claims governance minted more than it did (a hook event): replay names it."""
+    home = copy_home(built.home, tmp_path)
+    height = built.chain.landmarks["enactment"]
+    kv = LevelDBKV(home / "data" / "db", create=False)
+    key = b"b/e" + height.to_bytes(8, "big")
+    events = [Event.from_wire(e) for e in codec.decode(kv.get(key) or b"")]
+    index = next(i for i, e in enumerate(events) if e.name == "CreditCreated")
+    forged = events[index]
+    events[index] = Event(forged.pallet, forged.name, {**forged.attrs, "amount": 10**12})
+    kv.put(key, codec.encode([e.to_wire() for e in events]))
+    kv.close()
+    result = cli("replay", "--home", home)
+    assert result.exit_code == 1, result.output
+    assert f"DIVERGENCE height {height}: stored hook event {index}: expected 0x" in result.stderr
 
 
 @pytest.mark.parametrize(
