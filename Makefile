@@ -49,6 +49,9 @@ typecheck: $(STAMP) ## mypy --strict on the core packages
 bench: $(STAMP) ## every benchmark; prints figures and conditions
 	@for b in scripts/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
+soak: $(STAMP) ## 30 minutes of faults on a real 4-validator localnet under a bank workload; SOAK_ARGS adds flags
+	$(BIN)/python scripts/chaos.py --duration 1800 --seed 1 --faults all --replay all $(SOAK_ARGS)
+
 fuzz: $(STAMP) ## coverage-guided fuzzing (atheris), 60 s per target; prints executions per target
 	$(BIN)/python -c 'import atheris' 2>/dev/null || $(BIN)/pip install --quiet 'atheris>=2.3'
 	$(BIN)/python scripts/fuzz_atheris.py --seconds $${FUZZ_SECONDS:-60}

@@ -26,6 +26,7 @@ class NodeProcess:
     extra_env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = None
+    _terminating: bool = False
 
     @property
     def log_path(self) -> Path:
@@ -37,6 +38,7 @@ class NodeProcess:
         self._close_log()
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - kept open for the child's life
         env = {**os.environ, **self.extra_env}
+        self._terminating = False
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "node.cli", "node", "start", "--home", str(self.home)],
             stdout=self._log,
@@ -71,13 +73,24 @@ class NodeProcess:
             self._log.close()
             self._log = None
 
+    def terminate(self) -> None:
+        """Send SIGTERM once per run of the process.
+
+        A second SIGTERM can arrive after the node has left its signal handler
+        (while it closes its store) and kill it with the default action, so a
+        stop in progress is never signalled again.
+        """
+        if self.running and self.proc is not None and not self._terminating:
+            self._terminating = True
+            self.proc.send_signal(signal.SIGCONT)  # a paused node cannot handle SIGTERM
+            self.proc.send_signal(signal.SIGTERM)
+
     def stop(self, grace: float = 15.0) -> int | None:
         """SIGTERM, wait up to ``grace`` seconds, then SIGKILL. Returns the exit code."""
         if self.proc is None:
             return None
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGCONT)  # a paused node cannot handle SIGTERM
-            self.proc.send_signal(signal.SIGTERM)
+            self.terminate()
             try:
                 self.proc.wait(grace)
             except subprocess.TimeoutExpired:
@@ -103,9 +116,7 @@ class NodeProcess:
 def stop_all(nodes: list[NodeProcess], grace: float = 15.0) -> None:
     """Stop every node, in parallel: SIGTERM to all first, then wait."""
     for node in nodes:
-        if node.running and node.proc is not None:
-            node.proc.send_signal(signal.SIGCONT)
-            node.proc.send_signal(signal.SIGTERM)
+        node.terminate()
     deadline = time.monotonic() + grace
     for node in nodes:
         node.stop(max(0.1, deadline - time.monotonic()))
