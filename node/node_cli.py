@@ -150,6 +150,12 @@ def load_node(home: Path) -> tuple[NodePaths, NodeConfig, GenesisDoc, Keypair, K
 
 
 async def run_until_signalled(service: NodeService) -> None:
+    # The receiver restores the handlers it found when it closes. Make those
+    # SIG_IGN, so a second SIGTERM (a supervisor repeating itself) during the
+    # last of the shutdown cannot kill the process: a Python-level handler would
+    # not do, because interpreter finalization resets those to the default.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, signal.SIG_IGN)
     with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(service.run)

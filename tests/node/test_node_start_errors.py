@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -48,3 +50,34 @@ def test_a_home_without_genesis_is_named(tmp_path: Path) -> None:
     result = _start(tmp_path / "empty")
     assert result.returncode == 2
     assert "genesis.json is missing" in result.stderr
+
+
+def test_a_repeated_stop_signal_still_stops_cleanly(tmp_path: Path) -> None:
+    """Supervisors may send SIGTERM twice; the second must not kill a closing node."""
+    ports = free_ports(1)
+    (home,) = prepare_localnet(tmp_path / "net", 1, ports)
+    node = subprocess.Popen(
+        [sys.executable, "-m", "node.cli", "node", "start", "--home", str(home)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", ports.rpc), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("the node never listened")
+        time.sleep(1.0)  # a few blocks
+        for _ in range(3):
+            node.send_signal(signal.SIGTERM)
+            time.sleep(0.02)
+        _, stderr = node.communicate(timeout=30)
+    finally:
+        node.kill()
+    assert node.returncode == 0, stderr[-2000:]
+    assert "node stopped" in stderr
