@@ -154,8 +154,8 @@ async def run_until_signalled(service: NodeService) -> None:
     # SIG_IGN, so a second SIGTERM (a supervisor repeating itself) during the
     # last of the shutdown cannot kill the process: a Python-level handler would
     # not do, because interpreter finalization resets those to the default.
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, signal.SIG_IGN)
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, signal.SIG_IGN)
     with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(service.run)
