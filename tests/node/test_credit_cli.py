@@ -1,11 +1,11 @@
 """``credichain fund|credit|loan`` and the credit RPC queries, end to end on a TestChain.
 
 The CLI talks JSON-RPC through ``RpcClient``; here that client is replaced by
-``ChainClient``, which executes submitted extrinsics as blocks of a
-``TestChain`` (the real runtime) and answers queries through the real
-``MethodRegistry`` methods registered by ``register_credit_queries``, with a
-minimal backend (best block, headers by hash, state by hash) so that ``at``
-reads historical state.
+``ChainClient`` (tests/node/wallet_fakes.py), which executes submitted
+extrinsics as blocks of a ``TestChain`` (the real runtime) and answers queries
+through the real ``MethodRegistry`` methods registered by
+``register_credit_queries``, with a minimal backend (best block, headers by
+hash, state by hash) so that ``at`` reads historical state.
 """
 
 from __future__ import annotations
@@ -13,90 +13,22 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-from ledger.crypto import decode_address, encode_address
-from ledger.types import Extrinsic
+from ledger.crypto import encode_address
 from node import credit_cli
 from node.rpc_credit import register_credit_queries
 from node.wallet_cli import store_key
-from pallets.system.storage import NONCE
-from rpc.client import ChainProperties
 from rpc.registry import CallContext, MethodRegistry, parse_params
+from tests.node.wallet_fakes import ChainBackend, ChainClient, serve_chain
 from tests.pallets.credit_helpers import ANA, BEN, FUNDERS, LUCIA, fund_zine, request, wait
 from tests.pallets.helpers import FERDIE, TestChain
 
 NAMES = {"alice": FUNDERS[0], "bob": FUNDERS[1], "charlie": FUNDERS[2], "dave": FUNDERS[3],
          "eve": FUNDERS[4], "lucia": LUCIA, "ana": ANA, "ben": BEN, "ferdie": FERDIE}  # fmt: skip
-
-
-class Backend:
-    """Just what ``pallet_query`` needs: best block, known headers, state by block hash."""
-
-    def __init__(self, chain: TestChain) -> None:
-        self.chain = chain
-        self.roots: dict[bytes, bytes] = {}
-        self.record()
-
-    def record(self) -> None:
-        self.roots[self.chain.parent_hash] = self.chain.root
-
-    def best_hash(self) -> bytes:
-        return self.chain.parent_hash
-
-    def header(self, block_hash: bytes) -> object | None:
-        return object() if block_hash in self.roots else None
-
-    def state_at(self, block_hash: bytes) -> Any:
-        return self.chain.runtime.state(self.roots[block_hash])
-
-
-class ChainClient:
-    backend: Backend
-    registry: MethodRegistry
-
-    def __init__(self, url: str, timeout: float = 30.0) -> None:
-        self.url = url
-
-    def __enter__(self) -> ChainClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-    def properties(self) -> ChainProperties:
-        return ChainProperties("CRED", 6, "cc")
-
-    def genesis_hash(self) -> bytes:
-        return self.backend.chain.genesis_hash
-
-    def next_index(self, address: str) -> int:
-        value: int = NONCE.get(self.backend.chain.state(), decode_address(address, "cc"))
-        return value
-
-    def best_height(self) -> int:
-        return self.backend.chain.height
-
-    def submit(self, extrinsic: bytes) -> bytes:
-        result = self.backend.chain.execute([extrinsic])
-        self.backend.record()
-        ChainClient.receipts.append(result.receipts[0])
-        return Extrinsic.decode(extrinsic).hash
-
-    receipts: ClassVar[list[Any]] = []
-
-    def call_named(self, method: str, **params: Any) -> Any:
-        found = self.registry.get(method)
-        assert found is not None, method
-        parsed = parse_params(found, params, "cc")
-        ctx = CallContext(self.backend, None, self.registry, "cc", None)  # type: ignore[arg-type]
-        return found.handler(ctx, parsed)
 
 
 @pytest.fixture
@@ -105,10 +37,7 @@ def chain(monkeypatch: pytest.MonkeyPatch) -> Iterator[TestChain]:
     test_chain.execute([test_chain.transfer(FERDIE, k.public, 10**9) for k in (LUCIA, ANA, BEN)])
     registry = MethodRegistry()
     register_credit_queries(registry)
-    ChainClient.backend = Backend(test_chain)
-    ChainClient.registry = registry
-    ChainClient.receipts = []
-    monkeypatch.setattr(credit_cli, "RpcClient", ChainClient)
+    serve_chain(monkeypatch, test_chain, registry, credit_cli)
     yield test_chain
 
 
@@ -222,14 +151,15 @@ def test_bad_input_is_refused_with_a_clear_message(cli: Any) -> None:
 def test_a_failed_call_is_reported_by_its_receipt(cli: Any) -> None:
     cli("fund", "join", "bob", "3")
     receipt = ChainClient.receipts[-1]
-    assert not receipt.success and receipt.error.code == "UnknownFund"
+    assert not receipt.success and receipt.error is not None
+    assert receipt.error.code == "UnknownFund"
 
 
 def test_queries_read_historical_state_with_at(chain: TestChain) -> None:
     fund_zine(chain)
     registry = MethodRegistry()
     register_credit_queries(registry)
-    backend = Backend(chain)
+    backend = ChainBackend(chain)
     before = chain.parent_hash
     chain.execute([chain.sign(FUNDERS[0], "funds", "create", _second_fund())])
     backend.record()

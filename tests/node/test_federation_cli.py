@@ -2,8 +2,9 @@
 
 The CLI talks JSON-RPC through ``RpcClient`` (the one ``node.credit_cli``
 imports, whose helpers the federation commands reuse); here it is replaced
-by ``ChainClient``, which executes submitted extrinsics as blocks of a
-``TestChain`` and answers queries through the real federation query methods.
+by ``ChainClient`` (tests/node/wallet_fakes.py), which executes submitted
+extrinsics as blocks of a ``TestChain`` and answers queries through the real
+federation query methods.
 """
 
 from __future__ import annotations
@@ -11,92 +12,27 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-from ledger.crypto import decode_address
-from ledger.types import Extrinsic, Receipt
 from node import credit_cli, federation_cli
 from node.rpc_federation import register_federation_queries
 from node.wallet_cli import store_key
-from pallets.system.storage import NONCE
-from rpc.client import ChainProperties
-from rpc.registry import CallContext, MethodRegistry, parse_params
+from rpc.registry import MethodRegistry
+from tests.node.wallet_fakes import ChainClient, serve_chain
 from tests.pallets.credit_helpers import FUNDERS, wait
 from tests.pallets.federation_helpers import B_FUNDERS, federated_chain
-from tests.pallets.helpers import TestChain
 
 NAMES = {"alice": FUNDERS[0], "bea": B_FUNDERS[0]}
 
 
-class ChainClient:
-    """The few ``RpcClient`` methods the wallet uses, served by a TestChain."""
-
-    chain: ClassVar[TestChain]
-    registry: ClassVar[MethodRegistry]
-    receipts: ClassVar[list[Receipt]] = []
-
-    def __init__(self, url: str, timeout: float = 30.0) -> None:
-        self.url = url
-
-    def __enter__(self) -> ChainClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-    def properties(self) -> ChainProperties:
-        return ChainProperties("CRED", 6, "cc")
-
-    def genesis_hash(self) -> bytes:
-        return self.chain.genesis_hash
-
-    def next_index(self, address: str) -> int:
-        value: int = NONCE.get(self.chain.state(), decode_address(address, "cc"))
-        return value
-
-    def best_height(self) -> int:
-        return self.chain.height
-
-    def submit(self, extrinsic: bytes) -> bytes:
-        result = self.chain.execute([extrinsic])
-        ChainClient.receipts.append(result.receipts[0])
-        return Extrinsic.decode(extrinsic).hash
-
-    def call_named(self, method: str, **params: Any) -> Any:
-        found = self.registry.get(method)
-        assert found is not None, method
-        parsed = parse_params(found, params, "cc")
-        ctx = CallContext(Backend(self.chain), None, self.registry, "cc", None)  # type: ignore[arg-type]
-        return found.handler(ctx, parsed)
-
-
-class Backend:
-    def __init__(self, chain: TestChain) -> None:
-        self.chain = chain
-
-    def best_hash(self) -> bytes:
-        return self.chain.parent_hash
-
-    def header(self, block_hash: bytes) -> object | None:
-        return object() if block_hash == self.chain.parent_hash else None
-
-    def state_at(self, block_hash: bytes) -> Any:
-        return self.chain.state()
-
-
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
-    ChainClient.chain = federated_chain(2)
-    ChainClient.registry = MethodRegistry()
-    register_federation_queries(ChainClient.registry)
-    ChainClient.receipts = []
-    monkeypatch.setattr(credit_cli, "RpcClient", ChainClient)
+    registry = MethodRegistry()
+    register_federation_queries(registry)
+    serve_chain(monkeypatch, federated_chain(2), registry, credit_cli)
     for name, key in NAMES.items():
         store_key(tmp_path, name, key, True, "cc")
     runner = CliRunner()
@@ -122,7 +58,7 @@ def test_two_funds_federate_and_one_leaves_through_the_cli(cli: Any) -> None:
     _last_ok()
     cli("propose", "bea", "1", "0", "--losses", "--trust")
     _last_ok()
-    wait(ChainClient.chain, 30)
+    wait(ChainClient.backend.chain, 30)
     listed = json.loads(cli("list", "--json").stdout)
     assert [(a["funds"], a["option_names"]) for a in listed] == [([0, 1], ["trust", "losses"])]
     pair = json.loads(cli("show", "1", "--partner", "0", "--json").stdout)
@@ -136,7 +72,7 @@ def test_two_funds_federate_and_one_leaves_through_the_cli(cli: Any) -> None:
 
     cli("leave", "bea", "1", "0")
     _last_ok()
-    wait(ChainClient.chain, 30)
+    wait(ChainClient.backend.chain, 30)
     assert json.loads(cli("list", "--json").stdout) == []
 
 

@@ -15,7 +15,7 @@ from ledger.crypto import Keypair, blake2b256
 from p2p.channel import SecureChannel
 from p2p.config import P2PConfig, PeerAddress
 from p2p.connect import run_handshake
-from p2p.framing import RecordDecoder
+from p2p.framing import RecordDecoder, encode_record
 from p2p.handshake import PROLOGUE, PROTOCOL_NAME, Handshake, StaticKey, hello_payload
 from p2p.messages import MAX_BODY, MessageType
 from p2p.service import P2PService, ServeBlocks
@@ -130,6 +130,25 @@ class RawInitiator:
 
     def third(self, payload: bytes) -> bytes:
         return bytes(self.noise.write_message(payload))
+
+
+async def raw_third_answer(port: int, proof_for: Callable[[RawInitiator], bytes]) -> bytes | None:
+    """Handshake by hand over TCP with the node listening on ``port``, up to the third message.
+
+    The third message carries ``proof_for(raw)`` as the initiator's identity
+    proof (built once the responder's second message is read); returns the
+    node's next record, None when it closed the connection instead.
+    """
+    raw = RawInitiator()
+    stream = await trio.open_tcp_stream("127.0.0.1", port)
+    decoder = RecordDecoder()
+    async with stream:
+        await stream.send_all(encode_record(raw.first()))
+        second = await read_record(stream, decoder)
+        assert second is not None
+        raw.read_second(second)
+        await stream.send_all(encode_record(raw.third(proof_for(raw))))
+        return await read_record(stream, decoder)
 
 
 async def open_client(

@@ -21,7 +21,6 @@ from noise.connection import Keypair as NoiseKeypair
 from noise.connection import NoiseConnection
 
 from ledger import codec
-from p2p.framing import RecordDecoder, encode_record
 from p2p.handshake import (
     PROLOGUE,
     PROTOCOL_NAME,
@@ -32,7 +31,7 @@ from p2p.handshake import (
 )
 from p2p.limits import SeenSet
 from tests.fuzz.strategies import SMALL_ORDER_ED25519
-from tests.p2p.helpers import GENESIS, KEYS, RawInitiator, make_service, read_record
+from tests.p2p.helpers import GENESIS, KEYS, RawInitiator, make_service, raw_third_answer
 
 ALICE, BOB = KEYS[0], KEYS[1]
 GROUP_ORDER = 2**252 + 27742317777372353535851937790883648493
@@ -150,16 +149,8 @@ async def test_a_listening_node_refuses_a_small_order_identity_and_never_peers_i
     with trio.fail_after(10):
         async with trio.open_nursery() as nursery:
             await nursery.start(alice.run)
-            raw = RawInitiator()
-            stream = await trio.open_tcp_stream("127.0.0.1", alice.listen_port)
-            decoder = RecordDecoder()
-            async with stream:
-                await stream.send_all(encode_record(raw.first()))
-                second = await read_record(stream, decoder)
-                assert second is not None
-                raw.read_second(second)
-                await stream.send_all(encode_record(raw.third(small_order_proof(point))))
-                assert await read_record(stream, decoder) is None  # closed on us
+            answer = await raw_third_answer(alice.listen_port, lambda _: small_order_proof(point))
+            assert answer is None  # closed on us
             with trio.fail_after(5):
                 while alice.stats.handshake_failures["bad_signature"] < 1:
                     await trio.sleep(0.01)

@@ -37,6 +37,7 @@ from tests.p2p.helpers import (
     connect,
     make_service,
     open_client,
+    raw_third_answer,
     read_record,
     start,
     wait_until,
@@ -235,17 +236,10 @@ async def test_garbage_replay_bad_signature_low_order_and_silence_are_refused() 
             await _refused(alice, "replay")
 
             # bad identity signature: a proof over another session's hash
-            raw = RawInitiator()
-            stream = await trio.open_tcp_stream("127.0.0.1", port)
-            decoder = RecordDecoder()
-            async with stream:
-                await stream.send_all(encode_record(raw.first()))
-                second = await read_record(stream, decoder)
-                assert second is not None
-                raw.read_second(second)
-                proof = identity_payload(BOB, b"I", GENESIS, raw.static.public, os.urandom(32))
-                await stream.send_all(encode_record(raw.third(proof)))
-                assert await read_record(stream, decoder) is None
+            def other_session_proof(raw: RawInitiator) -> bytes:
+                return identity_payload(BOB, b"I", GENESIS, raw.static.public, os.urandom(32))
+
+            assert await raw_third_answer(port, other_session_proof) is None
             await _refused(alice, "bad_signature")
 
             # a low-order ephemeral key

@@ -2,8 +2,9 @@
 
 A ``TestChain`` runs the loss-sharing scenario of the pallet tests (three
 funds, fund 0 shares losses with 1 and 2, fund 2 short of cash); the
-queries run through the real ``MethodRegistry`` methods, with a minimal
-backend that serves the state of every recorded block hash (``at``).
+queries run through the real ``MethodRegistry`` methods, with the minimal
+backend of tests/node/wallet_fakes.py that serves the state of every
+recorded block hash (``at``).
 """
 
 from __future__ import annotations
@@ -15,38 +16,17 @@ import pytest
 from node.rpc_federation import register_federation_queries
 from pallets.funds.api import cash_account
 from rpc.errors import INVALID_PARAMS, RpcError
-from rpc.registry import CallContext, MethodRegistry, parse_params
+from rpc.registry import MethodRegistry
+from tests.node.wallet_fakes import ChainBackend, run_query
 from tests.pallets.credit_helpers import ok, request_args
 from tests.pallets.federation_helpers import EXTRA, shared_loss_chain
 from tests.pallets.helpers import FERDIE, TestChain
 
 
-class Backend:
-    """What ``pallet_query`` needs: the best block, known headers, state by block hash."""
-
-    def __init__(self, chain: TestChain) -> None:
-        self.chain = chain
-        self.roots: dict[bytes, bytes] = {}
-        self.record()
-
-    def record(self) -> bytes:
-        self.roots[self.chain.parent_hash] = self.chain.root
-        return self.chain.parent_hash
-
-    def best_hash(self) -> bytes:
-        return self.chain.parent_hash
-
-    def header(self, block_hash: bytes) -> object | None:
-        return object() if block_hash in self.roots else None
-
-    def state_at(self, block_hash: bytes) -> Any:
-        return self.chain.runtime.state(self.roots[block_hash])
-
-
 @pytest.fixture(scope="module")
-def scenario() -> tuple[TestChain, int, Backend, bytes]:
+def scenario() -> tuple[TestChain, int, ChainBackend, bytes]:
     chain, loan, _ = shared_loss_chain()
-    backend = Backend(chain)
+    backend = ChainBackend(chain)
     # A split credit of 300 + 300 across funds 0 and 1 (federated).
     borrowers = list(EXTRA[:3])  # Lucía, Ana and Ben lost their trust at fund 0 (T4)
     for fund in (0, 1):
@@ -59,14 +39,10 @@ def scenario() -> tuple[TestChain, int, Backend, bytes]:
     return chain, loan, backend, before_payment
 
 
-def call(backend: Backend, method: str, **params: Any) -> Any:
+def call(backend: ChainBackend, method: str, **params: Any) -> Any:
     registry = MethodRegistry()
     register_federation_queries(registry, hrp="cc")
-    found = registry.get(method)
-    assert found is not None, method
-    parsed = parse_params(found, params, "cc")
-    ctx = CallContext(backend, None, registry, "cc", None)  # type: ignore[arg-type]
-    return found.handler(ctx, parsed)
+    return run_query(backend, registry, method, **params)
 
 
 def test_agreements_all_and_by_fund(scenario: Any) -> None:

@@ -3,7 +3,7 @@
 Queries run through the real ``MethodRegistry`` methods (``pallet_query``,
 parameter parsing, ``at``) over a minimal backend; the wallet commands talk to
 a stand-in ``RpcClient`` that executes each submitted extrinsic as a block of
-the ``TestChain`` (the real runtime), as in tests/node/test_credit_cli.py.
+the ``TestChain`` (the real runtime): ``ChainClient`` of tests/node/wallet_fakes.py.
 """
 
 from __future__ import annotations
@@ -11,22 +11,20 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-from ledger.crypto import Keypair, blake2b256, decode_address, encode_address
-from ledger.types import Extrinsic, Receipt
+from ledger.crypto import Keypair, blake2b256, encode_address
 from node import credit_cli, gov_cli, members_cli
 from node.rpc_governance import register_governance_queries
 from node.rpc_members import register_members_queries
 from node.wallet_cli import WalletError, store_key
 from pallets.governance.allowlist import encode_call
 from pallets.runtime.params import param
-from pallets.system.storage import NONCE
-from rpc.client import ChainProperties
-from rpc.registry import CallContext, MethodRegistry, parse_params
+from rpc.registry import MethodRegistry
+from tests.node.wallet_fakes import ChainClient, run_query, serve_chain
 from tests.pallets.helpers import ALICE, BOB, CHARLIE, DAVE, TestChain
 
 NAMES = {"alice": ALICE, "bob": BOB, "charlie": CHARLIE, "dave": DAVE}
@@ -34,75 +32,8 @@ LUCIA = Keypair.from_seed(blake2b256(b"rpc-gov-test/lucia"))
 NEW_VALIDATOR = Keypair.from_seed(blake2b256(b"rpc-gov-test/validator"))
 
 
-class Backend:
-    """What ``pallet_query`` needs: best block, known headers, state by block hash."""
-
-    def __init__(self, chain: TestChain) -> None:
-        self.chain = chain
-        self.roots: dict[bytes, bytes] = {}
-        self.record()
-
-    def record(self) -> None:
-        self.roots[self.chain.parent_hash] = self.chain.root
-
-    def best_hash(self) -> bytes:
-        return self.chain.parent_hash
-
-    def header(self, block_hash: bytes) -> object | None:
-        return object() if block_hash in self.roots else None
-
-    def state_at(self, block_hash: bytes) -> Any:
-        return self.chain.runtime.state(self.roots[block_hash])
-
-
-class ChainClient:
-    """``RpcClient`` as the wallet uses it, answered by a TestChain."""
-
-    backend: ClassVar[Backend]
-    registry: ClassVar[MethodRegistry]
-    receipts: ClassVar[list[Receipt]] = []
-
-    def __init__(self, url: str, timeout: float = 30.0) -> None:
-        self.url = url
-
-    def __enter__(self) -> ChainClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-    def properties(self) -> ChainProperties:
-        return ChainProperties("CRED", 6, "cc")
-
-    def genesis_hash(self) -> bytes:
-        return self.backend.chain.genesis_hash
-
-    def next_index(self, address: str) -> int:
-        value: int = NONCE.get(self.backend.chain.state(), decode_address(address, "cc"))
-        return value
-
-    def best_height(self) -> int:
-        return self.backend.chain.height
-
-    def submit(self, extrinsic: bytes) -> bytes:
-        result = self.backend.chain.execute([extrinsic])
-        self.backend.record()
-        ChainClient.receipts.append(result.receipts[0])
-        return Extrinsic.decode(extrinsic).hash
-
-    def call_named(self, method: str, **params: Any) -> Any:
-        return query(method, **params)
-
-
 def query(method: str, **params: Any) -> Any:
-    found = ChainClient.registry.get(method)
-    assert found is not None, method
-    parsed = parse_params(found, params, "cc")
-    ctx = CallContext(ChainClient.backend, None, ChainClient.registry, "cc", None)  # type: ignore[arg-type]
-    return found.handler(ctx, parsed)
+    return run_query(ChainClient.backend, ChainClient.registry, method, **params)
 
 
 @pytest.fixture
@@ -111,11 +42,7 @@ def chain(monkeypatch: pytest.MonkeyPatch) -> Iterator[TestChain]:
     registry = MethodRegistry()
     register_governance_queries(registry)
     register_members_queries(registry)
-    ChainClient.backend = Backend(test_chain)
-    ChainClient.registry = registry
-    ChainClient.receipts = []
-    for module in (credit_cli, gov_cli, members_cli):
-        monkeypatch.setattr(module, "RpcClient", ChainClient)
+    serve_chain(monkeypatch, test_chain, registry, credit_cli, gov_cli, members_cli)
     yield test_chain
 
 
