@@ -267,6 +267,16 @@ class ConsensusLoop:
     def _decide(self, action: Decide) -> None:
         if action.height <= self.chain.height:
             return  # committed already (WAL replay, or block sync got there first)
+        if action.height > self.chain.height + 1:
+            # The store is behind the consensus WAL: a crash lost its newest
+            # blocks (a torn LevelDB log) after the WAL had moved on. Peers have
+            # them; block sync fills the gap, then jump_to starts the next height.
+            log.warning(
+                "decided a height the store is not ready for: syncing the gap",
+                height=action.height,
+                store_height=self.chain.height,
+            )
+            return
         block = self.chain.pending_block(action.block_hash)
         if block is None and action.payload:
             block = Block.decode(action.payload)
