@@ -111,7 +111,10 @@ def test_peers_p2p_and_sync_figures(net: Cluster) -> None:
     assert s["credichain_validators_connected"] == 4
     assert s["credichain_syncing"] in (0, 1)
     assert s["credichain_sync_blocks_total"] >= 0
-    assert s["credichain_height"] - 2 <= s["credichain_sync_target_height"]
+    # The highest height a peer *reported*: status reports come at intervals, so
+    # it may lag this node's height (seen: 5 at height 8 under load), but a
+    # peer reported something and no peer is far ahead of a node in step.
+    assert 1 <= s["credichain_sync_target_height"] <= s["credichain_height"] + 2
     signed = s.labelled("credichain_validator_last_signed_height", "validator")
     assert len(signed) == 4 and max(signed.values()) <= s["credichain_height"]
     assert sorted(signed.values())[1] >= s["credichain_height"] - 3, "3 of 4 sign each commit"
