@@ -7,7 +7,8 @@
 // Debian's chromium (/usr/bin/chromium) is driven by playwright-core with a
 // fresh profile. Checks: the fund page's figures equal funds_report, Lucía's
 // credit shows its drawn reviewers, seed and schedule, the loan shows its
-// payment, a new block appears on the chain page without a reload, the
+// payment, the bioregion page shows the chain's health score, medians and
+// history charts, a new block appears on the chain page without a reload, the
 // pages fit a 375 px phone screen, and no page logs an error (a refused
 // script or style under the node's Content-Security-Policy would). Screenshots
 // go to the artifacts directory. Exit 0 when every check passes; otherwise
@@ -188,10 +189,28 @@ async function accountPage(page) {
 }
 
 async function bioregionPage(page) {
-  if (!config.bioregion) return;
-  await visit(page, `/bioregion/${encodeURIComponent(config.bioregion)}`, "#health-history figure, #health-history .empty");
+  // The test had alice and bob observe one epoch and waited for it to close:
+  // the page must show the chain's score and medians, and the history charts
+  // must plot that epoch (with the same figures in each chart's table).
+  const health = config.health;
+  await visit(page, `/bioregion/${encodeURIComponent(config.bioregion)}`, "#health-history figure");
+  const score = await figure(page, "health-now", "score");
+  check(score === String(health.score), `the bioregion's health score reads ${score}, the chain says ${health.score}`);
+  const shown = await dataValues(page, "#health-now table tbody tr td:nth-child(2) data");
+  const medians = Object.values(health.components).map(String);
+  check(JSON.stringify(shown) === JSON.stringify(medians), `the components read ${shown}, the chain's medians are ${medians}`);
   const charts = await page.locator("#health-history svg.chart").count();
-  log(`bioregion ${config.bioregion}: ${charts} charts`);
+  check(charts === 3, `the bioregion page draws ${charts} history charts, expected score, components and measures`);
+  const marks = await page.locator("#health-history svg.chart").first().locator(".mark").count();
+  check(marks === config.health_history.length, `the score chart has ${marks} points for ${config.health_history.length} published epochs`);
+  const rows = await page.$$eval("#health-history figure:first-of-type table tbody tr", (trs) =>
+    trs.map((tr) => Array.from(tr.querySelectorAll("td, th")).map((c) => c.textContent?.trim())),
+  );
+  const last = config.health_history[config.health_history.length - 1];
+  const lastRow = rows[rows.length - 1] ?? [];
+  check(lastRow[0] === String(last.epoch), `the score table's last epoch reads ${lastRow[0]}, the chain's is ${last.epoch}`);
+  check(lastRow[1] === `${Math.round(last.score / 100)} %`, `the score table reads ${lastRow[1]} for epoch ${last.epoch}, the chain says ${last.score} bps`);
+  log(`bioregion ${config.bioregion}: score ${score} and medians as on chain; ${charts} charts plot epoch ${last.epoch}`);
   await shot(page, "13-bioregion");
 }
 

@@ -24,19 +24,33 @@ import subprocess
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from ledger import codec
+from ledger.crypto import Keypair
+from ledger.types import Call
 from pallets.runtime.params import param_key
 from rpc.client import RpcClient
-from scripts.demo_fedicredits import run_demo
+from scripts.demo_fedicredits import DemoError, Driver, run_demo
 from tests.e2e.cluster import Cluster
 
 REPO = Path(__file__).resolve().parents[2]
 EXPLORER = REPO / "explorer"
 CHROMIUM = Path("/usr/bin/chromium")
 BROWSER_TIMEOUT_S = 150
+# The localnet bioregion's oracles are alice and bob (docs/health.md). Their
+# two observations differ by one in two components, so the medians take the
+# floor of the mean (H3) and the score is docs/health.md's worked example.
+REGION = "localnet"
+OBSERVATIONS = {
+    "alice": [6000, 4000, 5000, 7000, 3000],
+    "bob": [6000, 4001, 5000, 7000, 3001],
+}
+MEDIANS = [6000, 4000, 5000, 7000, 3000]
+EXPECTED_SCORE = 5050
+EPOCH_CLOSE_TIMEOUT_S = 90  # a localnet epoch is 60 s of block time
 
 
 def test_explorer_shows_the_fedicredits_example_live(tmp_path: Path) -> None:
@@ -58,7 +72,9 @@ def test_explorer_shows_the_fedicredits_example_live(tmp_path: Path) -> None:
             "rpc.explorer = true, so the node must pass it on to RpcConfig(explorer=...)"
         )
         client = cluster.clients[0]
+        observed_epoch = _observe_health(client)
         demo = run_demo(client, log=lambda line: print(line, flush=True), timeout=90)
+        health = _wait_epoch_closed(client, observed_epoch)
         demo_done = time.monotonic()
         methods = client.call("rpc_methods")["methods"]
         expected = {
@@ -78,7 +94,9 @@ def test_explorer_shows_the_fedicredits_example_live(tmp_path: Path) -> None:
             "lucia": demo.borrowers["lucia"],
             "lucia_balance": str(client.free_balance(demo.borrowers["lucia"])),
             "lucia_trust": client.call("trust_get", demo.fund, demo.borrowers["lucia"])["trust"],
-            "bioregion": _first_bioregion(client, methods),
+            "bioregion": REGION,
+            "health": health,
+            "health_history": client.call("health_history", REGION),
             "demo": asdict(demo),
         }
         config = tmp_path / "expected.json"
@@ -113,11 +131,41 @@ def _param(client: RpcClient, section: str, name: str) -> int:
     return value
 
 
-def _first_bioregion(client: RpcClient, methods: list[str]) -> str | None:
-    if "health_bioregions" not in methods:
-        return None
-    regions = client.call("health_bioregions")
-    return str(regions[0]["id"]) if regions else None
+def _observe_health(client: RpcClient) -> int:
+    """Alice and bob observe the open epoch; return it (retried if it closes meanwhile)."""
+    chain = Driver(client, log=lambda line: print(line, flush=True), timeout=30)
+    for _attempt in range(3):
+        epoch = int(client.call("health_get", REGION)["open_epoch"])
+        calls = [
+            (
+                Keypair.dev(name),
+                Call("health", "observe", {"bioregion": REGION, "epoch": epoch, "components": c}),
+            )
+            for name, c in OBSERVATIONS.items()
+        ]
+        try:
+            chain.submit_all(calls)
+        except DemoError as error:
+            if "WrongEpoch" not in str(error):
+                raise
+            print(f"epoch {epoch} closed while observing; observing the next one")
+            continue
+        return epoch
+    raise AssertionError("three epochs closed while alice and bob were observing")
+
+
+def _wait_epoch_closed(client: RpcClient, epoch: int) -> dict[str, Any]:
+    """Wait for the epoch's medians to stand; check them and the score (H2, H3)."""
+    deadline = time.monotonic() + EPOCH_CLOSE_TIMEOUT_S
+    while time.monotonic() < deadline:
+        health: dict[str, Any] = client.call("health_get", REGION)
+        if health["value_epoch"] == epoch:
+            assert list(health["components"].values()) == MEDIANS, health
+            assert health["score"] == EXPECTED_SCORE, health
+            assert health["observations"] == len(OBSERVATIONS), health
+            return health
+        time.sleep(0.5)
+    raise AssertionError(f"epoch {epoch} of {REGION} did not close in {EPOCH_CLOSE_TIMEOUT_S} s")
 
 
 def _keep_artifacts(source: Path) -> Path:
