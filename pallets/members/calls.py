@@ -5,13 +5,18 @@ community's own process) and registers their account with the *hash* of
 that attestation: the chain stores no personal data, and the hash index
 refuses a second membership for the same attestation. Revoking frees the
 attestation, so a person whose membership was revoked by mistake (or who
-moved to another bioregion) can be registered again.
+moved to another bioregion) can be registered again: at once on the same
+account, and on another account from the next governance round. Votes cast
+in a round stay counted after a revocation, and the round's spending is kept
+per account, so a new account in the same round would give one person a
+second voice-credit budget (G1, G2).
 """
 
 from __future__ import annotations
 
 from typing import Final
 
+from pallets.governance.rounds import current_round
 from pallets.health.api import bioregion_exists
 from pallets.health.storage import BIOREGION, pad
 from pallets.members import api
@@ -21,6 +26,7 @@ from pallets.members.errors import (
     AttestationUsed,
     NotMember,
     NotRegistrar,
+    RevokedThisRound,
     TooManyRegistrars,
     UnknownBioregion,
 )
@@ -30,14 +36,14 @@ from pallets.members.events import (
     RegistrarAdded,
     RegistrarRemoved,
 )
-from pallets.members.storage import MAX_REGISTRARS, REGISTRARS
+from pallets.members.storage import MAX_REGISTRARS, REGISTRARS, REVOCATION, REVOKED
 from pallets.runtime.argtypes import ACCOUNT, HASH
 from pallets.runtime.context import CallContext
 from pallets.runtime.declare import GOVERNANCE, CallSet
 
 calls = CallSet("members")
 
-MEMBER_WEIGHT: Final = 12
+MEMBER_WEIGHT: Final = 14  # register: at most 12 storage operations
 REGISTRAR_WEIGHT: Final = MAX_REGISTRARS + 6
 
 
@@ -89,6 +95,16 @@ def register(ctx: CallContext, member: bytes, bioregion: str, attestation: bytes
         raise AlreadyMember("the account is already a member (one membership per account)")
     if api.holder_of(ctx, attestation) is not None:
         raise AttestationUsed("this attestation already backs a membership")
+    revoked = REVOKED.get(ctx, attestation)
+    if revoked is not None:
+        last = REVOCATION.unwire(revoked)
+        this_round = current_round(ctx)["index"]
+        if last["round"] == this_round and last["account"] != member:
+            raise RevokedThisRound(
+                f"this attestation's membership was revoked in round {this_round}; it can back "
+                f"another account from round {this_round + 1} (or the same account now)"
+            )
+        REVOKED.delete(ctx, attestation)
     api.add_member(ctx, member, bioregion, attestation, ctx.block.time, ctx.signer)
     ctx.emit(
         MemberRegistered,
@@ -113,4 +129,6 @@ def revoke(ctx: CallContext, member: bytes) -> None:
     if not api.is_registrar(ctx, region, ctx.signer):
         raise NotRegistrar(f"the signer is not a registrar of {region!r}, the member's bioregion")
     api.remove_member(ctx, member, record)
+    revocation = {"round": current_round(ctx)["index"], "account": member}
+    REVOKED.put(ctx, record["attestation"], REVOCATION.wire(revocation))
     ctx.emit(MemberRevoked, member=member, bioregion=region, registrar=ctx.signer)

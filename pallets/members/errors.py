@@ -30,3 +30,10 @@ AttestationUsed: Final = errors.define(
     doc="the attestation already backs a membership: one person, one membership",
 )
 NotMember: Final = errors.define(6, "NotMember", rule="G1", doc="the account is not a member")
+RevokedThisRound: Final = errors.define(
+    7,
+    "RevokedThisRound",
+    rule="G1",
+    doc="the attestation's membership was revoked in this governance round; until it ends the "
+    "attestation backs only the account it was revoked from (one voice-credit budget per person)",
+)

@@ -10,6 +10,10 @@ so composite keys are fixed-width and sort by bioregion):
 * ``members/by_bioregion/<id32><account>``: index of members by bioregion.
 * ``members/registrar/<id32><account>``: the registrars of each bioregion,
   set by governance (at most ``MAX_REGISTRARS`` per bioregion).
+* ``members/revoked/<hash>``: for an attestation whose membership was
+  revoked, the governance round of the revocation and the account revoked:
+  until that round ends the attestation backs no *other* account, so one
+  person cannot hold two voice-credit budgets in one round (G1, G2).
 * ``members/count``: the number of members (quorum's denominator, G5).
 """
 
@@ -33,6 +37,7 @@ MEMBER: Final = RecordType(
         ("registrar", Optional(ACCOUNT)),  # None: listed in genesis
     ),
 )
+REVOCATION: Final = RecordType("revocation", (("round", U64), ("account", ACCOUNT)))
 REGION_ACCOUNT_KEY: Final = FixedKey("bioregion_account", BIOREGION_LEN + 32)
 
 storage = StorageSet("members")
@@ -56,5 +61,12 @@ REGISTRARS: Final = storage.map(
     BOOL,
     default=False,
     doc="registrars of each bioregion, set by governance (G1)",
+)
+REVOKED: Final = storage.map(
+    "revoked",
+    HASH_KEY,
+    Optional(REVOCATION.record),
+    default=None,
+    doc="the round and account of an attestation's last revocation: no other account in that round",
 )
 COUNT: Final = storage.value("count", U64, default=0, doc="number of members (G5's quorum base)")

@@ -21,6 +21,7 @@ from pallets.governance.allowlist import ALLOWED, encode_call, runtime_registry
 from pallets.governance.hooks import try_state
 from pallets.governance.storage import NEXT_ID, SPENT
 from pallets.governance.tally import MAX_TALLIES_PER_BLOCK, outcome
+from pallets.members import api as members_api
 from pallets.runtime.declare import GOVERNANCE
 from pallets.runtime.params import param
 from pallets.system.api import latest_validator_set, validator_set
@@ -195,6 +196,35 @@ def test_credits_are_not_money_and_do_not_carry_over() -> None:
     assert spent(chain, BOB, round_index + 1) == 0
     assert_noop(chain, BOB, vote_raw(chain, BOB, nxt, 11), "OverBudget", "G3")
     vote(chain, BOB, nxt, 10)
+
+
+def test_a_revoked_and_re_registered_member_keeps_the_rounds_spending() -> None:
+    """Revocation cannot hand one person a second budget in a round (G1, G2, I4)."""
+    chain = TestChain()
+    first = propose(
+        chain, ALICE, "system", "set_param", section="funds", name="min_funders", value=4
+    )
+    second = propose(
+        chain, ALICE, "system", "set_param", section="funds", name="min_funders", value=6
+    )
+    round_index = proposal(chain, first)["round"]
+    enter_round(chain, round_index)
+    vote(chain, CHARLIE, first, 10)
+    record = members_api.member(chain.state(), CHARLIE.public)
+    assert record is not None
+    ok(chain, ALICE, "members", "revoke", member=CHARLIE.public)
+    newcomer = Keypair.from_seed(blake2b256(b"governance-test/newcomer"))
+    args = {
+        "member": newcomer.public,
+        "bioregion": "localnet",
+        "attestation": record["attestation"],
+    }
+    elsewhere = chain.sign(ALICE, "members", "register", args)
+    assert_noop(chain, ALICE, elsewhere, "RevokedThisRound", "G1")
+    ok(chain, ALICE, "members", "register", **{**args, "member": CHARLIE.public})
+    assert spent(chain, CHARLIE, round_index) == 100
+    assert_noop(chain, CHARLIE, vote_raw(chain, CHARLIE, second, 1), "OverBudget", "G3")
+    assert proposal(chain, first)["votes_for"] == 10
 
 
 def test_a_budget_change_applies_from_the_next_round() -> None:

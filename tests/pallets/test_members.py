@@ -12,9 +12,10 @@ import pytest
 from genesis.build import GenesisError
 from ledger.crypto import Keypair, blake2b256, encode_address
 from ledger.overlay import StateOverlay
+from pallets.governance.rounds import current_round
 from pallets.members import api
 from pallets.members.hooks import try_state
-from pallets.members.storage import COUNT
+from pallets.members.storage import COUNT, REVOKED
 from pallets.runtime.executor import InvalidBlock
 from tests.pallets.credit_helpers import ok
 from tests.pallets.health_helpers import chain as sudo_chain
@@ -99,6 +100,25 @@ def test_revoke_by_a_registrar_of_the_members_bioregion_frees_the_attestation() 
     assert api.holder_of(state, PAPERS) is None
     raw = chain.sign(ALICE, "members", "revoke", {"member": LUCIA.public})
     assert_noop(chain, ALICE, raw, "NotMember", "G1")
+    # A revocation by mistake is undone at once, on the same account.
+    chain.execute([_register(chain, ALICE, LUCIA.public, PAPERS)])
+    assert api.holder_of(chain.state(), PAPERS) == LUCIA.public
+    assert REVOKED.get(chain.state(), PAPERS) is None
+
+
+def test_a_revoked_attestation_backs_another_account_only_from_the_next_round() -> None:
+    """One person, one budget per round (G1, G2): votes and spending stay with the old account."""
+    chain = TestChain()
+    chain.execute([_register(chain, ALICE, LUCIA.public, PAPERS)])
+    ok(chain, ALICE, "members", "revoke", member=LUCIA.public)
+    this_round = current_round(chain.state())["index"]
+    same_person = _register(chain, ALICE, MARCO.public, PAPERS)
+    receipt = assert_noop(chain, ALICE, same_person, "RevokedThisRound", "G1")
+    assert receipt.error is not None and f"from round {this_round + 1}" in receipt.error.message
+    # Once the round is over the attestation backs Marco's account.
+    ends = current_round(chain.state())["ends"]
+    chain.execute([], seconds=ends - chain.time_ms // 1000)
+    assert current_round(chain.state())["index"] == this_round + 1
     ok(
         chain,
         ALICE,
@@ -109,6 +129,7 @@ def test_revoke_by_a_registrar_of_the_members_bioregion_frees_the_attestation() 
         attestation=PAPERS,
     )
     assert api.holder_of(chain.state(), PAPERS) == MARCO.public
+    assert REVOKED.get(chain.state(), PAPERS) is None
 
 
 def test_governance_adds_and_removes_registrars() -> None:
