@@ -21,6 +21,7 @@ from rpc.backend import (
     PeerInfo,
     ReceiptRecord,
     StateUnavailable,
+    Topics,
 )
 
 if TYPE_CHECKING:
@@ -55,7 +56,14 @@ class NodeRpcBackend:
             return None
         return self.node.chain.blocks.hash_at(height)
 
+    # Block-store reads (LevelDB get + decode) are thread-safe: the RPC server
+    # runs chain_getBlock/Header/Receipt/BlockHash in worker threads. The trie
+    # (its node cache) and the mempool are not: their methods stay on the loop.
+
     def header(self, block_hash: bytes) -> Header | None:
+        header = self.node.chain.blocks.header_by_hash(block_hash)
+        if header is not None:
+            return header
         block = self.node.chain.blocks.block_by_hash(block_hash)
         return None if block is None else block.header
 
@@ -85,6 +93,9 @@ class NodeRpcBackend:
 
     def pending_extrinsics(self) -> Sequence[bytes]:
         return self.node.mempool.pending()
+
+    def in_pool(self, extrinsic_hash: bytes) -> bool:
+        return extrinsic_hash in self.node.mempool
 
     def next_index(self, account: bytes) -> int:
         return self.node.mempool.next_nonce(account)
@@ -133,5 +144,7 @@ class NodeRpcBackend:
             should_have_peers=len(self.node.chain.validators_for(1).validators) > 1,
         )
 
-    def subscribe_events(self) -> AbstractAsyncContextManager[trio.abc.ReceiveChannel[ChainEvent]]:
-        return self.node.events.subscribe()
+    def subscribe_events(
+        self, topics: Topics | None = None
+    ) -> AbstractAsyncContextManager[trio.abc.ReceiveChannel[ChainEvent]]:
+        return self.node.events.subscribe(topics)

@@ -27,6 +27,14 @@ an ASGI scope. Three kinds of scope:
   task (``rpc.subscriptions``).
 * ``lifespan``: acknowledged.
 
+Limits against abuse (docs/rpc.md, "Limits and isolation"): HTTP requests in
+progress plus open WebSockets are counted against ``max_connections``
+(``rpc.limits.ConnectionGate``; beyond it: 503 and ``Connection: close``, or
+WebSocket close 1013); a body must arrive whole within ``body_timeout_s``
+(else 408 and the connection is closed; hypercorn's ``read_timeout`` closes a
+connection silent for ``read_timeout_s`` mid-request); every connection has a
+token bucket of cost units (-32005 "rate limited").
+
 No exception escapes to hypercorn (which would answer a bare 500): the
 dispatcher already maps method failures to -32603, and this layer catches
 what is left, logs it and answers -32603.
@@ -48,6 +56,7 @@ from rpc.backend import RpcBackend
 from rpc.config import RpcConfig
 from rpc.dispatch import Dispatcher, dumps, error_reply
 from rpc.errors import RpcError
+from rpc.limits import BucketTable, ConnectionGate, TokenBucket
 from rpc.registry import MethodRegistry
 from rpc.subscriptions import Session
 
@@ -127,6 +136,10 @@ class _ClientGone(Exception):
     """The HTTP client disconnected before sending its whole body."""
 
 
+class _BodyTimeout(Exception):
+    """The HTTP body did not arrive whole within ``body_timeout_s``."""
+
+
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", ()):
         if key.lower() == name:
@@ -142,6 +155,10 @@ class RpcApp:
         self.backend = backend
         self.dispatcher = Dispatcher(registry, backend, config)
         self.ws_connections = 0
+        self.gate = ConnectionGate(config.max_connections)
+        self.http_buckets = BucketTable(
+            config.rate_limit_per_s, config.rate_limit_burst, max(1024, 4 * config.max_connections)
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -186,6 +203,27 @@ class RpcApp:
         await send({"type": "http.response.body", "body": payload})
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self.gate.enter():
+            reply = error_reply(
+                None,
+                RpcError(
+                    errors.INVALID_REQUEST,
+                    data=f"server busy: {self.gate.limit} connections in progress; retry later",
+                ),
+            )
+            await self._respond(send, 503, reply, [(b"connection", b"close")])
+            return
+        try:
+            await self._http_request(scope, receive, send)
+        finally:
+            self.gate.leave()
+
+    def _http_bucket(self, scope: Scope) -> TokenBucket:
+        client = scope.get("client")
+        key = tuple(client) if isinstance(client, (list, tuple)) else None
+        return self.http_buckets.bucket(key)
+
+    async def _http_request(self, scope: Scope, receive: Receive, send: Send) -> None:
         path, verb = scope.get("path", "/"), scope.get("method", "GET")
         origin = _header(scope, b"origin")
         if path == "/health" and verb in ("GET", "HEAD"):
@@ -218,11 +256,19 @@ class RpcApp:
                 error_reply(None, errors.invalid_request("Content-Type must be application/json")),
             )
             return
+        cors = self._cors_headers(origin)
         try:
             body = await self._read_body(receive)
         except _ClientGone:
             return
-        cors = self._cors_headers(origin)
+        except _BodyTimeout:
+            timeout = self.config.body_timeout_s
+            log.info("rpc request body too slow, closing", timeout_s=timeout)
+            reply = error_reply(
+                None, errors.invalid_request(f"request body not received within {timeout:g} s")
+            )
+            await self._respond(send, 408, reply, [*cors, (b"connection", b"close")])
+            return
         if body is None:
             limit = self.config.max_body_bytes
             reply = error_reply(
@@ -231,7 +277,7 @@ class RpcApp:
             await self._respond(send, 413, reply, [*cors, (b"connection", b"close")])
             return
         try:
-            reply_text = await self.dispatcher.handle(body, None)
+            reply_text = await self.dispatcher.handle(body, None, self._http_bucket(scope))
         except Exception:
             log.exception("rpc request failed")
             reply_text = error_reply(None, RpcError(errors.INTERNAL_ERROR))
@@ -242,11 +288,16 @@ class RpcApp:
         await self._respond(send, 200, reply_text, cors)
 
     async def _read_body(self, receive: Receive) -> bytes | None:
-        """The whole body, or None as soon as it exceeds the limit."""
+        """The whole body, or None as soon as it exceeds the limit; ``_BodyTimeout`` if slow."""
         chunks: list[bytes] = []
         size = 0
+        deadline = trio.current_time() + self.config.body_timeout_s
         while True:
-            message = await receive()
+            message: Message | None = None
+            with trio.move_on_at(deadline):
+                message = await receive()
+            if message is None:
+                raise _BodyTimeout
             if message["type"] == "http.disconnect":
                 raise _ClientGone
             chunk = message.get("body", b"")
@@ -348,14 +399,25 @@ class RpcApp:
                 }
             )
             return
+        if not self.gate.enter():
+            await send(
+                {
+                    "type": "websocket.close",
+                    "code": WS_TRY_AGAIN_LATER,
+                    "reason": "server busy: too many connections",
+                }
+            )
+            return
         self.ws_connections += 1
         try:
             await self._serve_websocket(receive, send)
         finally:
             self.ws_connections -= 1
+            self.gate.leave()
 
     async def _serve_websocket(self, receive: Receive, send: Send) -> None:
         outgoing, queued = trio.open_memory_channel[str](self.config.ws_send_queue)
+        bucket = TokenBucket(self.config.rate_limit_per_s, self.config.rate_limit_burst)
         session: Session | None = None
         async with trio.open_nursery() as nursery:
             session = Session(nursery, outgoing, self.config.max_subscriptions_per_connection)
@@ -369,7 +431,7 @@ class RpcApp:
                 text = message.get("text")
                 data = text if text is not None else message.get("bytes") or b""
                 try:
-                    reply = await self.dispatcher.handle(data, session)
+                    reply = await self.dispatcher.handle(data, session, bucket)
                 except Exception:
                     log.exception("rpc websocket request failed")
                     reply = error_reply(None, RpcError(errors.INTERNAL_ERROR))
@@ -385,7 +447,10 @@ class RpcApp:
                 {
                     "type": "websocket.close",
                     "code": WS_POLICY_VIOLATION,
-                    "reason": "client too slow",
+                    "reason": (
+                        f"client too slow: {self.config.ws_send_queue} messages "
+                        "queued unread (rpc.ws_send_queue)"
+                    ),
                 }
             )
 

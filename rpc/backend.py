@@ -15,11 +15,13 @@ worker thread before admitting the extrinsic to its pool; it returns the
 extrinsic hash or raises ``ExtrinsicRejected`` with the Substrate-style code
 (1010-1014) and a reason.
 
-Chain events reach subscriptions through ``subscribe_events()``: an async
-context manager yielding a receive channel of ``NewHead``, ``FinalizedHead``
-and ``ExtrinsicStatus`` values, opened per subscription and closed when it
-ends. ``rpc.events.EventHub`` implements the fan-out; a node can simply hold
-one, publish into it and return ``hub.subscribe()``.
+Chain events reach subscriptions through ``subscribe_events(topics)``: an
+async context manager yielding a receive channel of the ``NewHead``,
+``FinalizedHead`` and ``ExtrinsicStatus`` values ``topics`` asks for, opened
+per subscription and closed when it ends (ending with ``Lagged`` if the
+subscriber fell a whole buffer behind). ``rpc.events.EventHub`` implements
+the fan-out; a node can simply hold one, publish into it and return
+``hub.subscribe(topics)``.
 
 For each extrinsic it admitted, the node publishes ``ExtrinsicStatus`` with
 ``InBlock`` when a block including it has been executed and ``Finalized``
@@ -123,7 +125,29 @@ class ExtrinsicStatus:
     status: TxStatus
 
 
-ChainEvent = NewHead | FinalizedHead | ExtrinsicStatus
+@dataclass(frozen=True, slots=True)
+class Lagged:
+    """Delivered by the hub, never published: this subscriber fell ``buffer`` events
+    behind and its stream ends here (the subscription tells its client why)."""
+
+    buffer: int
+
+
+ChainEvent = NewHead | FinalizedHead | ExtrinsicStatus | Lagged
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    """What one subscription wants from the hub; the hub routes only those events.
+
+    ``extrinsic`` routes that extrinsic's ``ExtrinsicStatus`` values. A block of
+    1 000 extrinsics then costs a head subscriber one event, not 2 002, so its
+    buffer (sized for many blocks) cannot overflow on one large block.
+    """
+
+    new_heads: bool = False
+    finalized_heads: bool = False
+    extrinsic: bytes | None = None
 
 
 # ------------------------------------------------------------- errors
@@ -202,6 +226,12 @@ class RpcBackend(Protocol):
 
     def health(self) -> Health: ...
 
-    def subscribe_events(self) -> AbstractAsyncContextManager[trio.abc.ReceiveChannel[ChainEvent]]:
-        """A fresh stream of chain events for one subscription (see ``rpc.events``)."""
+    def in_pool(self, extrinsic_hash: bytes) -> bool:
+        """Whether the extrinsic waits in the pool (a watcher's check for ``dropped``)."""
+        ...
+
+    def subscribe_events(
+        self, topics: Topics | None = None
+    ) -> AbstractAsyncContextManager[trio.abc.ReceiveChannel[ChainEvent]]:
+        """A fresh stream of the chain events ``topics`` names (every event if None)."""
         ...

@@ -183,8 +183,10 @@ class RpcClient:
         found = self.call("state_getStorage", *args)
         return None if found is None else _unhex(found)
 
-    def pending_extrinsics(self) -> list[bytes]:
-        return [_unhex(x) for x in self.call("author_pendingExtrinsics")]
+    def pending_extrinsics(self, offset: int = 0, limit: int | None = None) -> list[bytes]:
+        """A page of the pool (an unsafe method: the node must enable unsafe methods)."""
+        params: list[Any] = [offset] if limit is None else [offset, limit]
+        return [_unhex(x) for x in self.call("author_pendingExtrinsics", *params)]
 
     def free_balance(self, address: str) -> int:
         """Free balance in minor units, from the node's ``balances_getBalance`` query."""

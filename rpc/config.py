@@ -3,7 +3,10 @@
 Every limit has the default the spec names: listen on 127.0.0.1 only, a body
 of at most 1 MiB, batches of at most 100 calls, a bounded number of WebSocket
 connections and of subscriptions on each, no CORS origins, node-changing
-("unsafe") methods off. The node fills an ``RpcConfig`` from its
+("unsafe") methods off. Issue 17 added the limits that keep RPC from starving
+consensus: worker threads, batch cost, per-connection rate limit, paginated
+pool listing, body and read timeouts, a total connection cap (docs/rpc.md,
+"Limits and isolation"). The node fills an ``RpcConfig`` from its
 ``[rpc]`` config section; tests build one with ``port=0``.
 """
 
@@ -11,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class RpcConfig(BaseModel):
@@ -39,6 +42,31 @@ class RpcConfig(BaseModel):
     keep_alive_timeout_s: int = Field(default=20, ge=1, le=3600)
     keep_alive_max_requests: int = Field(default=100_000, ge=1)
 
+    # ---- isolation from consensus and limits against abuse (docs/rpc.md,
+    # "Limits and isolation"); every one is reachable from the node's [rpc].
+    # Worker threads running RPC work off the event loop (JSON of large
+    # bodies and replies, block decoding); a trio.CapacityLimiter.
+    worker_threads: int = Field(default=2, ge=1, le=64)
+    # A batch whose summed method costs exceed this is refused whole (-32600).
+    # Most methods cost 1; see ``Method.cost`` and docs/rpc.md.
+    max_batch_cost: int = Field(default=1000, ge=1, le=1_000_000)
+    # Token bucket per connection, in cost units: refill per second and
+    # capacity; a call or batch that finds too few tokens gets -32005. 0: off.
+    rate_limit_per_s: float = Field(default=500.0, ge=0, le=1_000_000)
+    rate_limit_burst: int = Field(default=2000, ge=1, le=10_000_000)
+    # author_pendingExtrinsics (unsafe only): page size when none is asked for,
+    # and the hard cap on the ``limit`` parameter.
+    pending_page_default: int = Field(default=100, ge=1, le=100_000)
+    pending_page_max: int = Field(default=1000, ge=1, le=100_000)
+    # A request body not received whole within this many seconds is answered
+    # 408 and its connection closed; hypercorn also closes a connection that
+    # sends nothing for ``read_timeout_s`` while a request is under way.
+    body_timeout_s: float = Field(default=10.0, gt=0, le=3600)
+    read_timeout_s: int = Field(default=10, ge=1, le=3600)
+    # HTTP requests in progress plus open WebSockets; beyond it a request gets
+    # 503 with ``Connection: close`` and a WebSocket is closed with 1013.
+    max_connections: int = Field(default=500, ge=1, le=100_000)
+
     @field_validator("cors_origins")
     @classmethod
     def _check_origins(cls, origins: tuple[str, ...]) -> tuple[str, ...]:
@@ -46,6 +74,22 @@ class RpcConfig(BaseModel):
             if origin != "*" and not origin.startswith(("http://", "https://")):
                 raise ValueError(f"CORS origin {origin!r} must be '*' or start with http(s)://")
         return origins
+
+    @model_validator(mode="after")
+    def _check_limits(self) -> RpcConfig:
+        if self.max_ws_connections > self.max_connections:
+            raise ValueError(
+                f"max_ws_connections ({self.max_ws_connections}) exceeds "
+                f"max_connections ({self.max_connections})"
+            )
+        if self.pending_page_default > self.pending_page_max:
+            raise ValueError("pending_page_default exceeds pending_page_max")
+        if self.rate_limit_per_s > 0 and self.rate_limit_burst < self.max_batch_cost:
+            raise ValueError(
+                f"rate_limit_burst ({self.rate_limit_burst}) is below max_batch_cost "
+                f"({self.max_batch_cost}): the largest allowed batch could never run"
+            )
+        return self
 
     @classmethod
     def from_listen(cls, listen: str, **limits: object) -> RpcConfig:

@@ -19,6 +19,22 @@ notifications). In order:
 
 Batch members run one after the other, in order: a batch of extrinsics from
 one signer must reach the pool in nonce order.
+
+Isolation from consensus (docs/rpc.md, "Limits and isolation"): the node's
+event loop is shared with consensus, so
+
+* a batch is priced before it runs: the sum of its methods' costs above
+  ``max_batch_cost`` is refused whole with -32600;
+* the connection's token bucket is charged the request's cost first
+  (-32005 "rate limited" when empty, ``rpc.limits``);
+* the loop is yielded to between batch members (a checkpoint), so consensus
+  tasks run between calls, never after a whole batch;
+* bodies over ``THREAD_JSON_BYTES`` are parsed in a worker thread, and
+  ``offload`` methods (block-store reads and their encoding) run, with the
+  encoding of their reply, in a worker thread under a ``CapacityLimiter`` of
+  ``worker_threads``; methods reading the trie or the pool stay on the loop
+  (those objects are not thread-safe) and are short and bounded;
+* static documents are served pre-serialized (``RawJson``).
 """
 
 from __future__ import annotations
@@ -28,15 +44,20 @@ import math
 from typing import Any
 
 import structlog
+import trio
 
 from rpc import errors
 from rpc.backend import ExtrinsicRejected, RpcBackend
 from rpc.config import RpcConfig
 from rpc.errors import RpcError
-from rpc.registry import CallContext, MethodRegistry, call_handler, parse_params
+from rpc.limits import TokenBucket
+from rpc.registry import CallContext, Method, MethodRegistry, RawJson, call_handler, parse_params
 from rpc.subscriptions import Session
 
 log = structlog.get_logger("rpc")
+
+# Bodies larger than this are parsed in a worker thread (a 1 MiB body takes ~10 ms).
+THREAD_JSON_BYTES = 64 << 10
 
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
@@ -58,6 +79,12 @@ def error_reply(request_id: Any, error: RpcError) -> str:
     return dumps({"jsonrpc": "2.0", "id": request_id, "error": error.to_json()})
 
 
+def result_reply(request_id: Any, result: Any) -> str:
+    if isinstance(result, RawJson):  # serialized once, spliced in as is
+        return '{"jsonrpc":"2.0","id":' + dumps(request_id) + ',"result":' + result + "}"
+    return dumps({"jsonrpc": "2.0", "id": request_id, "result": result})
+
+
 def _valid_id(value: Any) -> bool:
     if isinstance(value, bool):
         return False
@@ -74,10 +101,28 @@ class Dispatcher:
         self.backend = backend
         self.config = config
         self.hrp = backend.chain_info().address_prefix
+        self.limiter = trio.CapacityLimiter(config.worker_threads)
 
-    async def handle(self, text: str | bytes, session: Session | None) -> str | None:
+    def cost(self, request: Any) -> int:
+        """What one request object costs (1 if it names no known method)."""
+        if isinstance(request, dict):
+            name = request.get("method")
+            method = self.registry.get(name) if isinstance(name, str) else None
+            if method is not None:
+                return method.cost
+        return 1
+
+    async def handle(
+        self,
+        text: str | bytes,
+        session: Session | None,
+        bucket: TokenBucket | None = None,
+    ) -> str | None:
         try:
-            request = loads(text)
+            if len(text) > THREAD_JSON_BYTES:
+                request = await trio.to_thread.run_sync(loads, text, limiter=self.limiter)
+            else:
+                request = loads(text)
         except (ValueError, RecursionError):
             return error_reply(None, RpcError(errors.PARSE_ERROR, data="body is not valid JSON"))
         if isinstance(request, list):
@@ -87,9 +132,30 @@ class Dispatcher:
             if len(request) > limit:
                 reason = f"batch of {len(request)} calls exceeds the limit of {limit}"
                 return error_reply(None, errors.invalid_request(reason))
-            replies = [await self.handle_one(item, session) for item in request]
+            total = sum(self.cost(item) for item in request)
+            if total > self.config.max_batch_cost:
+                reason = (
+                    f"batch cost of {total} exceeds the limit of {self.config.max_batch_cost} "
+                    "(each method's cost is x-cost in rpc_discover, 1 if absent)"
+                )
+                return error_reply(None, errors.invalid_request(reason))
+            if bucket is not None:
+                try:
+                    bucket.check(total)
+                except RpcError as exc:
+                    return error_reply(None, exc)
+            replies = []
+            for item in request:
+                replies.append(await self.handle_one(item, session))
+                await trio.lowlevel.checkpoint()  # let consensus run between calls
             kept = [r for r in replies if r is not None]
             return "[" + ",".join(kept) + "]" if kept else None
+        if bucket is not None:
+            try:
+                bucket.check(self.cost(request))
+            except RpcError as exc:
+                request_id = request.get("id") if isinstance(request, dict) else None
+                return error_reply(request_id if _valid_id(request_id) else None, exc)
         return await self.handle_one(request, session)
 
     async def handle_one(self, request: Any, session: Session | None) -> str | None:
@@ -114,7 +180,7 @@ class Dispatcher:
         if is_notification:
             return None
         try:
-            return dumps({"jsonrpc": "2.0", "id": request_id, "result": result})
+            return result_reply(request_id, result)
         except (TypeError, ValueError):
             log.exception("rpc result is not JSON", method=request.get("method"))
             return error_reply(request_id, RpcError(errors.INTERNAL_ERROR))
@@ -127,8 +193,8 @@ class Dispatcher:
         if method.unsafe and not self.config.unsafe_methods:
             raise RpcError(
                 errors.METHOD_NOT_FOUND,
-                data=f"{name} changes the node and is disabled; the operator can enable "
-                "unsafe methods (rpc.unsafe_methods)",
+                data=f"{name} is unsafe (it changes the node or exposes its internals) and "
+                "is disabled; the operator can enable unsafe methods (rpc.unsafe_methods)",
             )
         if method.websocket_only and session is None:
             raise RpcError(
@@ -137,6 +203,10 @@ class Dispatcher:
         params = parse_params(method, request.get("params"), self.hrp)
         ctx = CallContext(self.backend, self.config, self.registry, self.hrp, session)
         try:
+            if method.offload:
+                return await trio.to_thread.run_sync(
+                    _run_serialized, method, ctx, params, limiter=self.limiter
+                )
             return await call_handler(method, ctx, params)
         except RpcError:
             raise
@@ -145,3 +215,8 @@ class Dispatcher:
         except Exception:
             log.exception("rpc method failed", method=name)
             raise RpcError(errors.INTERNAL_ERROR) from None
+
+
+def _run_serialized(method: Method, ctx: CallContext, params: Any) -> RawJson:
+    """In a worker thread: run a synchronous handler and serialize its result there too."""
+    return RawJson(dumps(method.handler(ctx, params)))

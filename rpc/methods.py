@@ -8,11 +8,13 @@ pallets' queries (``registry.pallet_query``) and any unsafe methods.
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any, Final
 
 from pydantic import Field
 
 from ledger.crypto import blake2b256
+from rpc import errors
 from rpc.backend import (
     Dropped,
     ExtrinsicStatus,
@@ -20,7 +22,9 @@ from rpc.backend import (
     FinalizedHead,
     InBlock,
     Invalid,
+    Lagged,
     NewHead,
+    Topics,
 )
 from rpc.encoding import (
     BLOCK_SCHEMA,
@@ -44,6 +48,7 @@ from rpc.registry import (
     MethodRegistry,
     NoParams,
     Params,
+    RawJson,
     openrpc_document,
     resolve_at,
     state_at,
@@ -69,6 +74,11 @@ class ExtrinsicHashParams(Params):
 
 class ExtrinsicParams(Params):
     extrinsic: HexBytes
+
+
+class PageParams(Params):
+    offset: Annotated[int, Field(ge=0)] = 0
+    limit: Annotated[int, Field(ge=1)] | None = None
 
 
 class SubscriptionParams(Params):
@@ -197,7 +207,10 @@ def _register_system(reg: MethodRegistry) -> None:
 
 
 def _register_chain(reg: MethodRegistry) -> None:
-    @reg.method("chain_getBlockHash", params=HeightParams, result=NULLABLE_HASH_SCHEMA)
+    # Block-store reads (LevelDB, thread-safe) and their decoding run in worker threads.
+    @reg.method(
+        "chain_getBlockHash", params=HeightParams, result=NULLABLE_HASH_SCHEMA, offload=True
+    )
     def get_block_hash(ctx: CallContext, p: HeightParams) -> str | None:
         """Hash of the block at ``height`` (the best block if omitted); null if none."""
         if p.height is None:
@@ -206,14 +219,17 @@ def _register_chain(reg: MethodRegistry) -> None:
         return None if found is None else hex0x(found)
 
     @reg.method(
-        "chain_getHeader", params=BlockParams, result={"oneOf": [HEADER_SCHEMA, {"type": "null"}]}
+        "chain_getHeader",
+        params=BlockParams,
+        result={"oneOf": [HEADER_SCHEMA, {"type": "null"}]},
+        offload=True,
     )
     def get_header(ctx: CallContext, p: BlockParams) -> dict[str, Any] | None:
         """Header of block ``hash`` (the best block if omitted); null if unknown."""
         header = ctx.backend.header(_block_hash(ctx, p.hash))
         return None if header is None else header_json(header, ctx.hrp)
 
-    @reg.method("chain_getBlock", params=BlockParams, result=BLOCK_SCHEMA)
+    @reg.method("chain_getBlock", params=BlockParams, result=BLOCK_SCHEMA, cost=10, offload=True)
     def get_block(ctx: CallContext, p: BlockParams) -> dict[str, Any] | None:
         """Block ``hash`` with the commit that finalized it; null if unknown."""
         block_hash = _block_hash(ctx, p.hash)
@@ -227,7 +243,7 @@ def _register_chain(reg: MethodRegistry) -> None:
         """Hash of the last committed block."""
         return hex0x(ctx.backend.finalized_hash())
 
-    @reg.method("chain_getReceipt", params=ExtrinsicHashParams, result=RECEIPT_SCHEMA)
+    @reg.method("chain_getReceipt", params=ExtrinsicHashParams, result=RECEIPT_SCHEMA, offload=True)
     def get_receipt(ctx: CallContext, p: ExtrinsicHashParams) -> dict[str, Any] | None:
         """Where an extrinsic was included and what it did; null if not in the chain."""
         record = ctx.backend.receipt(p.extrinsic_hash)
@@ -251,7 +267,9 @@ def _register_head_subscription(
                 return header_json(event.header, hrp), False
             return None
 
-        return await _session(ctx).open(notification, ctx.backend.subscribe_events, translate)
+        topics = Topics(new_heads=True) if event_type is NewHead else Topics(finalized_heads=True)
+        source = functools.partial(ctx.backend.subscribe_events, topics)
+        return await _session(ctx).open(notification, source, translate)
 
     def unsubscribe(ctx: CallContext, p: SubscriptionParams) -> bool:
         return _session(ctx).close(p.subscription, notification)
@@ -262,6 +280,7 @@ def _register_head_subscription(
         result=STRING,
         description=f"Subscription id; each {notification} notification carries a header.",
         websocket_only=True,
+        cost=5,
     )
     reg.add(
         f"chain_unsubscribe{kind}",
@@ -274,7 +293,7 @@ def _register_head_subscription(
 
 
 def _register_author(reg: MethodRegistry) -> None:
-    @reg.method("author_submitExtrinsic", params=ExtrinsicParams, result=HASH_SCHEMA)
+    @reg.method("author_submitExtrinsic", params=ExtrinsicParams, result=HASH_SCHEMA, cost=5)
     async def submit(ctx: CallContext, p: ExtrinsicParams) -> str:
         """Submit a signed extrinsic (hex of its canonical bytes); its hash."""
         return hex0x(await ctx.backend.submit_extrinsic(p.extrinsic))
@@ -284,24 +303,21 @@ def _register_author(reg: MethodRegistry) -> None:
         params=ExtrinsicParams,
         result=STRING,
         websocket_only=True,
+        cost=10,
     )
     async def submit_and_watch(ctx: CallContext, p: ExtrinsicParams) -> str:
         """Submit and follow: author_extrinsicUpdate notifications ready, inBlock, finalized.
 
-        Or invalid/dropped.
+        Or invalid/dropped: every watch ends in finalized, invalid or dropped.
         """
         session = _session(ctx)
         wanted = blake2b256(p.extrinsic)
-
-        def translate(event: Any) -> tuple[Any, bool] | None:
-            if isinstance(event, ExtrinsicStatus) and event.extrinsic_hash == wanted:
-                return _tx_status_json(event.status)
-            return None
-
+        translate = _watcher(ctx, wanted)
         # The event stream opens before the pool sees the extrinsic: no status is missed.
-        sub_id = await session.open(
-            "author_extrinsicUpdate", ctx.backend.subscribe_events, translate, first="ready"
+        source = functools.partial(
+            ctx.backend.subscribe_events, Topics(finalized_heads=True, extrinsic=wanted)
         )
+        sub_id = await session.open("author_extrinsicUpdate", source, translate, first="ready")
         try:
             await ctx.backend.submit_extrinsic(p.extrinsic)
         except BaseException:
@@ -319,10 +335,60 @@ def _register_author(reg: MethodRegistry) -> None:
         """Stop following an extrinsic; false if the id is unknown."""
         return _session(ctx).close(p.subscription, "author_extrinsicUpdate")
 
-    @reg.method("author_pendingExtrinsics", result={"type": "array", "items": HEX_SCHEMA})
-    def pending(ctx: CallContext, _: NoParams) -> list[str]:
-        """The extrinsics waiting in the pool."""
-        return [hex0x(x) for x in ctx.backend.pending_extrinsics()]
+    @reg.method(
+        "author_pendingExtrinsics",
+        params=PageParams,
+        result={"type": "array", "items": HEX_SCHEMA},
+        unsafe=True,
+        cost=50,
+    )
+    def pending(ctx: CallContext, p: PageParams) -> list[str]:
+        """A page of the extrinsics waiting in the pool, in arrival order (unsafe only).
+
+        ``offset`` (default 0) and ``limit`` (default ``rpc.pending_page_default``,
+        at most ``rpc.pending_page_max``); fewer than ``limit`` means the end.
+        """
+        cap = ctx.config.pending_page_max
+        limit = ctx.config.pending_page_default if p.limit is None else p.limit
+        if limit > cap:
+            raise errors.invalid_params("limit", f"at most {cap} extrinsics per page, got {limit}")
+        page = ctx.backend.pending_extrinsics()[p.offset : p.offset + limit]
+        return [hex0x(x) for x in page]
+
+
+def _watcher(ctx: CallContext, wanted: bytes) -> Any:
+    """The translate function of one watched extrinsic: it always reaches an end.
+
+    Statuses the node publishes for ``wanted`` pass through. At each finalized
+    head for which no ``inBlock`` was seen, the watcher asks the node: a receipt
+    means the extrinsic was finalized (events missed), absence from the pool
+    with no receipt means it left the pool without being included (evicted,
+    replaced, stale): ``dropped``. A ``Lagged`` stream ends the same way.
+    """
+    backend = ctx.backend
+    seen_in_block = False
+
+    def settle() -> tuple[Any, bool] | None:
+        record = backend.receipt(wanted)
+        if record is not None:
+            return {"finalized": hex0x(record.block_hash)}, True
+        if not backend.in_pool(wanted):
+            return "dropped", True
+        return None
+
+    def translate(event: Any) -> tuple[Any, bool] | None:
+        nonlocal seen_in_block
+        if isinstance(event, ExtrinsicStatus) and event.extrinsic_hash == wanted:
+            if isinstance(event.status, InBlock):
+                seen_in_block = True
+            return _tx_status_json(event.status)
+        if isinstance(event, FinalizedHead) and not seen_in_block:
+            return settle()
+        if isinstance(event, Lagged):
+            return settle() or ("dropped", True)
+        return None
+
+    return translate
 
 
 def _register_state(reg: MethodRegistry) -> None:
@@ -342,6 +408,7 @@ def _register_state(reg: MethodRegistry) -> None:
     @reg.method(
         "state_getReadProof",
         params=ReadProofParams,
+        cost=20,
         result={
             "type": "object",
             "properties": {"at": HASH_SCHEMA, "proof": {"type": "array", "items": HEX_SCHEMA}},
@@ -354,10 +421,14 @@ def _register_state(reg: MethodRegistry) -> None:
         proof = ctx.backend.read_proof(p.keys, at)
         return {"at": hex0x(at), "proof": [hex0x(node) for node in proof]}
 
-    @reg.method("state_getMetadata", result={"type": "object"})
-    def get_metadata(ctx: CallContext, _: NoParams) -> dict[str, Any]:
+    @reg.method("state_getMetadata", result={"type": "object"}, cost=2)
+    def get_metadata(ctx: CallContext, _: NoParams) -> RawJson:
         """Pallets with their calls, events, errors, storage items and constants."""
-        return dict(ctx.backend.metadata())
+        # The runtime is part of the node software: one document per node version.
+        version = ctx.backend.chain_info().node_version
+        return ctx.registry.cached(
+            ("state_getMetadata", version), lambda: dict(ctx.backend.metadata())
+        )
 
 
 def _register_rpc(reg: MethodRegistry) -> None:
@@ -371,19 +442,29 @@ def _register_rpc(reg: MethodRegistry) -> None:
             },
         },
     )
-    def rpc_methods(ctx: CallContext, _: NoParams) -> dict[str, Any]:
+    def rpc_methods(ctx: CallContext, _: NoParams) -> RawJson:
         """Names of every method this node serves."""
-        return {"version": 1, "methods": ctx.registry.names(ctx.config.unsafe_methods)}
+        unsafe = ctx.config.unsafe_methods
+        return ctx.registry.cached(
+            ("rpc_methods", unsafe),
+            lambda: {"version": 1, "methods": ctx.registry.names(unsafe)},
+        )
 
-    @reg.method("rpc_discover", result={"type": "object", "description": "OpenRPC document"})
-    def rpc_discover(ctx: CallContext, _: NoParams) -> dict[str, Any]:
+    @reg.method(
+        "rpc_discover", result={"type": "object", "description": "OpenRPC document"}, cost=2
+    )
+    def rpc_discover(ctx: CallContext, _: NoParams) -> RawJson:
         """OpenRPC document of every method served, generated from the registry."""
         info = ctx.backend.chain_info()
-        return openrpc_document(
-            ctx.registry,
-            title=f"{info.node_name} JSON-RPC",
-            version=info.node_version,
-            include_unsafe=ctx.config.unsafe_methods,
+        unsafe = ctx.config.unsafe_methods
+        return ctx.registry.cached(
+            ("rpc_discover", info.node_name, info.node_version, unsafe),
+            lambda: openrpc_document(
+                ctx.registry,
+                title=f"{info.node_name} JSON-RPC",
+                version=info.node_version,
+                include_unsafe=unsafe,
+            ),
         )
 
 

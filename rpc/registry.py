@@ -15,6 +15,17 @@ name (``{"a": ..}``). ``parse_params`` maps them onto the model and turns a
 pydantic ``ValidationError`` into ``-32602`` whose ``data`` names each bad
 parameter and says why.
 
+Each method also has a ``cost`` (1 unless registered otherwise: the units a
+batch's total and the per-connection rate limit count) and ``offload``: a
+handler that reads only thread-safe things (the block store, immutable
+values) and is CPU-heavy runs in a worker thread, not on the event loop that
+consensus shares (docs/rpc.md, "Limits and isolation").
+
+Static documents (``rpc_discover``, ``rpc_methods``, ``state_getMetadata``)
+are built once per key (node version = runtime version, unsafe on or off) by
+``MethodRegistry.cached`` and kept as serialized JSON (``RawJson``), so a
+batch of 100 ``rpc_discover`` costs 100 dictionary look-ups, not 100 builds.
+
 Pallets add read-only queries with ``pallet_query``: the function receives
 the ``StateReader`` of the requested block and its parsed parameters; an
 optional last parameter ``at`` (a block hash, best block if omitted) is
@@ -45,6 +56,12 @@ OPENRPC_VERSION: Final = "1.2.6"
 # Problems named in one -32602 reply: enough to fix a request, and a body full
 # of bad items cannot make a reply (and its building) as large as the body.
 MAX_REPORTED_PROBLEMS: Final = 10
+
+
+class RawJson(str):
+    """A result already serialized as JSON text; the dispatcher splices it in as is."""
+
+    __slots__ = ()
 
 
 class Params(BaseModel):
@@ -85,6 +102,8 @@ class Method:
     unsafe: bool
     websocket_only: bool
     is_async: bool
+    cost: int = 1
+    offload: bool = False
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -96,6 +115,16 @@ class MethodRegistry:
 
     def __init__(self) -> None:
         self._methods: dict[str, Method] = {}
+        self._cache: dict[tuple[Any, ...], RawJson] = {}
+
+    def cached(self, key: tuple[Any, ...], build: Callable[[], Any]) -> RawJson:
+        """``build()`` serialized once per ``key``; later calls return the same object."""
+        found = self._cache.get(key)
+        if found is None:
+            from rpc.dispatch import dumps  # late: dispatch imports this module
+
+            found = self._cache[key] = RawJson(dumps(build()))
+        return found
 
     def add(
         self,
@@ -107,6 +136,8 @@ class MethodRegistry:
         description: str = "",
         unsafe: bool = False,
         websocket_only: bool = False,
+        cost: int = 1,
+        offload: bool = False,
     ) -> Method:
         if not METHOD_NAME.match(name):
             raise ValueError(f"RPC method name {name!r} is not namespace_method")
@@ -114,6 +145,10 @@ class MethodRegistry:
             raise ValueError(f"RPC method {name!r} is already registered")
         if not (isinstance(params, type) and issubclass(params, Params)):
             raise TypeError(f"{name}: params must be a subclass of rpc.registry.Params")
+        if cost < 1:
+            raise ValueError(f"{name}: cost must be at least 1")
+        if offload and inspect.iscoroutinefunction(handler):
+            raise ValueError(f"{name}: only a synchronous handler can run in a worker thread")
         method = Method(
             name=name,
             params=params,
@@ -123,8 +158,11 @@ class MethodRegistry:
             unsafe=unsafe,
             websocket_only=websocket_only,
             is_async=inspect.iscoroutinefunction(handler),
+            cost=cost,
+            offload=offload,
         )
         self._methods[name] = method
+        self._cache.clear()  # documents listing the methods are stale
         return method
 
     def method(
@@ -136,6 +174,8 @@ class MethodRegistry:
         description: str = "",
         unsafe: bool = False,
         websocket_only: bool = False,
+        cost: int = 1,
+        offload: bool = False,
     ) -> Callable[[Handler], Handler]:
         """Decorator form of ``add``."""
 
@@ -148,6 +188,8 @@ class MethodRegistry:
                 description=description,
                 unsafe=unsafe,
                 websocket_only=websocket_only,
+                cost=cost,
+                offload=offload,
             )
             return handler
 
@@ -179,7 +221,15 @@ class MethodRegistry:
                 return fn(state_at(ctx, resolve_at(ctx, parsed.at)), parsed)
 
             run.__doc__ = fn.__doc__
-            self.add(f"{pallet}_{query}", run, params=model, result=result, description=description)
+            # A trie walk: cost 2, on the loop (the trie's node cache is not thread-safe).
+            self.add(
+                f"{pallet}_{query}",
+                run,
+                params=model,
+                result=result,
+                description=description,
+                cost=2,
+            )
             return fn
 
         return register
@@ -293,6 +343,8 @@ def openrpc_document(
             entry["x-websocket-only"] = True
         if method.unsafe:
             entry["x-unsafe"] = True
+        if method.cost != 1:
+            entry["x-cost"] = method.cost
         methods.append(entry)
     document: dict[str, Any] = {
         "openrpc": OPENRPC_VERSION,

@@ -18,8 +18,18 @@ before the extrinsic reaches the pool, so no status can be missed.
 ``translate`` maps each chain event to ``None`` (not for this subscription)
 or ``(payload, last)``; a ``last`` payload ends the subscription.
 
-A client that does not read its queue fast enough is disconnected
-(``overflowed``), since the node must not buffer without bound for it.
+Nothing ends in silence:
+
+* If the hub cut the subscription's event stream off (``Lagged``: the task
+  fell a whole buffer behind), the client gets one error notification,
+  ``params: {"subscription": id, "error": {"code": -32003, "message":
+  "subscription lagged", "data": why}}`` (the shape jsonrpsee, Substrate's
+  RPC server, uses to close a subscription), after whatever ``translate``
+  makes of the ``Lagged`` event (a watcher sends its terminal status).
+* A client that does not read its queue fast enough (``ws_send_queue``
+  messages waiting) is disconnected (``overflowed``) with WebSocket close
+  code 1008 and the reason "client too slow: ..." since the node must not
+  buffer without bound for it.
 """
 
 from __future__ import annotations
@@ -34,7 +44,7 @@ import structlog
 import trio
 
 from rpc import errors
-from rpc.backend import ChainEvent
+from rpc.backend import ChainEvent, Lagged
 
 log = structlog.get_logger("rpc.subscriptions")
 
@@ -42,6 +52,17 @@ EventSource = Callable[[], AbstractAsyncContextManager[trio.abc.ReceiveChannel[C
 Translate = Callable[[ChainEvent], tuple[Any, bool] | None]
 
 _ids = itertools.count(1)
+
+SUBSCRIPTION_LAGGED = -32003
+
+
+def _encode_error(method: str, sub_id: str, code: int, message: str, data: str) -> str:
+    from rpc.dispatch import dumps
+
+    error = {"code": code, "message": message, "data": data}
+    return dumps(
+        {"jsonrpc": "2.0", "method": method, "params": {"subscription": sub_id, "error": error}}
+    )
 
 
 def _encode_notification(method: str, sub_id: str, result: Any) -> str:
@@ -71,6 +92,7 @@ class Session:
         self._subs: dict[str, _Subscription] = {}
         self._pending: list[trio.Event] = []
         self.overflowed = trio.Event()
+        self.queue_size = outgoing.statistics().max_buffer_size
 
     @property
     def subscription_count(self) -> int:
@@ -83,7 +105,7 @@ class Session:
         try:
             self._outgoing.send_nowait(message)
         except trio.WouldBlock:
-            log.warning("websocket client too slow, disconnecting")
+            log.warning("websocket client too slow, disconnecting", queued=self.queue_size)
             self.overflowed.set()
             return False
         except (trio.BrokenResourceError, trio.ClosedResourceError):
@@ -131,6 +153,9 @@ class Session:
                     if first is not None and not self._notify(sub, sub_id, first):
                         return
                     async for event in events:
+                        if isinstance(event, Lagged):
+                            self._lagged(sub, sub_id, translate(event), event)
+                            return
                         translated = translate(event)
                         if translated is None:
                             continue
@@ -139,6 +164,26 @@ class Session:
                             return
         finally:
             self._subs.pop(sub_id, None)
+
+    def _lagged(
+        self,
+        sub: _Subscription,
+        sub_id: str,
+        translated: tuple[Any, bool] | None,
+        event: Lagged,
+    ) -> None:
+        log.warning("subscription lagged, ending it", subscription=sub_id, kind=sub.notification)
+        reason = (
+            f"the subscription fell {event.buffer} events behind the chain and was ended; "
+            "subscribe again (and read notifications faster)"
+        )
+        self.send(
+            _encode_error(
+                sub.notification, sub_id, SUBSCRIPTION_LAGGED, "subscription lagged", reason
+            )
+        )
+        if translated is not None:
+            self._notify(sub, sub_id, translated[0])
 
     def _notify(self, sub: _Subscription, sub_id: str, payload: Any) -> bool:
         return self.send(_encode_notification(sub.notification, sub_id, payload))

@@ -22,6 +22,14 @@ def live() -> Iterator[LiveServer]:
 
 
 @pytest.fixture
+def live_unsafe() -> Iterator[LiveServer]:
+    """A live server with unsafe methods on (author_pendingExtrinsics needs them)."""
+    server = LiveServer(config=RpcConfig(port=0, unsafe_methods=True)).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def backend() -> FakeBackend:
     return FakeBackend()
 

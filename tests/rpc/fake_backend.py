@@ -52,6 +52,7 @@ from rpc.backend import (
     PeerInfo,
     ReceiptRecord,
     StateUnavailable,
+    Topics,
 )
 from rpc.encoding import Address
 from rpc.errors import EXTRINSIC_ALREADY_IMPORTED, EXTRINSIC_BANNED, EXTRINSIC_POOL_FULL
@@ -291,8 +292,13 @@ class FakeBackend:
     def health(self) -> Health:
         return Health(peers=1, is_syncing=False, should_have_peers=True)
 
-    def subscribe_events(self) -> AbstractAsyncContextManager[trio.abc.ReceiveChannel[ChainEvent]]:
-        return self.hub.subscribe()
+    def in_pool(self, extrinsic_hash: bytes) -> bool:
+        return extrinsic_hash in self.pool_hashes
+
+    def subscribe_events(
+        self, topics: Topics | None = None
+    ) -> AbstractAsyncContextManager[trio.abc.ReceiveChannel[ChainEvent]]:
+        return self.hub.subscribe(topics)
 
 
 # ------------------------------------------------------------- registry with a pallet query

@@ -7,9 +7,20 @@ import trio
 from pydantic import ValidationError
 
 from ledger.crypto import Keypair
-from rpc.backend import Dropped, ExtrinsicRejected, ExtrinsicStatus, InBlock
+from rpc.backend import (
+    Dropped,
+    ExtrinsicRejected,
+    ExtrinsicStatus,
+    Finalized,
+    FinalizedHead,
+    InBlock,
+    Lagged,
+    NewHead,
+    Topics,
+)
 from rpc.config import RpcConfig
 from rpc.events import EventHub
+from tests.rpc.fake_backend import FakeBackend
 
 HASH = Keypair.dev("x").public
 
@@ -27,19 +38,47 @@ async def test_every_subscriber_gets_every_event_in_order() -> None:
     hub.publish(events[0])  # nobody listening: a no-op
 
 
-async def test_a_slow_subscriber_is_cut_off_not_buffered_forever() -> None:
+async def test_a_slow_subscriber_is_cut_off_with_a_lagged_marker_not_in_silence() -> None:
     hub = EventHub(buffer=2)
     async with hub.subscribe() as slow, hub.subscribe() as fast:
         for _ in range(2):
             hub.publish(ExtrinsicStatus(HASH, Dropped()))
             await fast.receive()
-        hub.publish(ExtrinsicStatus(HASH, Dropped()))  # slow's buffer is full: dropped
-        assert hub.subscriber_count == 1
+        hub.publish(ExtrinsicStatus(HASH, Dropped()))  # slow's buffer is full: cut off
+        assert hub.subscriber_count == 1 and hub.lagged == 1
         assert await fast.receive() == ExtrinsicStatus(HASH, Dropped())
         received = [await slow.receive(), await slow.receive()]
-        assert len(received) == 2
+        assert received == [ExtrinsicStatus(HASH, Dropped())] * 2
+        assert await slow.receive() == Lagged(2)  # the stream says why it ends
         with pytest.raises(trio.EndOfChannel):
             await slow.receive()
+
+
+async def test_events_are_routed_by_topic_so_a_big_block_cannot_overflow_a_head_stream() -> None:
+    """A block of 1 000 extrinsics: a head subscriber gets its two heads, a watcher its own."""
+    hub = EventHub(buffer=4)
+    header = FakeBackend().blocks[FakeBackend().genesis_hash].header
+    others = [Keypair.dev(f"x{i}").public for i in range(1000)]
+    async with (
+        hub.subscribe(Topics(new_heads=True, finalized_heads=True)) as heads,
+        hub.subscribe(Topics(extrinsic=HASH)) as watcher,
+    ):
+        hub.publish(NewHead(header))
+        for other in [*others, HASH]:
+            hub.publish(ExtrinsicStatus(other, InBlock(bytes(32))))
+        hub.publish(FinalizedHead(header))
+        for other in [*others, HASH]:
+            hub.publish(ExtrinsicStatus(other, Finalized(bytes(32))))
+        assert hub.lagged == 0 and hub.subscriber_count == 2
+        assert [await heads.receive(), await heads.receive()] == [
+            NewHead(header),
+            FinalizedHead(header),
+        ]
+        assert [await watcher.receive(), await watcher.receive()] == [
+            ExtrinsicStatus(HASH, InBlock(bytes(32))),
+            ExtrinsicStatus(HASH, Finalized(bytes(32))),
+        ]
+    assert hub.subscriber_count == 0
 
 
 def test_hub_and_rejection_arguments_are_checked() -> None:

@@ -139,7 +139,8 @@ def test_block_with_extrinsics_and_commit(live: LiveServer) -> None:
     assert result(live, "chain_getBlock", ["0x" + "cd" * 32]) is None
 
 
-def test_submit_from_independent_wallet_and_receipt(live: LiveServer) -> None:
+def test_submit_from_independent_wallet_and_receipt(live_unsafe: LiveServer) -> None:
+    live = live_unsafe
     alice_hex = "0x" + mini_wallet.account_of(ALICE_SEED).hex()
     assert result(live, "account_nextIndex", [alice_hex]) == 0
     ext = submit_transfer(live, 0, amount=2500)
@@ -308,7 +309,8 @@ def test_subscriptions_need_a_websocket(live: LiveServer) -> None:
         assert err["code"] == -32601 and "WebSocket" in err["data"]
 
 
-def test_typed_client_helpers(live: LiveServer) -> None:
+def test_typed_client_helpers(live_unsafe: LiveServer) -> None:
+    live = live_unsafe
     with RpcClient(live.url) as client:
         assert client.properties().token_decimals == 6
         assert client.genesis_hash() == live.backend.genesis_hash

@@ -99,7 +99,8 @@ def test_discover_is_generated_from_the_registry(live: LiveServer) -> None:
     assert document["openrpc"].startswith("1.2")
     assert document["info"] == {"title": "credichain-fake JSON-RPC", "version": "0.1.0-test"}
     assert [m["name"] for m in document["methods"]] == names
-    assert set(names) == REQUIRED | {"balances_getBalance"}
+    # author_pendingExtrinsics is unsafe since issue 17: served and listed only when enabled.
+    assert set(names) == (REQUIRED - {"author_pendingExtrinsics"}) | {"balances_getBalance"}
     by_name = {m["name"]: m for m in document["methods"]}
     for entry in document["methods"]:
         assert entry["description"], entry["name"]

@@ -5,7 +5,9 @@ configured limits. These tests build ``RpcConfig()`` exactly as shipped and
 drive the ASGI app (the callable hypercorn serves) in-process, so that a
 default quietly raised or dropped fails here: a 1 MiB body, 100-call
 batches (an over-long batch runs none of its calls), 100 WebSocket
-connections, 64 subscriptions on each, no CORS origin, no unsafe method.
+connections, 64 subscriptions on each, no CORS origin, no unsafe method (the
+pool listing, author_pendingExtrinsics, included). The issue-17 limits are in
+test_rpc_isolation.py.
 """
 
 from __future__ import annotations
@@ -153,7 +155,7 @@ async def test_unsafe_methods_are_refused_and_unlisted_by_default() -> None:
     application = make_app()
     registry = build_registry()
     unsafe = sorted(set(registry.names(include_unsafe=True)) - set(registry.names(False)))
-    assert unsafe == ["system_resetPeers"]
+    assert unsafe == ["author_pendingExtrinsics", "system_resetPeers"]
     for name in unsafe:
         _, _, reply = await http(application, json.dumps(request(name)).encode())
         assert reply["error"]["code"] == -32601 and "rpc.unsafe_methods" in reply["error"]["data"]

@@ -1,0 +1,109 @@
+"""Per-connection rate limiting (token buckets) and the server's connection count.
+
+Theory of operation
+-------------------
+Every call has a cost (``Method.cost``, 1 for most). Each connection has a
+``TokenBucket`` holding at most ``rate_limit_burst`` cost units, refilled at
+``rate_limit_per_s``; a request (one call or a whole batch, charged at once)
+that finds too few tokens is refused with -32005 "rate limited" and the time
+after which it would fit (the code go-ethereum and many other nodes use for
+rate limits). A WebSocket owns its bucket; HTTP connections are told apart
+by the client address and port ASGI reports, kept in a bounded table
+(``BucketTable``; the least recently used entry is forgotten).
+
+``ConnectionGate`` counts HTTP requests in progress and open WebSockets
+against ``max_connections``: hypercorn has no connection cap of its own, and
+a request in progress is what holds a socket and memory (a slow body).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Final
+
+from rpc.errors import RpcError
+
+RATE_LIMITED: Final = -32005
+
+
+class TokenBucket:
+    """``capacity`` tokens, ``rate`` more each second; ``rate == 0`` never refuses."""
+
+    __slots__ = ("_clock", "_stamp", "_tokens", "capacity", "rate")
+
+    def __init__(
+        self, rate: float, capacity: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.rate = rate
+        self.capacity = float(capacity)
+        self._clock = clock
+        self._tokens = float(capacity)
+        self._stamp = clock()
+
+    def take(self, cost: int) -> float:
+        """Take ``cost`` tokens and return 0, or take none and return the seconds to wait."""
+        if self.rate <= 0:
+            return 0.0
+        now = self._clock()
+        self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+        if cost <= self._tokens:
+            self._tokens -= cost
+            return 0.0
+        return (cost - self._tokens) / self.rate
+
+    def check(self, cost: int) -> None:
+        """``take`` or raise the -32005 refusal."""
+        wait = self.take(cost)
+        if wait > 0:
+            raise RpcError(
+                RATE_LIMITED,
+                "rate limited",
+                data=(
+                    f"this connection may spend {self.rate:g} cost units per second "
+                    f"(bursts of {self.capacity:g}); this request costs {cost}; "
+                    f"retry in {wait:.2f} s"
+                ),
+            )
+
+
+class BucketTable:
+    """Token buckets of HTTP connections, keyed by (client address, port)."""
+
+    def __init__(self, rate: float, capacity: int, max_entries: int) -> None:
+        self.rate, self.capacity, self.max_entries = rate, capacity, max_entries
+        self._buckets: OrderedDict[Hashable, TokenBucket] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    def bucket(self, key: Hashable) -> TokenBucket:
+        found = self._buckets.get(key)
+        if found is None:
+            found = self._buckets[key] = TokenBucket(self.rate, self.capacity)
+            while len(self._buckets) > self.max_entries:
+                self._buckets.popitem(last=False)
+        else:
+            self._buckets.move_to_end(key)
+        return found
+
+
+class ConnectionGate:
+    """HTTP requests in progress plus open WebSockets, at most ``limit``."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.active = 0
+        self.refused = 0
+
+    def enter(self) -> bool:
+        if self.active >= self.limit:
+            self.refused += 1
+            return False
+        self.active += 1
+        return True
+
+    def leave(self) -> None:
+        self.active -= 1
