@@ -20,6 +20,7 @@ from pallets import (
     health,
     loans,
     members,
+    payment,
     system,
     trust,
 )
@@ -31,6 +32,7 @@ from pallets.runtime.verify import BatchVerifier
 PALLETS: Final = (
     system.PALLET,
     balances.PALLET,
+    payment.PALLET,  # fees, community allowance, dust (P1-P3)
     funds.PALLET,
     trust.PALLET,
     credit.PALLET,

@@ -17,3 +17,15 @@ InsufficientBalance: Final = errors.define(
 SupplyOverflow: Final = errors.define(
     2, "SupplyOverflow", rule="R3", doc="total supply must fit in 64 bits"
 )
+WouldLeaveDust: Final = errors.define(
+    3,
+    "WouldLeaveDust",
+    rule="P3",
+    doc="a transfer may not leave the sender with some but less than the existential deposit",
+)
+BelowExistentialDeposit: Final = errors.define(
+    4,
+    "BelowExistentialDeposit",
+    rule="P3",
+    doc="an account that is not a module account must receive at least the existential deposit",
+)

@@ -37,6 +37,7 @@ from pallets.runtime.argtypes import ArgType
 if TYPE_CHECKING:
     from pallets.runtime.context import CallContext
     from pallets.runtime.genesis import GenesisConfig
+    from pallets.runtime.payment import TransactionPayment
     from pallets.runtime.storage import StorageItem
 
 NAME_RE: Final = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -259,6 +260,8 @@ class Pallet:
     constants: Mapping[str, int | str] = field(default_factory=dict)
     hooks: Hooks = field(default_factory=Hooks)
     genesis: GenesisHook | None = None
+    # Set by the one pallet that charges for inclusion (P1); see runtime/payment.py.
+    payment: TransactionPayment | None = None
 
     def __post_init__(self) -> None:
         if not NAME_RE.match(self.name):

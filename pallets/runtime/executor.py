@@ -10,7 +10,9 @@ A block runs on a ``StateOverlay`` over its parent's state (a trie version):
    handed to the system pallet, which removes each offender at H + 2 (G6).
 2. **Extrinsics, in order.** Each passes ``validate_extrinsic`` against the
    state as it is at that point (so nonces advance within the block). Its
-   signer's nonce is incremented in the block's layer; its call runs in a new
+   signer pays its fee (P1, ``runtime/payment.py``; a signer who cannot pay
+   makes it invalid) and its nonce is incremented, both in the block's layer,
+   so they stand whatever the call does; its call runs in a new
    overlay layer with its declared weight as a budget. A ``DispatchFailure``
    drops the layer and its events and gives a failed receipt carrying the
    pallet's error code and rule; success commits the layer and its events.
@@ -64,6 +66,7 @@ from pallets.runtime.context import SEED_DOMAIN, BlockInfo, CallContext
 from pallets.runtime.declare import ROOT, DispatchFailure, Origin, RuntimeFault
 from pallets.runtime.invariants import check_invariants
 from pallets.runtime.params import param
+from pallets.runtime.payment import CANNOT_PAY, CannotPay
 from pallets.runtime.registry import PalletRegistry
 from pallets.runtime.validate import (
     CheckedExtrinsic,
@@ -267,7 +270,10 @@ class Runtime:
                 continue
             if run.weight + checked.weight > limits.max_weight:
                 continue
-            self._apply(run, checked)
+            try:
+                self._apply(run, checked)
+            except InvalidExtrinsic as exc:  # its signer cannot pay the fee (P1)
+                rejected[raw] = exc
         return self._finish(parent_root, run, tuple(rejected.items()))
 
     def execute_block(self, parent_root: bytes, block: Block) -> BlockResult:
@@ -312,7 +318,10 @@ class Runtime:
                 raise InvalidBlock(f"extrinsics exceed {limits.max_bytes} bytes")
             if run.weight + checked.weight > limits.max_weight:
                 raise InvalidBlock(f"extrinsics exceed the weight limit {limits.max_weight}")
-            self._apply(run, checked)
+            try:
+                self._apply(run, checked)
+            except InvalidExtrinsic as exc:
+                raise InvalidBlock(f"extrinsic {index}: {exc.reason}") from exc
         return self._finish(parent_root, run, ())
 
     def commit(self, result: BlockResult, batch: WriteBatch) -> None:
@@ -384,8 +393,22 @@ class Runtime:
             signature_ok=signature_ok,
         )
 
+    def _charge(self, run: _Run, checked: CheckedExtrinsic) -> tuple[Event, ...]:
+        """Take the fee in the block's layer, so it stays paid if the call fails (P1)."""
+        payment = self.registry.payment
+        if payment is None:
+            return ()
+        ctx = CallContext(run.overlay, run.info, Origin.signed(checked.signer), None)
+        try:
+            payment.charge(ctx, checked.signer, checked.call, checked.weight, len(checked.raw))
+        except CannotPay as exc:
+            raise InvalidExtrinsic(CANNOT_PAY, exc.detail) from exc
+        return tuple(ctx.events)
+
     def _apply(self, run: _Run, checked: CheckedExtrinsic) -> None:
+        """Charge, bump the nonce, dispatch; ``InvalidExtrinsic`` (unpaid) leaves no trace."""
         overlay = run.overlay
+        fee_events = self._charge(run, checked)
         system_api.bump_nonce(overlay, checked.signer, checked.state_nonce)
         overlay.open_layer()
         ctx = CallContext(overlay, run.info, Origin.signed(checked.signer), checked.weight)
@@ -393,10 +416,10 @@ class Runtime:
             checked.call.fn(ctx, **checked.args)
         except DispatchFailure as failure:
             overlay.drop_layer()
-            receipt = Receipt(checked.hash, False, failure.error, ())
+            receipt = Receipt(checked.hash, False, failure.error, fee_events)
         else:
             overlay.commit_layer()
-            receipt = Receipt(checked.hash, True, None, tuple(ctx.events))
+            receipt = Receipt(checked.hash, True, None, fee_events + tuple(ctx.events))
         run.extrinsics.append(checked.raw)
         run.receipts.append(receipt)
         run.bytes += len(checked.raw)

@@ -95,6 +95,19 @@ PARAMS: Final[tuple[ParamDef, ...]] = (
        unit="bytes", doc="largest encoded extrinsic"),
     _p("system", "max_block_weight", 200_000, lo=1, hi=10_000_000, unit="weight",
        doc="sum of the declared weights (storage operations) of a block's calls"),
+    # balances: existence (P3)
+    _p("balances", "existential_deposit", 100_000, localnet=1_000, hi=10**12, unit="amount",
+       rule="P3",
+       doc="least balance of an account that is not a registered person, fund or module"),
+    # payment: fees and the community allowance (P1, P2)
+    _p("payment", "base_fee", 1_000, hi=10**12, unit="amount", rule="P1",
+       doc="fee of every included extrinsic, in minor units"),
+    _p("payment", "byte_fee", 10, hi=10**9, unit="amount", rule="P1",
+       doc="fee per encoded byte of an extrinsic"),
+    _p("payment", "weight_fee", 100, hi=10**9, unit="amount", rule="P1",
+       doc="fee per unit of a call's declared weight"),
+    _p("payment", "allowance_weight", 10_000, hi=10_000_000, unit="weight", rule="P2",
+       doc="fee-free weight of community calls per registered person per epoch"),
     # funds
     _p("funds", "min_funders", 5, lo=1, hi=1000, unit="count", rule="F2",
        doc="funders a fund needs to become active"),

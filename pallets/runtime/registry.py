@@ -22,6 +22,7 @@ from typing import Any, Final
 from ledger.types import EXTRINSIC_DOMAIN, EXTRINSIC_VERSION
 from pallets.runtime.declare import FUND, GOVERNANCE, ROOT, SIGNED, CallDef, Pallet, RuntimeFault
 from pallets.runtime.params import PARAMS
+from pallets.runtime.payment import TransactionPayment
 
 METADATA_VERSION: Final = 1
 
@@ -46,6 +47,10 @@ class PalletRegistry:
         for pallet in ordered:
             for call in pallet.calls:
                 self._calls[(pallet.name, call.name)] = call
+        payers = [p for p in ordered if p.payment is not None]
+        if len(payers) > 1:
+            raise RuntimeFault(f"only one pallet may charge fees: {[p.name for p in payers]}")
+        self.payment: TransactionPayment | None = payers[0].payment if payers else None
         if "params" in self.by_name:
             raise RuntimeFault("'params' is the parameter table's key space, not a pallet name")
 

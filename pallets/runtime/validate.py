@@ -31,6 +31,7 @@ from ledger.codec import DecodeError, LimitError, NotCanonicalError
 from ledger.crypto import blake2b256, verify
 from ledger.overlay import StateReader
 from ledger.types import EXTRINSIC_DOMAIN, EXTRINSIC_LIMITS, EXTRINSIC_VERSION, Extrinsic
+from pallets.runtime import payment
 from pallets.runtime.argtypes import ArgError, check_args
 from pallets.runtime.declare import SIGNED, CallDef
 from pallets.runtime.params import param
@@ -51,6 +52,7 @@ STALE_NONCE: Final = "stale nonce"
 FUTURE_NONCE: Final = "future nonce"
 NONCE_TOO_FAR: Final = "nonce too far ahead"
 BAD_SIGNATURE: Final = "bad signature"
+CANNOT_PAY: Final = payment.CANNOT_PAY  # not permanent: the signer may be paid later
 
 # Reasons that can never become valid later (the mempool bans their hashes).
 PERMANENT: Final = frozenset(

@@ -4,6 +4,13 @@
 signs extrinsics with the dev keys, executes blocks through the runtime's
 public API (``execute`` + ``commit``) and checks the invariants after every
 block, as FRAME tests do.
+
+By default the runtime is the chain's own minus the payment pallet, as
+FRAME's mock runtimes leave fees out: a pallet's rule tests then see exactly
+the state changes of its calls, and ``assert_noop`` can demand an unmoved
+state root. ``TestChain(fees=True)`` runs the full runtime with fees, the
+allowance and dust reaping (tests/pallets/test_payment.py), as every real
+node does (tests/e2e).
 """
 
 from __future__ import annotations
@@ -48,14 +55,17 @@ class TestChain:
         *,
         threads: int = 1,
         registry: PalletRegistry | None = None,
+        fees: bool = False,
     ) -> None:
         self.doc = doc or test_doc()
         self.kv = MemoryKV()
         self.trie = StateTrie(self.kv)
-        if registry is None:
+        if registry is None and fees:
             block0, self.root = build_genesis(self.doc, self.trie)
             registry = construct.registry()
-        else:  # a runtime with extra (test) pallets: the same steps as build_genesis
+        else:  # a runtime without fees, or with extra (test) pallets: build_genesis's steps
+            if registry is None:
+                registry = PalletRegistry([p for p in construct.PALLETS if p.payment is None])
             state = genesis_state(registry, self.doc.to_config())
             self.root = self.trie.commit(EMPTY_ROOT, state, 0)
             block0 = Block(genesis_header(self.doc, self.root), (), None, ())

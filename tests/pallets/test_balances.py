@@ -12,6 +12,7 @@ from pallets.balances.hooks import try_state
 from pallets.balances.storage import FREE, MODULE_ACCOUNTS, TOTAL_ISSUANCE
 from pallets.runtime.context import BlockInfo, CallContext
 from pallets.runtime.declare import DispatchFailure
+from pallets.runtime.params import param
 from pallets.system.storage import NONCE
 from tests.pallets.helpers import ALICE, BOB, CHARLIE, TestChain, assert_noop
 
@@ -35,12 +36,39 @@ def test_transfer_moves_the_amount_and_emits_an_event() -> None:
 def test_transfer_to_a_new_account_creates_it_and_emptying_one_removes_it() -> None:
     chain = TestChain()
     newcomer = blake2b256(b"newcomer")
-    chain.execute([chain.transfer(ALICE, newcomer, 10)])
-    assert FREE.get(chain.state(), newcomer) == 10
+    deposit = param(chain.state(), "balances", "existential_deposit")
+    chain.execute([chain.transfer(ALICE, newcomer, deposit)])
+    assert FREE.get(chain.state(), newcomer) == deposit
     everything = FREE.get(chain.state(), BOB.public)
     chain.execute([chain.transfer(BOB, CHARLIE.public, everything)])
     # A zero balance is stored as absent: the key is gone from the trie.
     assert chain.state().get(FREE.key(BOB.public)) is None
+
+
+def test_p3_a_transfer_may_not_create_dust_on_either_side() -> None:
+    chain = TestChain()
+    deposit = param(chain.state(), "balances", "existential_deposit")
+    newcomer = blake2b256(b"newcomer")
+    receipt = assert_noop(
+        chain, ALICE, chain.transfer(ALICE, newcomer, deposit - 1), "BelowExistentialDeposit", "P3"
+    )
+    assert receipt.error is not None and str(deposit) in receipt.error.message
+    balance = FREE.get(chain.state(), BOB.public)
+    assert_noop(
+        chain, BOB, chain.transfer(BOB, CHARLIE.public, balance - 1), "WouldLeaveDust", "P3"
+    )
+    # Exactly the deposit on both sides, or all of it, is fine.
+    chain.execute([chain.transfer(BOB, CHARLIE.public, balance - deposit)])
+    assert FREE.get(chain.state(), BOB.public) == deposit
+    chain.execute([chain.transfer(BOB, CHARLIE.public, deposit)])
+    assert chain.state().get(FREE.key(BOB.public)) is None
+
+
+def test_p3_an_existing_account_may_receive_less_than_the_deposit() -> None:
+    chain = TestChain()
+    before = FREE.get(chain.state(), BOB.public)
+    chain.execute([chain.transfer(ALICE, BOB.public, 1)])
+    assert FREE.get(chain.state(), BOB.public) == before + 1
 
 
 def test_self_transfer_keeps_the_balance() -> None:

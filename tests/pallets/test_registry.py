@@ -30,7 +30,7 @@ def test_metadata_is_json_and_lists_every_declaration() -> None:
         ("amount", "amount"),
     ]
     assert transfer["origin"] == "signed"
-    assert transfer["weight"] == 4
+    assert transfer["weight"] == 9
     errors = {e["name"]: e for e in pallets["balances"]["errors"]}
     assert errors["InsufficientBalance"]["rule"] == "I2"
     assert errors["ZeroAmount"]["rule"] == "B1"
