@@ -10,11 +10,14 @@ the setting's dotted name and the reason. An environment variable
 from __future__ import annotations
 
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from p2p.config import P2PConfig
 
 
 class ConfigError(ValueError):
@@ -47,9 +50,38 @@ class P2PSection(BaseModel):
     # Extra peers beyond the validator set, "PUBKEYHEX@host:port".
     peers: list[str] = Field(default_factory=list)
     max_peers: int = Field(50, ge=1, le=1000)
+    # The whole Noise handshake, from accept (or connect) to an authenticated peer.
     handshake_timeout_ms: int = Field(5000, ge=100, le=60_000)
+    # Inbound handshakes in progress (unauthenticated), in all and per source
+    # address (IPv6: per /64); the reserved ones only for known addresses
+    # (the validators' and peers' addresses, and past peers').
+    max_pending_handshakes: int = Field(32, ge=1, le=4096)
+    max_pending_handshakes_per_ip: int = Field(4, ge=1, le=4096)
+    reserved_handshake_slots: int = Field(8, ge=0, le=4095)
+    # Refusals: the first per reason per interval is logged, then one summary line.
+    refusal_log_interval_ms: int = Field(10_000, ge=100, le=3_600_000)
 
     _listen = field_validator("listen")(_check_listen)
+
+    @model_validator(mode="after")
+    def _check_handshake_slots(self) -> P2PSection:
+        if self.reserved_handshake_slots >= self.max_pending_handshakes:
+            raise ValueError("reserved_handshake_slots must be below max_pending_handshakes")
+        if self.max_pending_handshakes_per_ip > self.max_pending_handshakes:
+            raise ValueError("max_pending_handshakes_per_ip exceeds max_pending_handshakes")
+        return self
+
+    def p2p_config(self, base: P2PConfig | None = None) -> P2PConfig:
+        """The p2p service's settings: ``base`` (or the defaults) with this section's values."""
+        return replace(
+            base or P2PConfig(),
+            max_peers=self.max_peers,
+            handshake_timeout=self.handshake_timeout_ms / 1000,
+            max_pending_handshakes=self.max_pending_handshakes,
+            max_pending_handshakes_per_ip=self.max_pending_handshakes_per_ip,
+            reserved_handshake_slots=self.reserved_handshake_slots,
+            refusal_log_interval=self.refusal_log_interval_ms / 1000,
+        )
 
     @field_validator("peers")
     @classmethod
@@ -165,7 +197,9 @@ SECTION_DOCS: dict[str, str] = {
     "node": "Identity and logging. log_format: console (people) or json (log shippers).",
     "p2p": (
         "Peer-to-peer: listen address; extra peers beyond the genesis validators as\n"
-        '# "PUBKEYHEX@host:port"; handshake timeout.'
+        '# "PUBKEYHEX@host:port"; the handshake deadline; inbound handshakes in\n'
+        "# progress in all and per source address, some reserved for known addresses\n"
+        "# (docs/p2p.md); refusals logged once per reason per interval, then summarised."
     ),
     "rpc": (
         "JSON-RPC over HTTP and WebSocket on one port. Listens on 127.0.0.1 only by\n"

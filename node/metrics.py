@@ -14,8 +14,10 @@ something the trio loop mutates in steps:
   ``sync_status`` (block sync), ``wal_replayed`` (consensus WAL replay at
   start), ``signature_checks`` (consensus messages) and ``verifier`` (a
   ``BatchVerifier`` counting the Ed25519 verifications it performs).
-* **Pulled** at scrape time by a custom collector: p2p peers and bytes (plain
-  int attributes of ``P2PStats``, atomic to read), and the community figures
+* **Pulled** at scrape time by a custom collector: p2p peers, bytes and
+  handshakes (plain int attributes of ``P2PStats``, atomic to read; the
+  refusals by reason are a dict copied in one C call, ``dict.copy``, which
+  the GIL keeps atomic against the loop's increments), and the community figures
   (``node.community_metrics``), which the loop computes from a committed
   state in ``refresh_community`` and stores as one immutable snapshot; the
   scrape only reads that reference, never the trie.
@@ -52,6 +54,9 @@ MAX_PENDING_FINALITY = 100_000
 # this many times the last run's duration (so they take <= ~2% of the loop).
 COMMUNITY_COST_FACTOR = 50
 SIGNATURE_KINDS = ("extrinsic", "vote", "proposal", "commit")
+# Handshake refusal reasons exposed from the start (at 0), so rate() and alerts
+# see them before the first refusal; others appear when they first happen.
+HANDSHAKE_REFUSALS = ("ip_limit", "busy", "max_peers", "timeout")
 
 
 class P2PCounters(Protocol):
@@ -60,6 +65,12 @@ class P2PCounters(Protocol):
     bytes_in: int
     bytes_out: int
     peers: int
+    handshakes_ok: int
+    handshake_timeouts: int
+    handshakes_pending: int
+
+    @property
+    def handshake_failures(self) -> dict[str, int]: ...
 
 
 class CountingVerifier(BatchVerifier):
@@ -84,6 +95,10 @@ PULLED_METRICS = (
     "credichain_peers",
     "credichain_p2p_bytes_in",
     "credichain_p2p_bytes_out",
+    "credichain_p2p_handshakes",
+    "credichain_p2p_handshakes_refused",
+    "credichain_p2p_handshake_timeouts",
+    "credichain_p2p_handshakes_pending",
     "credichain_community_height",
     "credichain_active_funds",
     "credichain_outstanding_credit",
@@ -119,9 +134,39 @@ class _PulledCollector(Collector):
             yield CounterMetricFamily(
                 "credichain_p2p_bytes_out", "Bytes sent to peers", value=p2p.bytes_out
             )
+            yield from _handshake_families(p2p)
         figures = self.community  # one reference read: the snapshot is immutable
         if figures is not None:
             yield from _community_families(figures)
+
+
+def _handshake_families(p2p: P2PCounters) -> Iterator[Metric]:
+    yield CounterMetricFamily(
+        "credichain_p2p_handshakes",
+        "Handshakes completed: authenticated, allowed peers (both directions)",
+        value=p2p.handshakes_ok,
+    )
+    refused = CounterMetricFamily(
+        "credichain_p2p_handshakes_refused",
+        "Connections that did not become a peer at the handshake, by reason: ip_limit, "
+        "busy, max_peers (refused before any cryptography), timeout, or the handshake's code",
+        labels=["reason"],
+    )
+    # dict.copy is one C call: the loop cannot change the dict in the middle of it.
+    counts = dict.copy(p2p.handshake_failures)
+    for reason in sorted(set(counts) | set(HANDSHAKE_REFUSALS)):
+        refused.add_metric([reason], counts.get(reason, 0))
+    yield refused
+    yield CounterMetricFamily(
+        "credichain_p2p_handshake_timeouts",
+        "Handshakes closed at their deadline (also in handshakes_refused, reason=timeout)",
+        value=p2p.handshake_timeouts,
+    )
+    yield GaugeMetricFamily(
+        "credichain_p2p_handshakes_pending",
+        "Inbound handshakes in progress (unauthenticated connections holding a slot)",
+        value=p2p.handshakes_pending,
+    )
 
 
 def _community_families(figures: CommunityFigures) -> Iterator[Metric]:
@@ -292,10 +337,13 @@ class NodeMetrics:
     # ------------------------------------------------------------ wiring
 
     def set_p2p_stats(self, stats: P2PCounters) -> None:
-        """Expose peers and p2p byte counters, read from ``stats`` at scrape time."""
-        for name in ("peers", "bytes_in", "bytes_out"):
+        """Expose peers, p2p bytes and handshakes, read from ``stats`` at scrape time."""
+        names = ("peers", "bytes_in", "bytes_out", "handshakes_ok", "handshake_timeouts")
+        for name in (*names, "handshakes_pending"):
             if not isinstance(getattr(stats, name, None), int):
                 raise TypeError(f"set_p2p_stats needs an int attribute {name!r} (P2PStats)")
+        if not isinstance(getattr(stats, "handshake_failures", None), dict):
+            raise TypeError("set_p2p_stats needs a dict attribute 'handshake_failures'")
         self._pulled.p2p = stats
 
     def verifier(self, threads: int = 1, *, remember: int = 0) -> BatchVerifier:

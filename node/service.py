@@ -161,6 +161,7 @@ class NodeService:
             listen_port=port,
             peers=self._dial_targets(),
             serve_blocks=self._serve_blocks,
+            config=config.p2p.p2p_config(),
         )
         self.metrics.set_p2p_stats(self.p2p.stats)
         self.wal, report = WriteAheadLog.open(paths.wal)

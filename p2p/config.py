@@ -55,11 +55,25 @@ class PeerAddress:
         return f"{self.identity.hex()}@{host}:{self.port}"
 
 
+# Fields that may be zero (all others must be positive).
+_MAY_BE_ZERO = frozenset({"reserved_handshake_slots"})
+
+
 @dataclass(frozen=True, slots=True)
 class P2PConfig:
     max_peers: int = 50
+    # Inbound handshakes in progress (unauthenticated connections), in all and
+    # per source address (IPv6: per /64); the last reserved_handshake_slots of
+    # them only for known addresses (configured peers, past peers). See p2p.admission.
     max_pending_handshakes: int = 32
+    max_pending_handshakes_per_ip: int = 4
+    reserved_handshake_slots: int = 8
+    # The whole handshake, from accept (or connect) to an authenticated peer.
     handshake_timeout: float = 5.0
+    # Refusals are logged once per reason per interval, then summarised.
+    refusal_log_interval: float = 10.0
+    # Source addresses of peers that completed a handshake, remembered as known.
+    remembered_peer_ips: int = 1024
     dial_timeout: float = 5.0
     reconnect_min: float = 0.5
     # Dial targets are the few validators and configured peers, so redialling
@@ -99,15 +113,23 @@ class P2PConfig:
     def __post_init__(self) -> None:
         for name in self.__dataclass_fields__:
             value = getattr(self, name)
-            if value <= 0:
+            if value < 0 or (value == 0 and name not in _MAY_BE_ZERO):
                 raise ValueError(f"p2p config {name} must be positive, got {value}")
         if self.reconnect_min > self.reconnect_max:
             raise ValueError("p2p config reconnect_min exceeds reconnect_max")
+        if self.reserved_handshake_slots >= self.max_pending_handshakes:
+            raise ValueError(
+                "p2p config reserved_handshake_slots must be below max_pending_handshakes"
+            )
+        if self.max_pending_handshakes_per_ip > self.max_pending_handshakes:
+            raise ValueError(
+                "p2p config max_pending_handshakes_per_ip exceeds max_pending_handshakes"
+            )
 
 
 @dataclass(slots=True)
 class P2PStats:
-    """Counters for metrics; the service only ever increments them."""
+    """Counters for metrics (and two gauges, ``peers`` and ``handshakes_pending``)."""
 
     bytes_in: int = 0
     bytes_out: int = 0
@@ -117,7 +139,13 @@ class P2PStats:
     dropped_out: int = 0
     peer_faults: Counter[str] = field(default_factory=Counter)
     handshakes_ok: int = 0
+    # Every connection refused before it became a peer, by reason: before the
+    # handshake (ip_limit, busy, max_peers), its deadline (timeout), or the
+    # handshake's own codes (not_allowed, genesis, decrypt, closed, ...).
     handshake_failures: Counter[str] = field(default_factory=Counter)
+    handshake_timeouts: int = 0
+    # Inbound handshakes in progress now (a gauge, not a counter).
+    handshakes_pending: int = 0
     connects: int = 0
     disconnects: int = 0
     peers: int = 0

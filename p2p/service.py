@@ -6,8 +6,20 @@ Theory of operation
 connections and keeps a dial loop per configured peer (exponential backoff
 with jitter; the loop waits while a connection to that identity exists,
 whichever side opened it). Every connection is authenticated by the Noise
-handshake of ``p2p.handshake`` under ``handshake_timeout``; at most
-``max_pending_handshakes`` run at once and at most ``max_peers`` peers stay.
+handshake of ``p2p.handshake``; at most ``max_peers`` peers stay.
+
+**Unauthenticated connections** are cheap to open and must stay cheap to
+refuse. An inbound connection is first admitted by ``p2p.admission`` on its
+source address alone, in the accept loop, before a task or any cryptography:
+at most ``max_pending_handshakes_per_ip`` handshakes in progress per address
+and ``max_pending_handshakes`` in all, the last ``reserved_handshake_slots``
+of them only for known addresses (dial targets given as IP addresses, and
+addresses that completed a handshake before). The whole handshake, from
+accept to an authenticated peer, must end within ``handshake_timeout`` or the
+socket is closed. Outbound dials take no slot: they go to configured targets
+only, so strangers filling the inbound slots cannot stop us reaching the
+validators. Every refusal is counted by reason in ``stats`` and logged
+sampled (the first per reason per ``refusal_log_interval``, then a summary).
 
 **One connection per identity.** When both sides dial at once each ends up
 with two connections to the other. Both keep the one *initiated by the lower
@@ -49,6 +61,7 @@ import structlog
 import trio
 
 from ledger.crypto import HASH_LEN, Keypair
+from p2p.admission import HandshakeAdmission, SampledLog, ip_group, is_ip_address
 from p2p.config import P2PConfig, P2PStats, PeerAddress
 from p2p.connect import run_handshake
 from p2p.gossip import Gossip
@@ -94,6 +107,15 @@ def _short(identity: bytes) -> str:
     return identity.hex()[:16]
 
 
+def _remote_host(stream: trio.SocketStream) -> tuple[str, str]:
+    """``(host, "host:port")`` of the other end; ``("?", "?")`` if the socket is gone."""
+    try:
+        host, port = stream.socket.getpeername()[:2]
+    except (OSError, ValueError):
+        return "?", "?"
+    return str(host), f"{host}:{port}"
+
+
 class P2PService:
     def __init__(
         self,
@@ -129,7 +151,15 @@ class P2PService:
         self._dial_scopes: dict[bytes, trio.CancelScope] = {}
         self._replay_guard = SeenSet(self.config.replay_guard_size)
         self.gossip = Gossip(self.config.seen_global, self.stats)
-        self._handshake_slots = trio.Semaphore(self.config.max_pending_handshakes)
+        self.admission = HandshakeAdmission(
+            self.config.max_pending_handshakes,
+            self.config.max_pending_handshakes_per_ip,
+            self.config.reserved_handshake_slots,
+        )
+        self.refusals = SampledLog(self.config.refusal_log_interval)
+        # Address groups of peers that completed a handshake (allowed identities).
+        self._known_groups = SeenSet(self.config.remembered_peer_ips)
+        self._target_groups: frozenset[str] | None = None
         self._request_ids = itertools.count(1)
         self._local_status: Status | None = None
         self._nursery: trio.Nursery | None = None
@@ -153,6 +183,7 @@ class P2PService:
                 self._nursery = nursery
                 for listener in listeners:
                     nursery.start_soon(self._accept_loop, listener)
+                nursery.start_soon(self._summarise_refusals)
                 for address in list(self._targets.values()):
                     self._start_dialing(address)
                 task_status.started(self.listen_port)
@@ -172,6 +203,7 @@ class P2PService:
             return
         self.remove_peer(address.identity, disconnect=False)
         self._targets[address.identity] = address
+        self._target_groups = None
         if self._nursery is not None:
             self._start_dialing(address)
 
@@ -182,6 +214,7 @@ class P2PService:
         even without ``disconnect``; one the peer dialled stays unless asked.
         """
         self._targets.pop(identity, None)
+        self._target_groups = None
         scope = self._dial_scopes.pop(identity, None)
         if scope is not None:
             scope.cancel()
@@ -334,20 +367,64 @@ class P2PService:
                 log.error("accept_failed", error=str(exc))
                 await trio.sleep(0.1)
                 continue
+            host, remote = _remote_host(stream)
+            group = ip_group(host)
             if len(self.peers) >= self.config.max_peers:
-                log.warning("inbound_refused", reason="max_peers")
+                refusal: str | None = "max_peers"
+            else:
+                refusal = self.admission.admit(group, self.is_known(group))
+            if refusal is not None:
+                # Before any task or cryptography: an RST, a counter, maybe a log line.
+                self._refused(refusal, remote, "refused before the handshake")
                 await trio.aclose_forcefully(stream)
                 continue
+            self.stats.handshakes_pending = self.admission.pending
             assert self._nursery is not None
-            self._nursery.start_soon(self._handle_inbound, stream)
+            self._nursery.start_soon(self._handle_inbound, stream, remote, group)
 
-    async def _handle_inbound(self, stream: trio.SocketStream) -> None:
-        try:
-            host, port = stream.socket.getpeername()[:2]
-            remote = f"{host}:{port}"
-        except OSError:
-            remote = "?"
-        await self._handle_connection(stream, initiator=False, expected=None, remote=remote)
+    async def _handle_inbound(self, stream: trio.SocketStream, remote: str, group: str) -> None:
+        await self._handle_connection(
+            stream, initiator=False, expected=None, remote=remote, slot=group
+        )
+
+    def is_known(self, group: str) -> bool:
+        """Whether an address group may use the reserved handshake slots."""
+        if self._target_groups is None:
+            self._target_groups = frozenset(
+                ip_group(a.host) for a in self._targets.values() if is_ip_address(a.host)
+            )
+        return group in self._target_groups or group.encode() in self._known_groups
+
+    def _refused(self, reason: str, remote: str, detail: str) -> None:
+        """Count a refused connection; log it only if it is the first of its reason lately."""
+        self.stats.handshake_failures[reason] += 1
+        now = trio.current_time()
+        if self.refusals.note(reason, now):
+            log.warning(
+                "handshake_refused",
+                reason=reason,
+                remote=remote,
+                error=detail,
+                sampled=f"further {reason} refusals are summarised every "
+                f"{self.refusals.interval:g} s",
+            )
+        self._log_suppressed(now)
+
+    def _log_suppressed(self, now: float) -> None:
+        for summary in self.refusals.due(now):
+            log.warning(
+                "handshake_refusals_suppressed",
+                reason=summary.key,
+                count=summary.count,
+                seconds=round(summary.seconds, 1),
+                total=self.stats.handshake_failures[summary.key],
+            )
+
+    async def _summarise_refusals(self) -> None:
+        """Write the summaries of refusals left unlogged, once their interval is over."""
+        while True:
+            await trio.sleep(self.refusals.interval)
+            self._log_suppressed(trio.current_time())
 
     def _check_peer(self, identity: bytes) -> str | None:
         if self.scores.is_banned(identity, trio.current_time()):
@@ -357,31 +434,49 @@ class P2PService:
         return None
 
     async def _handle_connection(
-        self, stream: trio.SocketStream, *, initiator: bool, expected: bytes | None, remote: str
+        self,
+        stream: trio.SocketStream,
+        *,
+        initiator: bool,
+        expected: bytes | None,
+        remote: str,
+        slot: str | None = None,
     ) -> bool:
-        """Handshake, then run the peer until it goes; True if the handshake succeeded."""
-        handshake = Handshake(
-            initiator=initiator,
-            identity=self.identity,
-            static=self.static_key,
-            genesis_hash=self.genesis_hash,
-            check_peer=self._check_peer,
-            replay_guard=None if initiator else self._replay_guard,
-            expected_identity=expected,
-        )
+        """Handshake, then run the peer until it goes; True if the handshake succeeded.
+
+        ``slot`` is the address group whose admission slot this inbound
+        connection holds; it is given back as soon as the handshake ends.
+        """
         try:
             try:
-                if self._handshake_slots.value == 0 and not initiator:
-                    raise HandshakeError("busy", "too many handshakes in progress")
-                async with self._handshake_slots:
-                    with trio.fail_after(self.config.handshake_timeout):
-                        result, leftover = await run_handshake(stream, handshake)
-            except (HandshakeError, trio.TooSlowError) as exc:
-                reason = exc.reason if isinstance(exc, HandshakeError) else "timeout"
-                self.stats.handshake_failures[reason] += 1
-                log.warning("handshake_refused", reason=reason, remote=remote, error=str(exc))
+                # The deadline covers the whole handshake, however slowly the bytes come.
+                with trio.fail_after(self.config.handshake_timeout):
+                    handshake = Handshake(
+                        initiator=initiator,
+                        identity=self.identity,
+                        static=self.static_key,
+                        genesis_hash=self.genesis_hash,
+                        check_peer=self._check_peer,
+                        replay_guard=None if initiator else self._replay_guard,
+                        expected_identity=expected,
+                    )
+                    result, leftover = await run_handshake(stream, handshake)
+            except HandshakeError as exc:
+                self._refused(exc.reason, remote, str(exc))
                 return False
+            except trio.TooSlowError:
+                self.stats.handshake_timeouts += 1
+                self._refused(
+                    "timeout", remote, f"handshake not done in {self.config.handshake_timeout:g} s"
+                )
+                return False
+            finally:
+                if slot is not None:
+                    self.admission.release(slot)
+                    self.stats.handshakes_pending = self.admission.pending
             self.stats.handshakes_ok += 1
+            host, _ = _remote_host(stream)
+            self._known_groups.add(ip_group(host).encode())  # an allowed identity came from there
             peer = PeerConnection(
                 identity=result.peer_identity,
                 remote=remote,
