@@ -41,6 +41,7 @@ from node.wallet_cli import (
     _sign,
     describe_outcome,
     emit,
+    fee_summary,
     guarded,
     load_key,
     parse_amount,
@@ -125,7 +126,8 @@ def _send(ctx: typer.Context, signer: str, pallet: str, function: str, args: dic
     """Sign ``pallet.function(args)`` with ``signer``, confirm, submit, report."""
     options = _opts(ctx)
     with RpcClient(options.rpc) as client:
-        hrp = client.properties().address_prefix
+        props = client.properties()
+        hrp = props.address_prefix
         key = load_key(options.keystore, signer, options.localnet_keys)
         ext, valid_until, genesis = _sign(client, key, Call(pallet, function, args), None, 256)
         summary = {
@@ -135,6 +137,7 @@ def _send(ctx: typer.Context, signer: str, pallet: str, function: str, args: dic
                 or {k: _show(v, hrp, _is_account(pallet, function, k)) for k, v in args.items()}
             ),
             "signer": encode_address(key.public, hrp),
+            "fee": fee_summary(client, ext.encode(), props.token_decimals, props.token_symbol),
             "nonce": str(ext.nonce),
             "valid until": f"block #{valid_until}",
             "chain": f"genesis 0x{genesis.hex()}",

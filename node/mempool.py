@@ -13,14 +13,22 @@ extrinsic the runtime would refuse (1010, the reason from the runtime's own
 height, with nonces up to ``max_future_nonce`` ahead allowed), a nonce that a
 pooled extrinsic of the same sender already uses, or no room (1014).
 
+*Fees* (P1, as Substrate's pool does with transaction-payment): admission
+asks the runtime's payment for a quote against the head state, counting
+what the signer's pooled extrinsics will already cost (fees, and community
+allowance, P2); a signer who cannot pay all of it is refused with 1010
+``cannot pay fee``. Each entry keeps its quote; its *priority* is its fee
+(what it would pay without the allowance) per unit of weight, scaled.
+
 *Order.* Each sender has a queue keyed by nonce. Entries whose nonces run
 without a gap from the sender's state nonce are *ready*; the rest wait in
 the bounded *future* queue until the gap fills or they expire.
 
 *Limits* hold in count and bytes, overall and per sender; the future queue
 has its own cap. When the pool is full, a ready extrinsic may evict future
-ones (newest first: they are the least likely to be included); otherwise the
-newcomer is refused.
+ones (newest first: they are the least likely to be included), then the
+lowest-priority last entries of other senders, if their priority is below
+its own; otherwise the newcomer is refused (1014, priority too low).
 
 *After each block* (``on_block``): included hashes leave the pool and are
 remembered (a bounded set) so a re-submission is told "already imported";
@@ -29,35 +37,45 @@ entries dropped; expired entries (``valid_until`` below the next height)
 leave; bans expire after ``ban_blocks`` blocks.
 
 *Selection* (``select``) returns ready extrinsics, each sender's in nonce
-order, taking one per sender per round in order of arrival so that one busy
-sender cannot crowd out the others.
+order, always taking next the highest-priority head among the senders'
+ready queues (ties by arrival), so a higher fee per weight goes first and
+one busy sender's run is interleaved with the others at equal priority.
+
+A block builder that finds an entry's signer cannot pay any more (its
+balance moved since admission) reports it; the entry leaves the pool
+without a ban, since money may arrive later.
 """
 
 from __future__ import annotations
 
 import contextlib
 import heapq
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
 from ledger.crypto import blake2b256
 from ledger.overlay import StateReader
+from pallets.runtime.payment import CannotPay, FeeQuote
 from pallets.runtime.validate import (
     BAD_SIGNATURE,
+    CANNOT_PAY,
+    CheckedExtrinsic,
     InvalidExtrinsic,
     ValidationRules,
     decode_extrinsic,
     validate_extrinsic,
 )
 from pallets.system.api import account_nonce
+from pallets.system.storage import TIME
 
 INVALID: Final = 1010
 UNKNOWN: Final = 1011
 BANNED: Final = 1012
 ALREADY_IMPORTED: Final = 1013
 POOL_FULL: Final = 1014
+PRIORITY_SCALE: Final = 1_000_000  # priority = fee x scale // weight, an integer
 
 
 class MempoolError(Exception):
@@ -94,6 +112,9 @@ class PoolEntry:
     nonce: int
     valid_until: int
     seq: int  # arrival order
+    fee: int = 0  # what its signer pays when it is included (0 under the allowance)
+    free_weight: int = 0  # community allowance it uses (P2)
+    priority: int = 0  # fee per weight, scaled (higher goes first)
 
     @property
     def size(self) -> int:
@@ -105,6 +126,8 @@ class _Sender:
     state_nonce: int
     entries: dict[int, PoolEntry] = field(default_factory=dict)
     bytes: int = 0
+    fees: int = 0  # sum of the entries' fees
+    free_weight: int = 0  # sum of the entries' allowance
 
     def ready_end(self) -> int:
         """The first nonce not covered by a gap-free run from the state nonce."""
@@ -201,6 +224,7 @@ class Mempool:
             raise MempoolError(INVALID, exc.reason) from exc
         signer, nonce = checked.signer, checked.nonce
         sender = self._senders.get(signer) or _Sender(checked.state_nonce)
+        quote = self._quote(checked, sender)
         if nonce in sender.entries:
             raise MempoolError(
                 POOL_FULL, f"priority too low: nonce {nonce} of this sender is already pooled"
@@ -213,39 +237,97 @@ class Mempool:
         is_future = nonce != sender.ready_end()
         if is_future and self.future_count >= limits.max_future:
             raise MempoolError(POOL_FULL, "pool full: too many extrinsics wait for a nonce gap")
-        self._make_room(len(raw), is_future, signer)
+        priority = 0 if quote is None else priority_of(quote)
+        self._make_room(len(raw), is_future, signer, priority)
         self._seq += 1
-        entry = PoolEntry(tx_hash, raw, signer, nonce, checked.extrinsic.valid_until, self._seq)
+        entry = PoolEntry(
+            tx_hash,
+            raw,
+            signer,
+            nonce,
+            checked.extrinsic.valid_until,
+            self._seq,
+            fee=0 if quote is None else quote.due,
+            free_weight=0 if quote is None else quote.free_weight,
+            priority=priority,
+        )
         self._senders[signer] = sender
         sender.entries[nonce] = entry
         sender.bytes += entry.size
+        sender.fees += entry.fee
+        sender.free_weight += entry.free_weight
         self._by_hash[tx_hash] = entry
         self._bytes += entry.size
         heapq.heappush(self._expiry, (entry.valid_until, entry.seq, tx_hash))
         return tx_hash
 
-    def _make_room(self, size: int, is_future: bool, signer: bytes) -> None:
+    def _quote(self, checked: CheckedExtrinsic, sender: _Sender) -> FeeQuote | None:
+        """The fee of ``checked`` on top of the sender's pooled ones; 1010 if unpayable."""
+        payment = self.rules.registry.payment
+        if payment is None:
+            return None
+        try:
+            return payment.quote(
+                self._state,
+                TIME.get(self._state),
+                checked.signer,
+                checked.call,
+                checked.weight,
+                len(checked.raw),
+                reserved_free_weight=sender.free_weight,
+                reserved_fees=sender.fees,
+            )
+        except CannotPay as exc:
+            raise MempoolError(INVALID, f"{CANNOT_PAY}: {exc.detail}") from exc
+
+    def _make_room(self, size: int, is_future: bool, signer: bytes, priority: int) -> None:
+        """Evict until ``size`` more bytes fit: future entries, then cheaper senders' tails."""
         limits = self.limits
 
-        def fits() -> bool:
-            return len(self._by_hash) < limits.max_count and self._bytes + size <= limits.max_bytes
+        def fits(count: int, used: int) -> bool:
+            return count < limits.max_count and used + size <= limits.max_bytes
 
-        if fits():
+        count, used = len(self._by_hash), self._bytes
+        if fits(count, used):
             return
         if is_future:
             raise MempoolError(POOL_FULL, "pool full")
-        victims = sorted(self._future_entries(), key=lambda e: e.seq, reverse=True)
         plan: list[PoolEntry] = []
-        count, used = len(self._by_hash), self._bytes
-        for victim in victims:
-            if count < limits.max_count and used + size <= limits.max_bytes:
+        for victim in sorted(self._future_entries(), key=lambda e: e.seq, reverse=True):
+            if fits(count, used):
                 break
             plan.append(victim)
             count, used = count - 1, used - victim.size
-        if count >= limits.max_count or used + size > limits.max_bytes:
-            raise MempoolError(POOL_FULL, "pool full")
+        planned = {e.hash for e in plan}
+        while not fits(count, used):
+            tail = self._cheapest_tail(signer, planned)
+            if tail is None:
+                raise MempoolError(POOL_FULL, "pool full")
+            if tail.priority >= priority:
+                raise MempoolError(POOL_FULL, "pool full: priority too low")
+            plan.append(tail)
+            planned.add(tail.hash)
+            count, used = count - 1, used - tail.size
         for victim in plan:
             self._remove(victim)
+
+    def _cheapest_tail(self, newcomer: bytes, planned: set[bytes]) -> PoolEntry | None:
+        """The lowest-priority last entry of any other sender, not yet planned for eviction.
+
+        Only a sender's last entry may go: evicting an earlier one would strand the rest.
+        """
+        best: PoolEntry | None = None
+        for account, sender in self._senders.items():
+            if account == newcomer:
+                continue
+            for nonce in sorted(sender.entries, reverse=True):
+                entry = sender.entries[nonce]
+                if entry.hash in planned:
+                    continue
+                if best is None or (entry.priority, -entry.seq) < (best.priority, -best.seq):
+                    best = entry
+                break
+        return best
 
     def _future_entries(self) -> Iterator[PoolEntry]:
         for sender in self._senders.values():
@@ -260,16 +342,21 @@ class Mempool:
         sender = self._senders[entry.signer]
         del sender.entries[entry.nonce]
         sender.bytes -= entry.size
+        sender.fees -= entry.fee
+        sender.free_weight -= entry.free_weight
         if not sender.entries:
             del self._senders[entry.signer]
 
     def report_invalid(self, raw: bytes, error: InvalidExtrinsic) -> None:
-        """The block builder found ``raw`` invalid: drop it, and ban it if it never can be."""
+        """The block builder found ``raw`` invalid: drop it, and ban it if it never can be.
+
+        An entry whose signer can no longer pay leaves without a ban (P1).
+        """
         tx_hash = blake2b256(raw)
         entry = self._by_hash.get(tx_hash)
+        if (error.permanent or error.kind == CANNOT_PAY) and entry is not None:
+            self._remove(entry)
         if error.permanent:
-            if entry is not None:
-                self._remove(entry)
             self._banned[tx_hash] = self._height
 
     def on_block(
@@ -318,24 +405,30 @@ class Mempool:
     # ---------------------------------------------------------------- selection
 
     def select(self, max_count: int, max_bytes: int) -> list[bytes]:
-        """Ready extrinsics for a block: per sender in nonce order, fair across senders."""
-        queues: deque[tuple[_Sender, Iterator[PoolEntry]]] = deque()
-        for sender in sorted(
-            self._senders.values(),
-            key=lambda s: s.entries[s.state_nonce].seq if s.state_nonce in s.entries else -1,
-        ):
-            if sender.state_nonce in sender.entries:
-                queues.append((sender, _ready_run(sender)))
+        """Ready extrinsics for a block: per sender in nonce order, highest priority first.
+
+        Among heads of equal priority, the sender that has had fewer taken so far
+        goes first (then the earliest arrival), so equal payers share the block.
+        """
+        heads: list[tuple[int, int, int, int, Iterator[PoolEntry], PoolEntry]] = []
+        for order, sender in enumerate(self._senders.values()):
+            run = _ready_run(sender)
+            first = next(run, None)
+            if first is not None:
+                heads.append((-first.priority, 0, first.seq, order, run, first))
+        heapq.heapify(heads)
         chosen: list[bytes] = []
         used = 0
-        while queues and len(chosen) < max_count:
-            sender, run = queues.popleft()
-            entry = next(run, None)
-            if entry is None or used + entry.size > max_bytes:
+        while heads and len(chosen) < max_count:
+            _, taken, arrival, order, run, entry = heapq.heappop(heads)
+            if used + entry.size > max_bytes:
                 continue  # this sender is done: its later nonces depend on this one
             chosen.append(entry.raw)
             used += entry.size
-            queues.append((sender, run))
+            following = next(run, None)
+            if following is not None:
+                key = (-following.priority, taken + 1, arrival, order)
+                heapq.heappush(heads, (*key, run, following))
         return chosen
 
 
@@ -344,3 +437,8 @@ def _ready_run(sender: _Sender) -> Iterator[PoolEntry]:
     while nonce in sender.entries:
         yield sender.entries[nonce]
         nonce += 1
+
+
+def priority_of(quote: FeeQuote) -> int:
+    """Fee per unit of weight, scaled to an integer (Substrate orders its pool the same way)."""
+    return quote.inclusion_fee * PRIORITY_SCALE // max(1, quote.weight)

@@ -16,6 +16,7 @@ from node.rpc_federation import register_federation_queries  # X1-X3
 from node.rpc_governance import register_governance_queries  # G2-G5
 from node.rpc_health import register_health_queries  # H1-H3
 from node.rpc_members import register_members_queries  # G1
+from node.rpc_payment import register_payment_queries  # P1, P2
 from pallets.balances.currency import free_balance, total_issuance
 from rpc.encoding import AMOUNT_SCHEMA, Address
 from rpc.methods import standard_registry
@@ -34,6 +35,7 @@ def node_registry(hrp: str = "cc") -> MethodRegistry:
     register_commons_queries(registry, hrp=hrp)
     register_governance_queries(registry, hrp=hrp)  # G1-G5
     register_members_queries(registry, hrp=hrp)
+    register_payment_queries(registry)
 
     @registry.pallet_query(
         "balances",

@@ -393,6 +393,21 @@ def _sign(
     return Extrinsic.create(key, use_nonce, valid_until, call, genesis), valid_until, genesis
 
 
+def fee_summary(client: RpcClient, raw: bytes, decimals: int, symbol: str) -> str:
+    """The fee line of a signing summary, from ``payment_queryInfo`` (as Substrate wallets do)."""
+    try:
+        info = client.call_named("payment_queryInfo", extrinsic="0x" + raw.hex())
+        fee = int(info["partialFee"])
+    except (RpcError, KeyError, TypeError, ValueError) as exc:
+        return f"unknown (the node did not say: {exc})"
+    if info.get("coveredByAllowance"):
+        return "none: the community allowance covers it (P2)"
+    text = f"{format_amount(fee, decimals, symbol)} ({fee} minor units)"
+    if info.get("canPay") is False:
+        text += ": more than the balance, the node will refuse it"
+    return text
+
+
 def _confirm(summary: dict[str, str], yes: bool) -> None:
     table = Table(title="about to sign", show_header=False)
     for field, value in summary.items():
@@ -432,6 +447,7 @@ def transfer(
                 "to": encode_address(to, props.address_prefix),
                 "amount": f"{format_amount(units, props.token_decimals, props.token_symbol)}"
                 f" ({units} minor units)",
+                "fee": fee_summary(client, ext.encode(), props.token_decimals, props.token_symbol),
                 "nonce": str(ext.nonce),
                 "valid until": f"block #{valid_until}",
                 "chain": f"genesis 0x{genesis.hex()}",
@@ -488,15 +504,18 @@ def sign(
     if not isinstance(parsed, dict):
         raise WalletError("--args must be a JSON object of argument names to values")
     with RpcClient(rpc) as client:
-        hrp = client.properties().address_prefix
+        props = client.properties()
+        hrp = props.address_prefix
         call = Call(pallet, function, _arg_value(parsed, hrp))
         key = load_key(keystore, source, allow_localnet)
         ext, valid_until, genesis = _sign(client, key, call, nonce_value, valid_for)
+        fee = fee_summary(client, ext.encode(), props.token_decimals, props.token_symbol)
     _confirm(
         {
             "call": f"{pallet}.{function}",
             "args": args,
             "signer": encode_address(key.public, hrp),
+            "fee": fee,
             "nonce": str(ext.nonce),
             "valid until": f"block #{valid_until}",
             "chain": f"genesis 0x{genesis.hex()}",

@@ -110,6 +110,24 @@ class Payment:
         return quote
 
 
+def fee_quote(
+    state: StateReader,
+    epoch: int,
+    signer: bytes,
+    call: CallDef,
+    weight: int,
+    length: int,
+    reserved_free_weight: int = 0,
+) -> FeeQuote:
+    """The fee of an extrinsic, without asking whether its signer can pay it."""
+    base, by_length, by_weight = inclusion_fee(state, weight, length)
+    free = (
+        is_community_call(call.pallet, call.name)
+        and allowance_left(state, signer, epoch) - reserved_free_weight >= weight
+    )
+    return FeeQuote(weight, length, base, by_length, by_weight, free)
+
+
 def _quote(
     state: StateReader,
     epoch: int,
@@ -120,12 +138,7 @@ def _quote(
     reserved_free_weight: int,
     reserved_fees: int,
 ) -> FeeQuote:
-    base, by_length, by_weight = inclusion_fee(state, weight, length)
-    free = (
-        is_community_call(call.pallet, call.name)
-        and allowance_left(state, signer, epoch) - reserved_free_weight >= weight
-    )
-    quote = FeeQuote(weight, length, base, by_length, by_weight, free)
+    quote = fee_quote(state, epoch, signer, call, weight, length, reserved_free_weight)
     balance: int = FREE.get(state, signer)
     if balance < reserved_fees + quote.due:
         pending = f" with {reserved_fees} pending" if reserved_fees else ""

@@ -116,7 +116,7 @@ def test_capacity_overall_and_per_sender() -> None:
     assert error.code == POOL_FULL and "sender has 2" in error.reason
     pool.submit(chain.transfer(BOB, ALICE.public, 1))
     error = refused(pool, chain.transfer(CHARLIE, ALICE.public, 1))
-    assert (error.code, error.reason) == (POOL_FULL, "pool full")
+    assert (error.code, error.reason) == (POOL_FULL, "pool full: priority too low")
     one = chain.transfer(DAVE, ALICE.public, 1)
     tight = pool_for(chain, max_bytes=len(one) * 2, max_bytes_per_sender=len(one))
     tight.submit(one)
@@ -204,3 +204,67 @@ def test_full_recheck_after_a_sync_gap() -> None:
 def test_limits_refuse_negative_values() -> None:
     with pytest.raises(ValueError, match="max_count"):
         MempoolLimits(max_count=-1)
+
+
+# -- fees (P1, P2): the pool runs the chain's own runtime with its payment pallet
+
+
+def test_a_signer_who_cannot_pay_is_refused_with_1010() -> None:
+    chain = TestChain(fees=True)
+    pool = pool_for(chain)
+    pauper = Keypair.from_seed(blake2b256(b"pauper"))
+    error = refused(pool, chain.transfer(pauper, BOB.public, 1))
+    assert error.code == INVALID and error.reason.startswith("cannot pay fee: balance 0")
+    assert len(pool) == 0
+
+
+def test_pending_fees_count_against_the_balance() -> None:
+    chain = TestChain(fees=True)
+    guest = Keypair.from_seed(blake2b256(b"guest"))
+    probe = chain.sign(guest, "system", "remark", {"text": "x"}, nonce=0)
+    fee = _fee(chain, probe, 1)
+    chain.execute([chain.transfer(ALICE, guest.public, 2 * fee + fee // 2)])
+    pool = pool_for(chain)
+    for nonce in (0, 1):
+        pool.submit(chain.sign(guest, "system", "remark", {"text": "x"}, nonce=nonce))
+    error = refused(pool, chain.sign(guest, "system", "remark", {"text": "x"}, nonce=2))
+    assert error.code == INVALID and "pending" in error.reason
+
+
+def test_higher_fee_per_weight_goes_first_and_evicts_the_cheapest() -> None:
+    chain = TestChain(fees=True)
+    pool = pool_for(chain, max_count=2)
+    cheap = chain.transfer(ALICE, BOB.public, 5_000)  # weight 9
+    dear = chain.sign(BOB, "system", "remark", {"text": "x"})  # weight 1: more per weight
+    pool.submit(cheap)
+    pool.submit(dear)
+    assert pool.select(10, 1 << 20) == [dear, cheap]
+    dearer = chain.sign(CHARLIE, "system", "remark", {"text": "y"})
+    pool.submit(dearer)  # the pool is full: the cheapest tail (ALICE's transfer) leaves
+    assert blake2b256(cheap) not in pool and blake2b256(dearer) in pool
+    error = refused(pool, chain.transfer(DAVE, BOB.public, 5_000))
+    assert (error.code, error.reason) == (POOL_FULL, "pool full: priority too low")
+
+
+def test_an_entry_whose_signer_can_no_longer_pay_leaves_unbanned() -> None:
+    from pallets.runtime.validate import CANNOT_PAY
+
+    chain = TestChain(fees=True)
+    pool = pool_for(chain)
+    raw = chain.transfer(ALICE, BOB.public, 5_000)
+    pool.submit(raw)
+    pool.report_invalid(raw, InvalidExtrinsic(CANNOT_PAY, "balance 0"))
+    assert blake2b256(raw) not in pool
+    pool.submit(raw)  # not banned: money may arrive
+    assert blake2b256(raw) in pool
+
+
+def _fee(chain: TestChain, raw: bytes, weight: int) -> int:
+    from pallets.runtime.params import param
+
+    state = chain.state()
+    return (
+        param(state, "payment", "base_fee")
+        + len(raw) * param(state, "payment", "byte_fee")
+        + weight * param(state, "payment", "weight_fee")
+    )

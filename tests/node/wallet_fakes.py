@@ -26,6 +26,7 @@ from ledger.crypto import decode_address
 from ledger.types import Extrinsic, Receipt
 from pallets.system.storage import NONCE
 from rpc.client import ChainProperties
+from rpc.errors import METHOD_NOT_FOUND, RpcError
 from rpc.registry import CallContext, MethodRegistry, parse_params
 from tests.pallets.helpers import TestChain
 
@@ -106,6 +107,8 @@ class ChainClient:
         return Extrinsic.decode(extrinsic).hash
 
     def call_named(self, method: str, **params: Any) -> Any:
+        if self.registry.get(method) is None:  # as a node answers an unknown method
+            raise RpcError(METHOD_NOT_FOUND, f"unknown method {method}")
         return run_query(self.backend, self.registry, method, **params)
 
 

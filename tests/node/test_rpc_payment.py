@@ -1,0 +1,84 @@
+"""``payment_queryInfo`` (P1, P2) and the fee line of the wallet's signing summary."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from ledger.crypto import Keypair, blake2b256
+from node import wallet_cli
+from node.rpc_payment import register_payment_queries
+from pallets.balances.storage import FREE
+from rpc.errors import RpcError
+from rpc.registry import MethodRegistry
+from tests.node.wallet_fakes import ChainClient, run_query, serve_chain
+from tests.pallets.helpers import ALICE, BOB, TestChain
+
+
+@pytest.fixture
+def chain(monkeypatch: pytest.MonkeyPatch) -> Iterator[TestChain]:
+    test_chain = TestChain(fees=True)
+    registry = MethodRegistry()
+    register_payment_queries(registry)
+    serve_chain(monkeypatch, test_chain, registry, wallet_cli)
+    yield test_chain
+
+
+def query_info(raw: bytes) -> Any:
+    return run_query(
+        ChainClient.backend, ChainClient.registry, "payment_queryInfo", extrinsic="0x" + raw.hex()
+    )
+
+
+def test_query_info_is_what_inclusion_charges(chain: TestChain) -> None:
+    raw = chain.transfer(ALICE, BOB.public, 5_000)
+    info = query_info(raw)
+    assert info["weight"] == 9 and info["lengthBytes"] == len(raw)
+    parts = info["inclusionFee"]
+    total = int(parts["baseFee"]) + int(parts["lenFee"]) + int(parts["weightFee"])
+    assert int(info["partialFee"]) == total > 0
+    assert info["coveredByAllowance"] is False and info["canPay"] is True
+    alice = FREE.get(chain.state(), ALICE.public)
+    chain.execute([raw])
+    assert FREE.get(chain.state(), ALICE.public) == alice - 5_000 - total
+
+
+def test_query_info_shows_the_allowance_and_who_cannot_pay(chain: TestChain) -> None:
+    args = {"request": 1, "reason_hash": bytes(32)}
+    member = query_info(chain.sign(BOB, "credit", "declare_conflict", args))
+    assert member["coveredByAllowance"] is True and member["partialFee"] == "0"
+    pauper = Keypair.from_seed(blake2b256(b"pauper"))
+    info = query_info(chain.transfer(pauper, BOB.public, 1))
+    assert info["canPay"] is False and int(info["partialFee"]) > 0
+
+
+def test_query_info_refuses_what_is_not_an_extrinsic(chain: TestChain) -> None:
+    with pytest.raises(RpcError) as error:
+        query_info(b"\x01\x02")
+    assert error.value.code == -32602 and "extrinsic" in json.dumps(error.value.to_json())
+    unknown = chain.sign(ALICE, "nowhere", "nothing", {})
+    with pytest.raises(RpcError, match="unknown call"):
+        query_info(unknown)
+
+
+def test_the_wallet_shows_the_fee_before_signing(chain: TestChain, tmp_path: Path) -> None:
+    env = {"CREDICHAIN_PASSPHRASE": "pw", "CREDICHAIN_KEYSTORE": str(tmp_path)}
+    runner = CliRunner()
+    assert (
+        runner.invoke(wallet_cli.app, ["import", "alice", "--dev", "alice"], env=env).exit_code == 0
+    )
+    args = json.dumps({"dest": "0x" + BOB.public.hex(), "amount": 5_000})
+    result = runner.invoke(
+        wallet_cli.app,
+        ["sign", "alice", "balances", "transfer", "--args", args, "--yes", "--json"],
+        env=env,
+    )
+    assert result.exit_code == 0, result.output
+    raw = bytes.fromhex(json.loads(result.stdout)["extrinsic"][2:])
+    fee = query_info(raw)["partialFee"]
+    assert "fee" in result.stderr and f"({fee} minor units)" in result.stderr
