@@ -12,10 +12,13 @@ from __future__ import annotations
 import tomllib
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from rpc.config import RpcConfig
 
 from p2p.config import P2PConfig
 
@@ -105,8 +108,33 @@ class RpcSection(BaseModel):
     cors_origins: list[str] = Field(default_factory=list)
     unsafe_methods: bool = False
     explorer: bool = False
+    # Isolation from consensus and limits against abuse (docs/rpc.md, "Limits
+    # and isolation"); the defaults are rpc.config.RpcConfig's.
+    ws_send_queue: int = Field(1024, ge=16, le=1_000_000)
+    worker_threads: int = Field(2, ge=1, le=64)
+    max_batch_cost: int = Field(1000, ge=1, le=1_000_000)
+    rate_limit_per_s: int = Field(500, ge=0, le=1_000_000)
+    rate_limit_burst: int = Field(2000, ge=1, le=10_000_000)
+    pending_page_default: int = Field(100, ge=1, le=100_000)
+    pending_page_max: int = Field(1000, ge=1, le=100_000)
+    body_timeout_s: int = Field(10, ge=1, le=3600)
+    read_timeout_s: int = Field(10, ge=1, le=3600)
+    keep_alive_timeout_s: int = Field(20, ge=1, le=3600)
+    max_connections: int = Field(500, ge=1, le=100_000)
 
     _listen = field_validator("listen")(_check_listen)
+
+    def server_config(self) -> RpcConfig:
+        """The ``RpcConfig`` the node's RPC server runs with (every field of this section)."""
+        from rpc.config import RpcConfig
+
+        fields = self.model_dump(exclude={"enabled", "listen", "cors_origins"})
+        return RpcConfig.from_listen(self.listen, cors_origins=tuple(self.cors_origins), **fields)
+
+    @model_validator(mode="after")
+    def _check_server_config(self) -> RpcSection:
+        self.server_config()  # cross-field rules (e.g. max_ws_connections <= max_connections)
+        return self
 
 
 class MetricsSection(BaseModel):
@@ -204,7 +232,9 @@ SECTION_DOCS: dict[str, str] = {
     "rpc": (
         "JSON-RPC over HTTP and WebSocket on one port. Listens on 127.0.0.1 only by\n"
         "# default; limits per spec/rpc.md; no CORS origins and no node-changing\n"
-        "# (unsafe) methods unless enabled; explorer serves /explorer/."
+        "# (unsafe) methods unless enabled; explorer serves /explorer/. Isolation\n"
+        "# and abuse limits (worker threads, batch cost, per-connection rate limit,\n"
+        "# pending-pool pages, body/read timeouts, connection cap): docs/rpc.md."
     ),
     "metrics": "Prometheus metrics at GET /metrics.",
     "consensus": (

@@ -10,7 +10,7 @@ signer's balance covers it now.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from ledger.overlay import StateReader
 from pallets import construct
@@ -45,6 +45,9 @@ RESULT_SCHEMA: dict[str, Any] = {
 }
 
 
+RUNTIME: Final = construct.registry()
+
+
 class QueryInfoParams(Params):
     extrinsic: HexBytes
 
@@ -52,14 +55,14 @@ class QueryInfoParams(Params):
 def query_info(state: StateReader, raw: bytes) -> dict[str, Any]:
     """The fee of ``raw`` in the block after ``state``; ``InvalidExtrinsic`` if it is not one."""
     ext = decode_extrinsic(raw, param(state, "system", "max_extrinsic_bytes"))
-    call = construct.registry().call(ext.call.pallet, ext.call.function)
+    call = RUNTIME.call(ext.call.pallet, ext.call.function)
     if call is None:
         raise InvalidExtrinsic("unknown call", f"{ext.call.pallet}.{ext.call.function}")
     try:
         args = check_args(call.args, ext.call.args)
     except ArgError as exc:
         raise InvalidExtrinsic("bad arguments", str(exc)) from exc
-    weight = call.weight_of(args)
+    weight = RUNTIME.weights.weight(call, call.weight_of(args))
     epoch = epoch_at(state, TIME.get(state))
     quote = fees.fee_quote(state, epoch, ext.signer, call, weight, len(raw))
     return {

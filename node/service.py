@@ -64,7 +64,6 @@ from p2p.messages import Vote as VoteMessage
 from p2p.service import P2PError, P2PService
 from pallets.runtime.executor import InvalidBlock
 from rpc.backend import ExtrinsicStatus, Finalized, FinalizedHead, InBlock, NewHead
-from rpc.config import RpcConfig
 from rpc.events import EventHub
 from rpc.server import serve as serve_rpc
 
@@ -227,20 +226,8 @@ class NodeService:
                 port = await nursery.start(self.p2p.run)
                 log.info("p2p listening", port=port)
                 if self.config.rpc.enabled:
-                    host, rpc_port = parse_hostport(self.config.rpc.listen, "rpc.listen")
-                    rpc_config = RpcConfig(
-                        host=host,
-                        port=rpc_port,
-                        max_body_bytes=self.config.rpc.max_body_bytes,
-                        max_batch=self.config.rpc.max_batch,
-                        max_ws_connections=self.config.rpc.max_ws_connections,
-                        max_subscriptions_per_connection=(
-                            self.config.rpc.max_subscriptions_per_connection
-                        ),
-                        cors_origins=tuple(self.config.rpc.cors_origins),
-                        unsafe_methods=self.config.rpc.unsafe_methods,
-                        explorer=self.config.rpc.explorer,
-                    )
+                    # Every [rpc] setting, limits included (node/config.py).
+                    rpc_config = self.config.rpc.server_config()
                     registry = node_registry(self.genesis.address_prefix)
                     bound = await nursery.start(
                         functools.partial(

@@ -12,9 +12,10 @@ A block runs on a ``StateOverlay`` over its parent's state (a trie version):
    state as it is at that point (so nonces advance within the block). Its
    signer pays its fee (P1, ``runtime/payment.py``; a signer who cannot pay
    makes it invalid) and its nonce is incremented, both in the block's layer,
-   so they stand whatever the call does; its call runs in a new
-   overlay layer with its declared weight as a budget. A ``DispatchFailure``
-   drops the layer and its events and gives a failed receipt carrying the
+   so they stand whatever the call does; its call runs in a new overlay
+   layer with its declared operations as a budget; its weight (time,
+   ``runtime/weights.py``) counts against the block's limit. A
+   ``DispatchFailure`` drops the layer and its events and gives a failed receipt carrying the
    pallet's error code and rule; success commits the layer and its events.
 3. **End.** ``on_finalize`` hooks, then, when the block's time enters a new
    epoch (every ``system.epoch_length`` seconds from genesis), every pallet's
@@ -411,7 +412,7 @@ class Runtime:
         fee_events = self._charge(run, checked)
         system_api.bump_nonce(overlay, checked.signer, checked.state_nonce)
         overlay.open_layer()
-        ctx = CallContext(overlay, run.info, Origin.signed(checked.signer), checked.weight)
+        ctx = CallContext(overlay, run.info, Origin.signed(checked.signer), checked.operations)
         try:
             checked.call.fn(ctx, **checked.args)
         except DispatchFailure as failure:

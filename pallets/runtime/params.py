@@ -93,8 +93,9 @@ PARAMS: Final[tuple[ParamDef, ...]] = (
        doc="most bytes of extrinsics in one block"),
     _p("system", "max_extrinsic_bytes", 16 << 10, lo=256, hi=EXTRINSIC_LIMITS.max_size,
        unit="bytes", doc="largest encoded extrinsic"),
-    _p("system", "max_block_weight", 200_000, lo=1, hi=10_000_000, unit="weight",
-       doc="sum of the declared weights (storage operations) of a block's calls"),
+    _p("system", "max_block_weight", 250_000, lo=1, hi=100_000_000, unit="weight",
+       doc="sum of the weights of a block's extrinsics, in microseconds of the reference "
+           "machine (runtime/weights.py): 25% of the default 1 s propose timeout"),
     # balances: existence (P3)
     _p("balances", "existential_deposit", 100_000, localnet=1_000, hi=10**12, unit="amount",
        rule="P3",
@@ -104,10 +105,10 @@ PARAMS: Final[tuple[ParamDef, ...]] = (
        doc="fee of every included extrinsic, in minor units"),
     _p("payment", "byte_fee", 10, hi=10**9, unit="amount", rule="P1",
        doc="fee per encoded byte of an extrinsic"),
-    _p("payment", "weight_fee", 100, hi=10**9, unit="amount", rule="P1",
-       doc="fee per unit of a call's declared weight"),
-    _p("payment", "allowance_weight", 10_000, hi=10_000_000, unit="weight", rule="P2",
-       doc="fee-free weight of community calls per registered person per epoch"),
+    _p("payment", "weight_fee", 10, hi=10**9, unit="amount", rule="P1",
+       doc="fee per unit of weight (a microsecond of the reference machine)"),
+    _p("payment", "allowance_weight", 100_000, hi=100_000_000, unit="weight", rule="P2",
+       doc="fee-free weight (microseconds) of community calls per registered person per epoch"),
     # funds
     _p("funds", "min_funders", 5, lo=1, hi=1000, unit="count", rule="F2",
        doc="funders a fund needs to become active"),

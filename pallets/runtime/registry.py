@@ -23,6 +23,7 @@ from ledger.types import EXTRINSIC_DOMAIN, EXTRINSIC_VERSION
 from pallets.runtime.declare import FUND, GOVERNANCE, ROOT, SIGNED, CallDef, Pallet, RuntimeFault
 from pallets.runtime.params import PARAMS
 from pallets.runtime.payment import TransactionPayment
+from pallets.runtime.weights import WeightTable, load_weights
 
 METADATA_VERSION: Final = 1
 
@@ -35,7 +36,7 @@ ORIGIN_DOCS: Final = {
 
 
 class PalletRegistry:
-    def __init__(self, pallets: Sequence[Pallet]) -> None:
+    def __init__(self, pallets: Sequence[Pallet], weights: WeightTable | None = None) -> None:
         ordered = sorted(pallets, key=lambda p: p.index)
         names = [p.name for p in ordered]
         indices = [p.index for p in ordered]
@@ -51,6 +52,10 @@ class PalletRegistry:
         if len(payers) > 1:
             raise RuntimeFault(f"only one pallet may charge fees: {[p.name for p in payers]}")
         self.payment: TransactionPayment | None = payers[0].payment if payers else None
+        self.weights = weights or load_weights()
+        unknown = sorted(set(self.weights.call_ns_per_op) - {f"{p}.{c}" for p, c in self._calls})
+        if unknown and weights is not None:
+            raise RuntimeFault(f"weights for calls this runtime does not have: {unknown}")
         if "params" in self.by_name:
             raise RuntimeFault("'params' is the parameter table's key space, not a pallet name")
 
@@ -66,7 +71,9 @@ class PalletRegistry:
                 "format": "[1, signer, nonce, valid_until, [pallet, function, args], signature]",
             },
             "origins": [{"kind": k, "doc": v} for k, v in ORIGIN_DOCS.items()],
-            "weight": "one unit per storage read, write, or item iterated",
+            "weight": "declared operations: one per storage read, write or item iterated "
+            "(metered); a call's weight in microseconds follows from them by 'weights'",
+            "weights": self.weights.describe(),
             "pallets": [_describe(p) for p in self.pallets],
             "params": [p.describe() for p in PARAMS],
         }

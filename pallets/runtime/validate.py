@@ -17,7 +17,8 @@ exactly the signer's next one. The executor may verify signatures in a batch
 beforehand (``pallets.runtime.verify``) and pass ``signature_ok``.
 
 An extrinsic that passes is a ``CheckedExtrinsic``: decoded, with its call's
-declaration, checked arguments and weight. Whatever its call then does, it
+declaration, checked arguments, declared operations and weight (time, from
+``runtime/weights.py``). Whatever its call then does, it
 gets a receipt and its signer's nonce moves on.
 """
 
@@ -106,8 +107,9 @@ class CheckedExtrinsic:
     extrinsic: Extrinsic
     call: CallDef
     args: dict[str, Any]
-    weight: int
+    weight: int  # microseconds of the reference machine (runtime/weights.py)
     state_nonce: int  # the signer's next nonce in the state it was checked against
+    operations: int = 0  # the declared storage operations: the call's metered budget
 
     @property
     def signer(self) -> bytes:
@@ -206,12 +208,14 @@ def validate_extrinsic(
         )
     if not signature_ok:
         raise InvalidExtrinsic(BAD_SIGNATURE)
+    operations = call.weight_of(args)
     return CheckedExtrinsic(
         raw=raw,
         hash=blake2b256(raw),
         extrinsic=ext,
         call=call,
         args=args,
-        weight=call.weight_of(args),
+        weight=rules.registry.weights.weight(call, operations),
         state_nonce=expected,
+        operations=operations,
     )

@@ -222,7 +222,9 @@ def test_pending_fees_count_against_the_balance() -> None:
     chain = TestChain(fees=True)
     guest = Keypair.from_seed(blake2b256(b"guest"))
     probe = chain.sign(guest, "system", "remark", {"text": "x"}, nonce=0)
-    fee = _fee(chain, probe, 1)
+    remark = chain.runtime.registry.call("system", "remark")
+    assert remark is not None
+    fee = _fee(chain, probe, chain.runtime.registry.weights.weight(remark, 1))
     chain.execute([chain.transfer(ALICE, guest.public, 2 * fee + fee // 2)])
     pool = pool_for(chain)
     for nonce in (0, 1):

@@ -38,7 +38,10 @@ def query_info(raw: bytes) -> Any:
 def test_query_info_is_what_inclusion_charges(chain: TestChain) -> None:
     raw = chain.transfer(ALICE, BOB.public, 5_000)
     info = query_info(raw)
-    assert info["weight"] == 9 and info["lengthBytes"] == len(raw)
+    transfer = chain.runtime.registry.call("balances", "transfer")
+    assert transfer is not None
+    assert info["weight"] == chain.runtime.registry.weights.weight(transfer, 9)
+    assert info["lengthBytes"] == len(raw)
     parts = info["inclusionFee"]
     total = int(parts["baseFee"]) + int(parts["lenFee"]) + int(parts["weightFee"])
     assert int(info["partialFee"]) == total > 0

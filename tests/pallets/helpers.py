@@ -22,7 +22,7 @@ from genesis.build import build_genesis, genesis_header, parse_genesis
 from genesis.localnet import localnet_doc
 from genesis.schema import GenesisDoc
 from ledger.crypto import Keypair, blake2b256
-from ledger.kv import MemoryKV, WriteBatch
+from ledger.kv import KVStore, MemoryKV, WriteBatch
 from ledger.trie import EMPTY_ROOT, StateTrie
 from ledger.types import Block, Call, Extrinsic, Receipt
 from pallets import construct
@@ -56,9 +56,10 @@ class TestChain:
         threads: int = 1,
         registry: PalletRegistry | None = None,
         fees: bool = False,
+        kv: KVStore | None = None,
     ) -> None:
         self.doc = doc or test_doc()
-        self.kv = MemoryKV()
+        self.kv = MemoryKV() if kv is None else kv
         self.trie = StateTrie(self.kv)
         if registry is None and fees:
             block0, self.root = build_genesis(self.doc, self.trie)

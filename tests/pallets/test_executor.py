@@ -8,6 +8,7 @@ import pytest
 
 from ledger.crypto import Keypair, blake2b256
 from ledger.types import Block, Call, Extrinsic, ValidatorSet
+from pallets import construct
 from pallets.runtime.context import SEED_DOMAIN
 from pallets.runtime.executor import BlockEnv, InvalidBlock
 from pallets.runtime.verify import BatchVerifier
@@ -133,17 +134,20 @@ def test_block_limits_in_count_and_weight() -> None:
 
     params = test_doc().param_values()
     params["system"]["max_block_extrinsics"] = 2
-    params["system"]["max_block_weight"] = 20  # a transfer weighs 9
+    transfer = construct.registry().call("balances", "transfer")
+    assert transfer is not None
+    weight = construct.registry().weights.weight(transfer, 9)  # microseconds
+    params["system"]["max_block_weight"] = 2 * weight + weight // 2
     chain = TestChain(test_doc(params=params))
     three = [chain.transfer(ALICE, BOB.public, n) for n in (1, 2, 3)]
     with pytest.raises(InvalidBlock, match="3 extrinsics, the limit is 2"):
         chain.runtime.execute(chain.root, chain.next_env(), three)
     built = chain.runtime.build_block(chain.root, chain.next_env(), three)
-    assert len(built.extrinsics) == 2 and built.weight == 18
+    assert len(built.extrinsics) == 2 and built.weight == 2 * weight
     params["system"]["max_block_extrinsics"] = 5
     chain = TestChain(test_doc(params=params))
     three = [chain.transfer(ALICE, BOB.public, n) for n in (1, 2, 3)]
-    with pytest.raises(InvalidBlock, match="weight limit 20"):
+    with pytest.raises(InvalidBlock, match=f"weight limit {2 * weight + weight // 2}"):
         chain.runtime.execute(chain.root, chain.next_env(), three)
     built = chain.runtime.build_block(chain.root, chain.next_env(), three, max_count=1)
     assert len(built.extrinsics) == 1

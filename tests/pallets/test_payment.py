@@ -26,9 +26,15 @@ from tests.pallets.helpers import ALICE, BOB, CHARLIE, DAVE, EVE, TestChain
 from tests.pallets.helpers import test_doc as doc_with
 
 POOL = module_account(COMMONS)
-DECLARE = construct.registry().call("credit", "declare_conflict")
-TRANSFER = construct.registry().call("balances", "transfer")
-assert DECLARE is not None and TRANSFER is not None
+RUNTIME = construct.registry()
+DECLARE = RUNTIME.call("credit", "declare_conflict")
+TRANSFER = RUNTIME.call("balances", "transfer")
+REMARK = RUNTIME.call("system", "remark")
+assert DECLARE is not None and TRANSFER is not None and REMARK is not None
+# Weights in microseconds (runtime/weights.py) from the calls' declared operations.
+W_TRANSFER = RUNTIME.weights.weight(TRANSFER, 9)
+W_DECLARE = RUNTIME.weights.weight(DECLARE, 12)
+W_REMARK = RUNTIME.weights.weight(REMARK, 1)
 
 
 def expected_fee(chain: TestChain, raw: bytes, weight: int) -> int:
@@ -61,9 +67,9 @@ def test_p1_the_fee_is_base_plus_length_plus_weight_and_goes_to_the_pool() -> No
         TOTAL_ISSUANCE.get(state),
     )
     raw = chain.transfer(ALICE, BOB.public, 5_000)
-    fee = expected_fee(chain, raw, 9)
+    fee = expected_fee(chain, raw, W_TRANSFER)
     quote = fees.PAYMENT.quote(
-        state, chain.time_ms // 1000 + 1, ALICE.public, TRANSFER, 9, len(raw)
+        state, chain.time_ms // 1000 + 1, ALICE.public, TRANSFER, W_TRANSFER, len(raw)
     )
     assert quote.due == quote.inclusion_fee == fee > 0 and not quote.free
     (receipt,) = chain.execute([raw]).receipts
@@ -84,7 +90,7 @@ def test_p1_a_failed_call_still_pays_and_moves_the_nonce() -> None:
     chain = TestChain(fees=True)
     alice = FREE.get(chain.state(), ALICE.public)
     raw = chain.transfer(ALICE, BOB.public, alice)  # everything: nothing is left for the fee
-    fee = expected_fee(chain, raw, 9)
+    fee = expected_fee(chain, raw, W_TRANSFER)
     (receipt,) = chain.execute([raw]).receipts
     assert not receipt.success and receipt.error is not None
     assert receipt.error.code == "InsufficientBalance"
@@ -114,28 +120,32 @@ def test_p1_fees_are_governance_parameters() -> None:
     chain = TestChain(doc, fees=True)
     alice = FREE.get(chain.state(), ALICE.public)
     chain.execute([chain.transfer(ALICE, BOB.public, 5_000)])
-    assert FREE.get(chain.state(), ALICE.public) == alice - 5_000 - 7 * 9
+    assert FREE.get(chain.state(), ALICE.public) == alice - 5_000 - 7 * W_TRANSFER
 
 
 def test_p2_a_member_takes_part_for_free_until_the_allowance_is_spent() -> None:
-    allowance = 30  # declare_conflict weighs 12: two fit, the third pays
+    allowance = 2 * W_DECLARE + W_DECLARE // 2  # two fit, the third pays
     chain = TestChain(doc_with(params={"payment": {"allowance_weight": allowance}}), fees=True)
     bob = FREE.get(chain.state(), BOB.public)
     first = chain.execute([conflict(chain, BOB)]).receipts[0]
     assert not first.success  # the call fails (no such request) ...
-    assert first.events[0].attrs == {"who": BOB.public, "fee": 0, "allowance": 12}  # ... for free
+    assert first.events[0].attrs == {
+        "who": BOB.public,
+        "fee": 0,
+        "allowance": W_DECLARE,
+    }  # ... for free
     chain.execute([conflict(chain, BOB)])
     assert FREE.get(chain.state(), BOB.public) == bob
     raw = conflict(chain, BOB)
-    fee = expected_fee(chain, raw, 12)
+    fee = expected_fee(chain, raw, W_DECLARE)
     third = chain.execute([raw]).receipts[0]
     assert third.events[0].attrs == {"who": BOB.public, "fee": fee, "allowance": 0}
     assert FREE.get(chain.state(), BOB.public) == bob - fee
-    assert ALLOWANCE_USED.get(chain.state(), BOB.public)[1] == 24
+    assert ALLOWANCE_USED.get(chain.state(), BOB.public)[1] == 2 * W_DECLARE
 
 
 def test_p2_the_allowance_starts_again_each_epoch() -> None:
-    chain = TestChain(doc_with(params={"payment": {"allowance_weight": 12}}), fees=True)
+    chain = TestChain(doc_with(params={"payment": {"allowance_weight": W_DECLARE}}), fees=True)
     epoch = param(chain.state(), "system", "epoch_length")
     bob = FREE.get(chain.state(), BOB.public)
     chain.execute([conflict(chain, BOB)])
@@ -143,7 +153,7 @@ def test_p2_the_allowance_starts_again_each_epoch() -> None:
     chain.execute([conflict(chain, BOB)], seconds=epoch)  # the next epoch: free again
     assert FREE.get(chain.state(), BOB.public) == bob
     usage = ALLOWANCE_USED.get(chain.state(), BOB.public)
-    assert usage == [1, 12]
+    assert usage == [1, W_DECLARE]
 
 
 def test_p2_only_members_and_only_community_calls_are_free() -> None:
@@ -153,7 +163,7 @@ def test_p2_only_members_and_only_community_calls_are_free() -> None:
     before = FREE.get(chain.state(), outsider.public)
     raw = conflict(chain, outsider)
     (receipt,) = chain.execute([raw]).receipts
-    assert receipt.events[0].attrs["fee"] == expected_fee(chain, raw, 12)
+    assert receipt.events[0].attrs["fee"] == expected_fee(chain, raw, W_DECLARE)
     assert FREE.get(chain.state(), outsider.public) < before
     # A member's transfer is not a community call: it pays.
     (receipt,) = chain.execute([chain.transfer(BOB, CHARLIE.public, 5_000)]).receipts
@@ -169,7 +179,7 @@ def test_p3_a_fee_that_leaves_dust_reaps_a_non_member() -> None:
     deposit = param(chain.state(), "balances", "existential_deposit")
     guest = Keypair.from_seed(blake2b256(b"guest"))
     probe = chain.sign(guest, "system", "remark", {"text": "hi"}, nonce=0)
-    fee = expected_fee(chain, probe, 1)
+    fee = expected_fee(chain, probe, W_REMARK)
     chain.execute([chain.transfer(ALICE, guest.public, fee + deposit - 1)])
     chain.nonces.clear()
     pool = FREE.get(chain.state(), POOL)
@@ -187,10 +197,12 @@ def test_p3_a_member_below_the_deposit_is_not_reaped() -> None:
     deposit = param(chain.state(), "balances", "existential_deposit")
     dave = FREE.get(chain.state(), DAVE.public)
     remark = chain.sign(DAVE, "system", "remark", {"text": "hi"}, nonce=1)
-    keep = expected_fee(chain, remark, 1) + deposit // 2  # at least the deposit
+    keep = expected_fee(chain, remark, W_REMARK) + deposit // 2  # at least the deposit
     # The fee is taken before the call: Dave sends all but ``keep``.
     probe = chain.transfer(DAVE, EVE.public, dave, nonce=0)
-    send = chain.transfer(DAVE, EVE.public, dave - expected_fee(chain, probe, 9) - keep, nonce=0)
+    send = chain.transfer(
+        DAVE, EVE.public, dave - expected_fee(chain, probe, W_TRANSFER) - keep, nonce=0
+    )
     assert len(send) == len(probe)
     assert chain.execute([send]).receipts[0].success
     assert FREE.get(chain.state(), DAVE.public) == keep
@@ -203,13 +215,19 @@ def test_p3_a_member_below_the_deposit_is_not_reaped() -> None:
 def test_quote_refuses_a_signer_with_pending_fees_beyond_the_balance() -> None:
     chain = TestChain(fees=True)
     guest = Keypair.from_seed(blake2b256(b"guest"))
-    chain.execute([chain.transfer(ALICE, guest.public, 100_000)])
+    chain.execute([chain.transfer(ALICE, guest.public, 1_000_000)])
     state, now = chain.state(), chain.time_ms // 1000 + 1
-    quote = fees.PAYMENT.quote(state, now, guest.public, TRANSFER, 9, 200)
-    assert quote.due < 100_000
+    quote = fees.PAYMENT.quote(state, now, guest.public, TRANSFER, W_TRANSFER, 200)
+    assert quote.due < 1_000_000
     with pytest.raises(CannotPay, match="pending"):
         fees.PAYMENT.quote(
-            state, now, guest.public, TRANSFER, 9, 200, reserved_fees=100_000 - quote.due + 1
+            state,
+            now,
+            guest.public,
+            TRANSFER,
+            W_TRANSFER,
+            200,
+            reserved_fees=1_000_000 - quote.due + 1,
         )
 
 
@@ -231,7 +249,7 @@ actions = st.lists(
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(blocks=st.lists(actions, min_size=1, max_size=3))
 def test_i1_and_i2_hold_with_fees(blocks: list[list[tuple[int, int, int, bool]]]) -> None:
-    chain = TestChain(doc_with(params={"payment": {"allowance_weight": 24}}), fees=True)
+    chain = TestChain(doc_with(params={"payment": {"allowance_weight": 2 * W_DECLARE}}), fees=True)
     supply = TOTAL_ISSUANCE.get(chain.state())
     paid = 0
     for block in blocks:

@@ -26,7 +26,8 @@ def test_a_valid_extrinsic_is_checked_with_its_call_and_weight() -> None:
     raw = chain.transfer(ALICE, BOB.public, 9)
     checked = validate_extrinsic(raw, chain.state(), _rules(chain), height=1)
     assert checked.hash == blake2b256(raw)
-    assert checked.call.name == "transfer" and checked.weight == 9
+    assert checked.call.name == "transfer" and checked.operations == 9
+    assert checked.weight == chain.runtime.registry.weights.weight(checked.call, 9)
     assert checked.args == {"dest": BOB.public, "amount": 9}
     assert (checked.signer, checked.nonce, checked.state_nonce) == (ALICE.public, 0, 0)
 
