@@ -64,7 +64,7 @@ def main() -> None:
             try:
                 call_args = smallest_args(call)
                 operations = call.weight_of(call_args)
-            except Exception:  # noqa: BLE001 - an argument-dependent weight we cannot guess
+            except Exception:
                 continue
             raw = Extrinsic.create(
                 key, 0, 0, Call(pallet.name, call.name, call_args), bytes(32)
@@ -85,13 +85,11 @@ def main() -> None:
         f"block: {system['max_block_weight']} us, {system['max_block_bytes']} bytes, "
         f"{system['max_block_extrinsics']} extrinsics"
     )
-    print(
-        f"{'call':28} {'bytes':>6} {'weight us':>10} {'fee':>10} {'fee/us':>7} {'per block':>9} {'block cost':>12}"
-    )
+    heading = ("call", "bytes", "weight us", "fee", "fee/us", "per block", "block cost")
+    print("{:28} {:>6} {:>10} {:>10} {:>7} {:>9} {:>12}".format(*heading))
     for ratio, name, size, weight, fee, per_block in rows:
-        print(
-            f"{name:28} {size:6} {weight:10} {fee:10} {ratio:7.2f} {per_block:9} {fee * per_block:12}"
-        )
+        cost = fee * per_block
+        print(f"{name:28} {size:6} {weight:10} {fee:10} {ratio:7.2f} {per_block:9} {cost:12}")
     _, name, _, _, fee, per_block = rows[0]
     blocks = int(args.blocks_per_second * 3600)
     hour = fee * per_block * blocks
