@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-sim lint format typecheck bench soak fuzz image-test explorer clean
+.PHONY: help install run test test-sim lint format typecheck bench soak attack fuzz image-test explorer clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -51,6 +51,9 @@ bench: $(STAMP) ## every benchmark; prints figures and conditions
 
 soak: $(STAMP) ## 30 minutes of faults on a real 4-validator localnet under a bank workload; SOAK_ARGS adds flags
 	$(BIN)/python scripts/chaos.py --duration 1800 --seed 1 --faults all --replay all $(SOAK_ARGS)
+
+attack: $(STAMP) ## the attack profile (issue 17): seven attacks on a real 4-validator localnet; ATTACK_ARGS adds flags
+	$(BIN)/python scripts/attack.py --attacks all --seed 1 --baseline 10 --duration 15 $(ATTACK_ARGS)
 
 fuzz: $(STAMP) ## coverage-guided fuzzing (atheris), 60 s per target; prints executions per target
 	$(BIN)/python -c 'import atheris' 2>/dev/null || $(BIN)/pip install --quiet 'atheris>=2.3'
