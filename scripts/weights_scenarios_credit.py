@@ -1,0 +1,395 @@
+"""Worst-case scenarios of the credit, loans and federation calls (see weights_scenarios).
+
+Every request names MAX_BORROWERS borrowers (``BORROWERS``, 8 accounts that
+are never funders), MAX_PROVIDERS providers, the longest texts and
+MAX_DOCUMENTS documents, for the pooled trust of its borrowers (8 x 10^5) in
+a fund of 64 funders; it is reviewed by 16 reviewers (``min_reviewers``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ledger.crypto import Keypair, blake2b256
+from pallets.credit.storage import NEXT_REQUEST, REQUEST, REQUESTS
+from pallets.federation.storage import TRUST
+from pallets.loans import api as loans_api
+from scripts.weights_scenarios import (
+    BORROWERS,
+    FUNDERS,
+    OUTSIDERS,
+    REASON,
+    SCENARIOS,
+    Prepared,
+    big_fund,
+    new_fund,
+    now,
+    run,
+    run_many,
+    sign,
+    wait,
+)
+from tests.pallets.helpers import TestChain
+
+AMOUNT = 8 * 100_000  # the borrowers' pooled initial trust (C3)
+DOCUMENTS = [blake2b256(b"bench-weights/doc/" + bytes([i])) for i in range(8)]
+TEXTS = {k: k[0] * 500 for k in ("what", "repayment_good", "repayment_bad", "trust_reasons")}
+CONCLUSIONS = blake2b256(b"bench-weights/conclusions")
+
+
+def request_args(fund: int, **overrides: Any) -> dict[str, Any]:
+    args: dict[str, Any] = {
+        "fund": fund,
+        "borrowers": [b.public for b in BORROWERS],
+        "amount": AMOUNT,
+        "purpose": "creative_project",
+        "recipient": BORROWERS[0].public,
+        "term": 90,
+        "installments": 3,
+        **TEXTS,
+        "documents": DOCUMENTS,
+        "providers": [k.public for k in FUNDERS[:8]],
+    }
+    args.update(overrides)
+    return args
+
+
+def submit(chain: TestChain, fund: int, count: int, **overrides: Any) -> list[int]:
+    """``count`` requests signed by their submitter only (awaiting signatures)."""
+    first: int = NEXT_REQUEST.get(chain.state())
+    run_many(
+        chain,
+        [
+            sign(chain, BORROWERS[0], "credit.submit", **request_args(fund, **overrides))
+            for _ in range(count)
+        ],
+        per_block=100,
+    )
+    return list(range(first, first + count))
+
+
+def request(chain: TestChain, request_id: int) -> dict[str, Any]:
+    raw = REQUESTS.get(chain.state(), request_id)
+    assert raw is not None
+    return REQUEST.unwire(raw)
+
+
+def co_sign(chain: TestChain, ids: Sequence[int], signers: Sequence[Keypair]) -> None:
+    run_many(chain, [sign(chain, k, "credit.sign", request=r) for k in signers for r in ids])
+
+
+def in_review(chain: TestChain, fund: int, count: int, **overrides: Any) -> list[int]:
+    """``count`` valid requests whose reviewers are drawn (MAX_DRAWS_PER_BLOCK a block)."""
+    ids = submit(chain, fund, count, **overrides)
+    co_sign(chain, ids, BORROWERS[1:])
+    for _ in range(count // 8 + 4):
+        wait(chain, 1)
+        if all(request(chain, r)["status"] == "in_review" for r in ids):
+            return ids
+    raise AssertionError([request(chain, r)["status"] for r in ids])
+
+
+def reviewers(chain: TestChain, request_id: int) -> list[Keypair]:
+    by_key = {k.public: k for k in FUNDERS}
+    return [by_key[r] for r in request(chain, request_id)["reviewers"]]
+
+
+def verdicts(
+    chain: TestChain, ids: Sequence[int], *, skip_last: bool, first: str = "approve"
+) -> list[bytes]:
+    """Every reviewer of each request resolves (the last one left out if ``skip_last``);
+    returns the last reviewers' extrinsics when left out."""
+    txs, last = [], []
+    for r in ids:
+        panel = reviewers(chain, r)
+        for i, key in enumerate(panel[:-1] if skip_last else panel):
+            verdict = first if i == 0 else "approve"
+            txs.append(
+                sign(
+                    chain,
+                    key,
+                    "credit.review",
+                    request=r,
+                    verdict=verdict,
+                    conclusions_hash=CONCLUSIONS,
+                )
+            )
+        if skip_last:
+            last.append((panel[-1], r))
+    run_many(chain, txs)
+    return [
+        sign(
+            chain, key, "credit.review", request=r, verdict="approve", conclusions_hash=CONCLUSIONS
+        )
+        for key, r in last
+    ]
+
+
+def loans(chain: TestChain, count: int, **overrides: Any) -> list[int]:
+    """``count`` active loans (8 borrowers, 16 reviewers) in a fund of 64."""
+    fund = big_fund(chain)
+    ids = in_review(chain, fund, count, **overrides)
+    wait(chain, 20)  # review_min
+    run_many(chain, verdicts(chain, ids, skip_last=True))
+    assert all(loans_api.find_loan(chain.state(), r) is not None for r in ids)
+    return ids
+
+
+# ---------------------------------------------------------------- credit
+
+
+@SCENARIOS.add(
+    "credit.submit",
+    "8 borrowers (pooled trust read), 8 providers, longest texts, "
+    "8 documents, C4 limits in a fund of 64",
+)
+def _submit(chain: TestChain, n: int) -> Prepared:
+    fund = big_fund(chain)
+    return Prepared(
+        [sign(chain, BORROWERS[0], "credit.submit", **request_args(fund)) for _ in range(n)]
+    )
+
+
+@SCENARIOS.add(
+    "credit.sign",
+    "the 8th borrower's signature: the request becomes valid "
+    "(C3 trust, C4 limits, score, draw and deadline queued)",
+)
+def _sign(chain: TestChain, n: int) -> Prepared:
+    fund = big_fund(chain)
+    ids = submit(chain, fund, n)
+    co_sign(chain, ids, BORROWERS[1:-1])
+    return Prepared([sign(chain, BORROWERS[-1], "credit.sign", request=r) for r in ids])
+
+
+@SCENARIOS.add(
+    "credit.endorse",
+    "the 32nd endorsement (MAX_ENDORSEMENTS) of a request in review: the score is recomputed",
+)
+def _endorse(chain: TestChain, n: int) -> Prepared:
+    fund = big_fund(chain)
+    ids = in_review(chain, fund, n)
+    run_many(
+        chain, [sign(chain, k, "credit.endorse", request=r) for r in ids for k in FUNDERS[:31]]
+    )
+    return Prepared([sign(chain, FUNDERS[31], "credit.endorse", request=r) for r in ids])
+
+
+@SCENARIOS.add("credit.declare_conflict", "a reviewer of a request in review (16 reviewers)")
+def _declare(chain: TestChain, n: int) -> Prepared:
+    fund = big_fund(chain)
+    ids = in_review(chain, fund, n)
+    return Prepared(
+        [
+            sign(
+                chain,
+                reviewers(chain, r)[0],
+                "credit.declare_conflict",
+                request=r,
+                reason_hash=REASON,
+            )
+            for r in ids
+        ]
+    )
+
+
+@SCENARIOS.add(
+    "credit.answer_conflict", "a refusal: the conflicted reviewer is excluded and a new draw queued"
+)
+def _answer(chain: TestChain, n: int) -> Prepared:
+    fund = big_fund(chain)
+    ids = in_review(chain, fund, n)
+    panels = {r: reviewers(chain, r) for r in ids}
+    run(
+        chain,
+        [
+            sign(chain, panels[r][0], "credit.declare_conflict", request=r, reason_hash=REASON)
+            for r in ids
+        ],
+    )
+    return Prepared(
+        [
+            sign(
+                chain,
+                panels[r][1],
+                "credit.answer_conflict",
+                request=r,
+                reviewer=panels[r][0].public,
+                accept=False,
+            )
+            for r in ids
+        ]
+    )
+
+
+@SCENARIOS.add(
+    "credit.review",
+    "the 16th approval: the credit is approved (C9) and the "
+    "loan disbursed (L1), exits and debts checked",
+)
+def _review(chain: TestChain, n: int) -> Prepared:
+    fund = big_fund(chain)
+    ids = in_review(chain, fund, n)
+    wait(chain, 20)  # review_min
+    return Prepared(verdicts(chain, ids, skip_last=True))
+
+
+@SCENARIOS.add(
+    "credit.amend",
+    "after needs-improvement: longest texts, 8 documents, C3 checked again, a new deadline",
+)
+def _amend(chain: TestChain, n: int) -> Prepared:
+    fund = big_fund(chain)
+    ids = in_review(chain, fund, n)
+    wait(chain, 20)
+    verdicts(chain, ids, skip_last=False, first="improve")
+    assert all(request(chain, r)["status"] == "needs_improvement" for r in ids)
+    return Prepared(
+        [
+            sign(chain, BORROWERS[0], "credit.amend", request=r, **TEXTS, documents=DOCUMENTS)
+            for r in ids
+        ]
+    )
+
+
+@SCENARIOS.add("credit.withdraw", "the submitter withdraws a request in review (largest record)")
+def _withdraw(chain: TestChain, n: int) -> Prepared:
+    fund = big_fund(chain)
+    ids = in_review(chain, fund, n)
+    return Prepared([sign(chain, BORROWERS[0], "credit.withdraw", request=r) for r in ids])
+
+
+# ---------------------------------------------------------------- loans
+
+
+@SCENARIOS.add(
+    "loans.repay",
+    "the payment closing a loan: interest and principal, trust "
+    "raised for 8 borrowers and 16 reviewers, histories",
+)
+def _repay(chain: TestChain, n: int) -> Prepared:
+    ids = loans(chain, n)
+    wait(chain, 10)
+    at = now(chain) + 1
+    txs = []
+    for i, r in enumerate(ids):
+        loan = loans_api.find_loan(chain.state(), r)
+        assert loan is not None
+        loans_api.accrue_to(loan, at)
+        owed = loan["interest_due"] + loan["outstanding"]
+        txs.append(sign(chain, OUTSIDERS[i], "loans.repay", loan=r, amount=owed))
+    return Prepared(txs)
+
+
+@SCENARIOS.add(
+    "loans.extend", "the 16th reviewer's matching vote: the due dates move, every vote deleted"
+)
+def _extend(chain: TestChain, n: int) -> Prepared:
+    ids = loans(chain, n)
+    panels = {r: reviewers(chain, r) for r in ids}
+    run_many(
+        chain,
+        [sign(chain, k, "loans.extend", loan=r, seconds=3600) for r in ids for k in panels[r][:-1]],
+    )
+    return Prepared([sign(chain, panels[r][-1], "loans.extend", loan=r, seconds=3600) for r in ids])
+
+
+@SCENARIOS.add(
+    "loans.vote_writeoff",
+    "the 16th reviewer's vote on a defaulted loan: "
+    "written off, 64 funders' votes read, trust lowered for 24 parties",
+)
+def _writeoff(chain: TestChain, n: int) -> Prepared:
+    ids = loans(chain, n, term=60, installments=1)
+    wait(chain, 60 + 125)  # the term, then default_after (localnet)
+    panels = {r: reviewers(chain, r) for r in ids}
+    run_many(
+        chain, [sign(chain, k, "loans.vote_writeoff", loan=r) for r in ids for k in panels[r][:-1]]
+    )
+    return Prepared([sign(chain, panels[r][-1], "loans.vote_writeoff", loan=r) for r in ids])
+
+
+# ---------------------------------------------------------------- federation
+
+
+def federate(chain: TestChain, pairs: Sequence[tuple[int, int]], options: int = TRUST) -> None:
+    """Both funds of each pair propose; the consent periods pass."""
+    run(
+        chain,
+        [
+            sign(
+                chain,
+                FUNDERS[0],
+                "federation.propose",
+                fund=a,
+                partner=b,
+                options=options,
+                reason_hash=REASON,
+            )
+            for x, y in pairs
+            for a, b in ((x, y), (y, x))
+        ],
+    )
+    wait(chain, 31)
+    for _ in range(2 * len(pairs) // 16 + 2):
+        wait(chain, 1)
+
+
+@SCENARIOS.add(
+    "federation.propose",
+    "fund with 7 agreements in force (partners walked) proposes an 8th to a new fund",
+)
+def _fed_propose(chain: TestChain, n: int) -> Prepared:
+    n = min(n, 8)
+    funds = [new_fund(chain) for _ in range(8 + n)]
+    federate(chain, [(funds[0], f) for f in funds[1:8]])
+    return Prepared(
+        [
+            sign(
+                chain,
+                FUNDERS[i],
+                "federation.propose",
+                fund=funds[0],
+                partner=funds[8 + i],
+                options=7,
+                reason_hash=REASON,
+            )
+            for i in range(n)
+        ]
+    )
+
+
+@SCENARIOS.add(
+    "federation.propose_leave", "fund with 8 agreements (MAX_PARTNERS) proposes to leave one"
+)
+def _fed_leave(chain: TestChain, n: int) -> Prepared:
+    n = min(n, 8)
+    funds = [new_fund(chain) for _ in range(9)]
+    federate(chain, [(funds[0], f) for f in funds[1:]])
+    return Prepared(
+        [
+            sign(
+                chain,
+                FUNDERS[i],
+                "federation.propose_leave",
+                fund=funds[0],
+                partner=funds[1 + i],
+                reason_hash=REASON,
+            )
+            for i in range(n)
+        ]
+    )
+
+
+@SCENARIOS.add("federation.split", "4 parts (MAX_SPLIT_PARTS) in 4 pairwise federated funds")
+def _split(chain: TestChain, n: int) -> Prepared:
+    funds = [new_fund(chain) for _ in range(4)]
+    federate(chain, [(a, b) for i, a in enumerate(funds) for b in funds[i + 1 :]])
+    parts = [submit(chain, f, n) for f in funds]
+    return Prepared(
+        [
+            sign(chain, BORROWERS[0], "federation.split", requests=[p[i] for p in parts])
+            for i in range(n)
+        ]
+    )
