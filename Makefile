@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-sim lint format typecheck bench soak attack fuzz image-test explorer clean
+.PHONY: help install run test test-sim lint format typecheck bench bench-weights soak attack fuzz image-test explorer clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ typecheck: $(STAMP) ## mypy --strict on the core packages
 
 bench: $(STAMP) ## every benchmark; prints figures and conditions
 	@for b in scripts/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+bench-weights: $(STAMP) ## benchmark every call in its worst case and write pallets/runtime/weights.json
+	$(BIN)/python scripts/bench_weights.py --write
 
 soak: $(STAMP) ## 30 minutes of faults on a real 4-validator localnet under a bank workload; SOAK_ARGS adds flags
 	$(BIN)/python scripts/chaos.py --duration 1800 --seed 1 --faults all --replay all $(SOAK_ARGS)
