@@ -33,7 +33,8 @@ from pallets.governance import rounds
 from pallets.governance.allowlist import encode_call
 from pallets.governance.storage import NEXT_ID
 from pallets.runtime.declare import SIGNED
-from pallets.runtime.params import PARAMS
+from pallets.runtime.params import PARAMS, param
+from pallets.runtime.validate import decode_extrinsic
 from pallets.system.hooks import epoch_at
 from tests.pallets.helpers import TestChain, test_doc
 
@@ -123,14 +124,36 @@ SCENARIOS: Final = Registry()
 # ---------------------------------------------------------------- shared steps
 
 
-def run(chain: TestChain, txs: Sequence[bytes], *, seconds: int = 1) -> Any:
-    """Execute and commit one setup block (once); every extrinsic must succeed."""
-    result = chain.runtime.execute(chain.root, chain.next_env(seconds), list(txs))
-    failed = [(i, r.error) for i, r in enumerate(result.receipts) if not r.success]
-    assert not failed, failed[:3]
-    assert len(result.receipts) == len(txs), (len(result.receipts), len(txs))
-    chain.apply(result)
-    return result
+def run(chain: TestChain, txs: Sequence[bytes], *, seconds: int = 1) -> None:
+    """Execute and commit setup blocks (each once); every extrinsic must succeed.
+
+    ``txs`` go in one block, or in as many consecutive blocks (1 s apart) as the
+    block weight limit needs.
+    """
+    for chunk in _fit(chain, list(txs)):
+        result = chain.runtime.execute(chain.root, chain.next_env(seconds), chunk)
+        failed = [(i, r.error) for i, r in enumerate(result.receipts) if not r.success]
+        assert not failed, failed[:3]
+        chain.apply(result)
+        seconds = 1
+
+
+def _fit(chain: TestChain, txs: list[bytes]) -> list[list[bytes]]:
+    limit = param(chain.state(), "system", "max_block_weight")
+    registry = chain.runtime.registry
+    chunks: list[list[bytes]] = [[]]
+    total = 0
+    for raw in txs:
+        ext = decode_extrinsic(raw, 1 << 20)
+        call = registry.call(ext.call.pallet, ext.call.function)
+        assert call is not None
+        weight = registry.weights.weight(call, call.weight)
+        if total + weight > limit and chunks[-1]:
+            chunks.append([])
+            total = 0
+        chunks[-1].append(raw)
+        total += weight
+    return chunks
 
 
 def run_many(chain: TestChain, txs: Sequence[bytes], per_block: int = 400) -> None:

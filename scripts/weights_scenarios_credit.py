@@ -2,8 +2,8 @@
 
 Every request names MAX_BORROWERS borrowers (``BORROWERS``, 8 accounts that
 are never funders), MAX_PROVIDERS providers, the longest texts and
-MAX_DOCUMENTS documents, for the pooled trust of its borrowers (8 x 10^5) in
-a fund of 64 funders; it is reviewed by 16 reviewers (``min_reviewers``).
+MAX_DOCUMENTS documents, in a fund of 64 funders; it is reviewed by 16
+reviewers (``min_reviewers``). The amounts do not change the work.
 """
 
 from __future__ import annotations
@@ -32,7 +32,10 @@ from scripts.weights_scenarios import (
 )
 from tests.pallets.helpers import TestChain
 
-AMOUNT = 8 * 100_000  # the borrowers' pooled initial trust (C3)
+# Each borrower brings 1 000 of its 100 000 initial trust, each reviewer 500: the same
+# borrowers and funders can back every request of a scenario (T5 exposure) and the
+# panel is min_reviewers (16).
+AMOUNT = 8_000
 DOCUMENTS = [blake2b256(b"bench-weights/doc/" + bytes([i])) for i in range(8)]
 TEXTS = {k: k[0] * 500 for k in ("what", "repayment_good", "repayment_bad", "trust_reasons")}
 CONCLUSIONS = blake2b256(b"bench-weights/conclusions")
