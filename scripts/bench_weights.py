@@ -310,7 +310,8 @@ def main(argv: list[str] | None = None) -> int:
                 checks.append(check)
                 print(
                     f"  {label}: {check['call']} weight {check['weight']} us x "
-                    f"{check['included']} of {check['wanted']} wanted (block weight {check['block_weight']}, "
+                    f"{check['included']} of {check['wanted']} wanted "
+                    f"(block weight {check['block_weight']}, "
                     f"{check['success']} succeeded): build_block {check['build_ms']:.0f} ms "
                     f"({check['build_ms'] / timeout_ms:.1%} of timeout_propose), execute "
                     f"{check['execute_ms']:.0f} ms ({check['execute_ms'] / timeout_ms:.1%}): "
