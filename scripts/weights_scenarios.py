@@ -329,12 +329,20 @@ def _object(chain: TestChain, n: int) -> Prepared:
 def removal_votes(
     chain: TestChain, fund: int, targets: Sequence[Keypair], missing: int
 ) -> list[Keypair]:
-    """Vote to remove each target with all the votes needed but ``missing``; the last voters."""
-    others = 63
-    needed = -(-7500 * others // 10_000)  # removal_threshold of the other funders
+    """Vote to remove each target with all the votes needed but ``missing``; the last voters.
+
+    The voters are the fund's first funders in FUNDERS that are not targets.
+    """
+    from pallets.funds import api
+
+    record = api.get_fund(chain.state(), fund)
+    others = record["funders"] - 1
+    needed = -(-param(chain.state(), "funds", "removal_threshold") * others // 10_000)
+    members = [k for k in FUNDERS if api.is_funder(chain.state(), fund, k.public)]
     txs, last = [], []
     for target in targets:
-        voters = [k for k in FUNDERS if k.public != target.public][:needed]
+        voters = [k for k in members if k not in targets][:needed]
+        assert len(voters) == needed
         txs += [
             sign(chain, k, "funds.vote_removal", fund=fund, target=target.public)
             for k in voters[: needed - missing]
@@ -360,21 +368,6 @@ def _vote_removal(chain: TestChain, n: int) -> Prepared:
             for voter, target in zip(last, targets, strict=True)
         ]
     )
-
-
-@SCENARIOS.add(
-    "funds.leave",
-    "after min_membership in a fund of 64: enters the exit queue and is paid its claim "
-    "(size / funders) at once",
-)
-def _leave(chain: TestChain, n: int) -> Prepared:
-    # Not reachable here: a leave paying MAX_EXITS_PER_CALL queued exits. Funds'
-    # on_finalize pays the queue whenever cash allows, so a queue only persists while
-    # cash is short, and then a leave pays nothing more (see docs/runtime-weights.md).
-    n = min(n, 56)
-    fund = big_fund(chain)
-    wait(chain, 300)  # min_membership (localnet)
-    return Prepared([sign(chain, k, "funds.leave", fund=fund) for k in FUNDERS[1 : 1 + n]])
 
 
 # ---------------------------------------------------------------- members, governance, health

@@ -14,6 +14,7 @@ from typing import Any
 from ledger.crypto import Keypair, blake2b256
 from pallets.credit.storage import NEXT_REQUEST, REQUEST, REQUESTS
 from pallets.federation.storage import TRUST
+from pallets.funds import api as funds_api
 from pallets.loans import api as loans_api
 from scripts.weights_scenarios import (
     BORROWERS,
@@ -25,6 +26,7 @@ from scripts.weights_scenarios import (
     big_fund,
     new_fund,
     now,
+    removal_votes,
     run,
     run_many,
     sign,
@@ -261,6 +263,54 @@ def _withdraw(chain: TestChain, n: int) -> Prepared:
     fund = big_fund(chain)
     ids = in_review(chain, fund, n)
     return Prepared([sign(chain, BORROWERS[0], "credit.withdraw", request=r) for r in ids])
+
+
+# ---------------------------------------------------------------- funds.leave
+
+
+@SCENARIOS.add(
+    "funds.leave",
+    "after min_membership, with 7 removed funders queued before it: it pays 8 exits "
+    "(MAX_EXITS_PER_CALL); the queue persists because 4 funds of lower id hold unpayable "
+    "exits (cash 0 after an expense, a loan outstanding) and on_finalize pays at most "
+    "MAX_EXIT_FUNDS_PER_BLOCK funds a block",
+)
+def _leave(chain: TestChain, n: int) -> Prepared:
+    n = min(n, 8)
+    blockers = [new_fund(chain) for _ in range(4)]
+    ids = [in_review(chain, f, 1)[0] for f in blockers]
+    wait(chain, 20)
+    verdicts(chain, ids, skip_last=False)  # a loan outstanding in each
+    run(
+        chain,
+        [
+            sign(
+                chain,
+                FUNDERS[0],
+                "funds.propose",
+                fund=f,
+                kind="expense",
+                subject=OUTSIDERS[0].public,
+                amount=funds_api.cash(chain.state(), f),
+                rate_bps=0,
+                apply_to_open=False,
+                reason_hash=REASON,
+            )
+            for f in blockers
+        ],
+    )
+    wait(chain, 31)
+    wait(chain, 1)
+    assert all(funds_api.cash(chain.state(), f) == 0 for f in blockers)
+    for f in blockers:  # claim = outstanding / funders > cash = 0: never paid
+        removal_votes(chain, f, FUNDERS[55:56], 0)
+    targets = [new_fund(chain) for _ in range(n)]
+    for f in targets:
+        removal_votes(chain, f, FUNDERS[49:56], 0)
+    queued = funds_api.pending_exits(chain.state(), targets[-1])
+    assert len(queued) == 7, queued
+    wait(chain, 300)  # min_membership (localnet)
+    return Prepared([sign(chain, FUNDERS[42], "funds.leave", fund=f) for f in targets])
 
 
 # ---------------------------------------------------------------- loans
