@@ -15,9 +15,11 @@ by 16 reviewers (``min_reviewers``). Funds are "big": 64 funders (MAX_FUNDERS),
 contribution C = 10^6, every account's initial trust 10^5.
 
 This module holds the shared steps and the scenarios of system, balances,
-funds, members, governance and health; ``weights_scenarios_credit`` holds
-those of credit, loans and federation. ``SCENARIOS`` lists them all and
-``GOVERNANCE_ONLY`` the calls that are not extrinsics.
+members, governance and health; ``weights_scenarios_funds`` holds those of
+funds (but leave), ``weights_scenarios_credit`` those of credit, loans
+and funds.leave, ``weights_scenarios_federation`` those of federation.
+``all_scenarios()`` lists them all and ``governance_only()`` the calls that
+are not extrinsics.
 """
 
 from __future__ import annotations
@@ -253,123 +255,6 @@ def _transfer(chain: TestChain, n: int) -> Prepared:
     return Prepared([chain.transfer(KEYS[i % ACCOUNTS], dests[i], 10**6) for i in range(n)])
 
 
-# ---------------------------------------------------------------- funds
-
-
-@SCENARIOS.add("funds.create", "longest name and scope, every purpose, a new module account")
-def _create(chain: TestChain, n: int) -> Prepared:
-    return Prepared(
-        [sign(chain, KEYS[i], "funds.create", **create_args(f"Fund{i}")) for i in range(n)]
-    )
-
-
-@SCENARIOS.add("funds.join", "an admitted candidate joins an active fund (F4 growth check)")
-def _join(chain: TestChain, n: int) -> Prepared:
-    n = min(n, 8)  # 56 funders + 8 admitted = MAX_FUNDERS
-    fund = new_fund(chain)
-    candidates = OUTSIDERS[:n]
-    admit(chain, fund, FUNDERS[0], candidates)
-    return Prepared([sign(chain, k, "funds.join", fund=fund) for k in candidates])
-
-
-@SCENARIOS.add("funds.propose", "a new-funder proposal in a fund of 64 (growth check)")
-def _propose(chain: TestChain, n: int) -> Prepared:
-    fund = big_fund(chain)
-    return Prepared(
-        [
-            sign(
-                chain,
-                FUNDERS[i % 64],
-                "funds.propose",
-                fund=fund,
-                kind="new_funder",
-                subject=OUTSIDERS[i].public,
-                amount=0,
-                rate_bps=0,
-                apply_to_open=False,
-                reason_hash=REASON,
-            )
-            for i in range(n)
-        ]
-    )
-
-
-@SCENARIOS.add("funds.object", "an objection rejecting an open proposal")
-def _object(chain: TestChain, n: int) -> Prepared:
-    from pallets.funds.storage import NEXT_PROPOSAL
-
-    fund = big_fund(chain)
-    first: int = NEXT_PROPOSAL.get(chain.state())
-    run(
-        chain,
-        [
-            sign(
-                chain,
-                FUNDERS[0],
-                "funds.propose",
-                fund=fund,
-                kind="expense",
-                subject=OUTSIDERS[0].public,
-                amount=1,
-                rate_bps=0,
-                apply_to_open=False,
-                reason_hash=REASON,
-            )
-            for _ in range(n)
-        ],
-    )
-    return Prepared(
-        [
-            sign(chain, FUNDERS[1 + i % 63], "funds.object", proposal=first + i, reason_hash=REASON)
-            for i in range(n)
-        ]
-    )
-
-
-def removal_votes(
-    chain: TestChain, fund: int, targets: Sequence[Keypair], missing: int
-) -> list[Keypair]:
-    """Vote to remove each target with all the votes needed but ``missing``; the last voters.
-
-    The voters are the fund's first funders in FUNDERS that are not targets.
-    """
-    from pallets.funds import api
-
-    record = api.get_fund(chain.state(), fund)
-    others = record["funders"] - 1
-    needed = -(-param(chain.state(), "funds", "removal_threshold") * others // 10_000)
-    members = [k for k in FUNDERS if api.is_funder(chain.state(), fund, k.public)]
-    txs, last = [], []
-    for target in targets:
-        voters = [k for k in members if k not in targets][:needed]
-        assert len(voters) == needed
-        txs += [
-            sign(chain, k, "funds.vote_removal", fund=fund, target=target.public)
-            for k in voters[: needed - missing]
-        ]
-        last.append(voters[needed - 1])
-    run_many(chain, txs)
-    return last
-
-
-@SCENARIOS.add(
-    "funds.vote_removal",
-    "the vote reaching the threshold in a fund of 64: 48 votes walked "
-    "and deleted, the target enters the exit queue",
-)
-def _vote_removal(chain: TestChain, n: int) -> Prepared:
-    n = min(n, 16)
-    fund = big_fund(chain)
-    targets = FUNDERS[64 - n :]
-    last = removal_votes(chain, fund, targets, 1)
-    return Prepared(
-        [
-            sign(chain, voter, "funds.vote_removal", fund=fund, target=target.public)
-            for voter, target in zip(last, targets, strict=True)
-        ]
-    )
-
-
 # ---------------------------------------------------------------- members, governance, health
 
 
@@ -462,7 +347,11 @@ def _observe(chain: TestChain, n: int) -> Prepared:
 
 
 def all_scenarios() -> list[Scenario]:
-    from scripts import weights_scenarios_credit  # noqa: F401  (registers its scenarios)
+    from scripts import (  # noqa: F401  (they register their scenarios)
+        weights_scenarios_credit,
+        weights_scenarios_federation,
+        weights_scenarios_funds,
+    )
 
     return list(SCENARIOS.scenarios)
 

@@ -13,7 +13,6 @@ from typing import Any
 
 from ledger.crypto import Keypair, blake2b256
 from pallets.credit.storage import NEXT_REQUEST, REQUEST, REQUESTS
-from pallets.federation.storage import TRUST
 from pallets.funds import api as funds_api
 from pallets.loans import api as loans_api
 from scripts.weights_scenarios import (
@@ -26,12 +25,12 @@ from scripts.weights_scenarios import (
     big_fund,
     new_fund,
     now,
-    removal_votes,
     run,
     run_many,
     sign,
     wait,
 )
+from scripts.weights_scenarios_funds import removal_votes
 from tests.pallets.helpers import TestChain
 
 # Each borrower brings 1 000 of its 100 000 initial trust, each reviewer 500: the same
@@ -361,88 +360,3 @@ def _writeoff(chain: TestChain, n: int) -> Prepared:
         chain, [sign(chain, k, "loans.vote_writeoff", loan=r) for r in ids for k in panels[r][:-1]]
     )
     return Prepared([sign(chain, panels[r][-1], "loans.vote_writeoff", loan=r) for r in ids])
-
-
-# ---------------------------------------------------------------- federation
-
-
-def federate(chain: TestChain, pairs: Sequence[tuple[int, int]], options: int = TRUST) -> None:
-    """Both funds of each pair propose; the consent periods pass."""
-    run(
-        chain,
-        [
-            sign(
-                chain,
-                FUNDERS[0],
-                "federation.propose",
-                fund=a,
-                partner=b,
-                options=options,
-                reason_hash=REASON,
-            )
-            for x, y in pairs
-            for a, b in ((x, y), (y, x))
-        ],
-    )
-    wait(chain, 31)
-    for _ in range(2 * len(pairs) // 16 + 2):
-        wait(chain, 1)
-
-
-@SCENARIOS.add(
-    "federation.propose",
-    "fund with 7 agreements in force (partners walked) proposes an 8th to a new fund",
-)
-def _fed_propose(chain: TestChain, n: int) -> Prepared:
-    n = min(n, 8)
-    funds = [new_fund(chain) for _ in range(8 + n)]
-    federate(chain, [(funds[0], f) for f in funds[1:8]])
-    return Prepared(
-        [
-            sign(
-                chain,
-                FUNDERS[i],
-                "federation.propose",
-                fund=funds[0],
-                partner=funds[8 + i],
-                options=7,
-                reason_hash=REASON,
-            )
-            for i in range(n)
-        ]
-    )
-
-
-@SCENARIOS.add(
-    "federation.propose_leave", "fund with 8 agreements (MAX_PARTNERS) proposes to leave one"
-)
-def _fed_leave(chain: TestChain, n: int) -> Prepared:
-    n = min(n, 8)
-    funds = [new_fund(chain) for _ in range(9)]
-    federate(chain, [(funds[0], f) for f in funds[1:]])
-    return Prepared(
-        [
-            sign(
-                chain,
-                FUNDERS[i],
-                "federation.propose_leave",
-                fund=funds[0],
-                partner=funds[1 + i],
-                reason_hash=REASON,
-            )
-            for i in range(n)
-        ]
-    )
-
-
-@SCENARIOS.add("federation.split", "4 parts (MAX_SPLIT_PARTS) in 4 pairwise federated funds")
-def _split(chain: TestChain, n: int) -> Prepared:
-    funds = [new_fund(chain) for _ in range(4)]
-    federate(chain, [(a, b) for i, a in enumerate(funds) for b in funds[i + 1 :]])
-    parts = [submit(chain, f, n) for f in funds]
-    return Prepared(
-        [
-            sign(chain, BORROWERS[0], "federation.split", requests=[p[i] for p in parts])
-            for i in range(n)
-        ]
-    )
