@@ -56,7 +56,7 @@ COMMUNITY_COST_FACTOR = 50
 SIGNATURE_KINDS = ("extrinsic", "vote", "proposal", "commit")
 # Handshake refusal reasons exposed from the start (at 0), so rate() and alerts
 # see them before the first refusal; others appear when they first happen.
-HANDSHAKE_REFUSALS = ("ip_limit", "busy", "max_peers", "timeout")
+HANDSHAKE_REFUSALS = ("ip_limit", "busy", "max_peers", "evicted", "timeout")
 
 
 class P2PCounters(Protocol):
@@ -149,7 +149,8 @@ def _handshake_families(p2p: P2PCounters) -> Iterator[Metric]:
     refused = CounterMetricFamily(
         "credichain_p2p_handshakes_refused",
         "Connections that did not become a peer at the handshake, by reason: ip_limit, "
-        "busy, max_peers (refused before any cryptography), timeout, or the handshake's code",
+        "busy, max_peers (refused before any cryptography), evicted (silent, its slot "
+        "given to a newer connection), timeout, or the handshake's own code",
         labels=["reason"],
     )
     # dict.copy is one C call: the loop cannot change the dict in the middle of it.

@@ -15,13 +15,25 @@ before any cryptography, whether the connection may take a slot:
   last ``reserved`` are kept for *known* addresses: those of the configured
   validators and peers, and those that completed a handshake before. Unknown
   addresses may hold ``capacity - reserved`` slots at most, so strangers
-  filling every slot they can get still leave room for the validators.
+  filling every slot they can get still leave room for the validators;
+* a connection is *silent* until it has sent a valid first handshake
+  message (``spoke``). A real peer speaks within one round trip of
+  connecting; a squatter never does. When a group or the pool is full, the
+  oldest silent connection that may be displaced (of the same group; else a
+  stranger's; else, for a known address, a known one's) loses its slot to
+  the newcomer (``evicted``), so connections that send nothing can delay a
+  handshake but never hold a slot against one that speaks, even from the
+  same address. Only when every slot that could be freed holds a connection
+  that spoke is the newcomer refused.
 
 This follows CometBFT's transport: filter a connection by its address before
 the upgrade (``ConnFilterFunc``, ``ConnDuplicateIPFilter``), bound the number
 of incoming connections, and bound the handshake with ``handshake_timeout``
-(the deadline itself is the service's cancel scope). Outbound dials do not
-pass through here: they go only to configured targets, one at a time each.
+(the deadline itself is the service's cancel scope); evicting the oldest
+silent connection goes further than CometBFT, in the spirit of Bitcoin
+Core's eviction of inbound connections when its slots are full. Outbound
+dials do not pass through here: they go only to configured targets, one at
+a time each.
 
 ``SampledLog`` keeps refusals from flooding the log. Per key (the refusal
 reason) the first event of each ``interval`` is logged in full; the rest are
@@ -34,6 +46,7 @@ figures are in the counters (``P2PStats.handshake_failures``) anyway.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 from dataclasses import dataclass
 
 IP_LIMIT = "ip_limit"
@@ -66,11 +79,39 @@ def ip_group(host: str) -> str:
     return str(address)
 
 
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """``admit``'s answer: a slot (``ticket``) or a ``refusal``; maybe a slot taken back.
+
+    ``evicted`` is the ticket of a silent connection whose slot went to this
+    one: the caller must close that connection.
+    """
+
+    ticket: int | None
+    refusal: str | None = None
+    evicted: int | None = None
+
+
+@dataclass(slots=True)
+class _Slot:
+    group: str
+    known: bool
+
+
 class HandshakeAdmission:
     """Inbound handshakes in progress: a cap per address group and a global cap
-    with slots reserved for known addresses."""
+    with slots reserved for known addresses; silent connections are evicted first."""
 
-    __slots__ = ("_per_group", "capacity", "pending", "per_ip", "reserved")
+    __slots__ = (
+        "_per_group",
+        "_silent",
+        "_silent_in_group",
+        "_slots",
+        "_tickets",
+        "capacity",
+        "per_ip",
+        "reserved",
+    )
 
     def __init__(self, capacity: int, per_ip: int, reserved: int = 0) -> None:
         if capacity <= 0 or per_ip <= 0:
@@ -80,38 +121,89 @@ class HandshakeAdmission:
         self.capacity = capacity
         self.per_ip = per_ip
         self.reserved = reserved
-        self.pending = 0
+        self._tickets = itertools.count(1)
+        self._slots: dict[int, _Slot] = {}
         self._per_group: dict[str, int] = {}
+        # Tickets that have not yet sent a valid first message, oldest first
+        # (dicts keep insertion order): per group, and per kind (stranger, known).
+        self._silent_in_group: dict[str, dict[int, None]] = {}
+        self._silent: tuple[dict[int, None], dict[int, None]] = ({}, {})
 
-    def admit(self, group: str, known: bool) -> str | None:
-        """Take a slot for ``group``; or the refusal reason (``ip_limit``, ``busy``)."""
-        held = self._per_group.get(group, 0)
-        if held >= self.per_ip:
-            return IP_LIMIT
-        limit = self.capacity if known else self.capacity - self.reserved
-        if self.pending >= limit:
-            return BUSY
-        self._per_group[group] = held + 1
-        self.pending += 1
-        return None
+    @property
+    def pending(self) -> int:
+        return len(self._slots)
 
-    def release(self, group: str) -> None:
-        """Give back a slot ``admit`` granted (the handshake ended, however)."""
-        held = self._per_group.get(group, 0)
-        if held <= 0:
-            raise RuntimeError(f"no handshake slot held by {group}")
-        if held == 1:
-            del self._per_group[group]
-        else:
-            self._per_group[group] = held - 1
-        self.pending -= 1
+    def admit(self, group: str, known: bool) -> Admission:
+        """A slot for a new connection from ``group``, or the refusal (``ip_limit``, ``busy``).
+
+        When the group or the pool is full, the oldest *silent* connection
+        that may be displaced (same group; else a stranger's; else, for a
+        known arrival, a known one's) gives its slot to the new one.
+        """
+        evicted = None
+        if self._per_group.get(group, 0) >= self.per_ip:
+            evicted = _oldest(self._silent_in_group.get(group, {}))
+            if evicted is None:
+                return Admission(None, IP_LIMIT)
+            self._remove(evicted)  # a swap within the group: the pool holds as many
+        elif len(self._slots) >= (self.capacity if known else self.capacity - self.reserved):
+            evicted = _oldest(self._silent[0])
+            if evicted is None and known:
+                evicted = _oldest(self._silent[1])
+            if evicted is None:
+                return Admission(None, BUSY)
+            self._remove(evicted)
+        ticket = next(self._tickets)
+        self._slots[ticket] = _Slot(group, known)
+        self._per_group[group] = self._per_group.get(group, 0) + 1
+        self._silent_in_group.setdefault(group, {})[ticket] = None
+        self._silent[known][ticket] = None
+        return Admission(ticket, None, evicted)
+
+    def spoke(self, ticket: int) -> None:
+        """The connection sent a valid first handshake message: it is no longer evictable."""
+        slot = self._slots.get(ticket)
+        if slot is not None:
+            self._unsilence(ticket, slot)
+
+    def release(self, ticket: int) -> bool:
+        """Give back the slot of a handshake that ended; False if it was evicted already."""
+        if ticket not in self._slots:
+            return False
+        self._remove(ticket)
+        return True
 
     def held_by(self, group: str) -> int:
         return self._per_group.get(group, 0)
 
+    def silent(self) -> int:
+        """Connections holding a slot that have not sent a valid first message."""
+        return len(self._silent[0]) + len(self._silent[1])
+
     def __len__(self) -> int:
         """Address groups holding a slot now (bounded by ``capacity``)."""
         return len(self._per_group)
+
+    def _unsilence(self, ticket: int, slot: _Slot) -> None:
+        self._silent[slot.known].pop(ticket, None)
+        in_group = self._silent_in_group.get(slot.group)
+        if in_group is not None:
+            in_group.pop(ticket, None)
+            if not in_group:
+                del self._silent_in_group[slot.group]
+
+    def _remove(self, ticket: int) -> None:
+        slot = self._slots.pop(ticket)
+        self._unsilence(ticket, slot)
+        held = self._per_group[slot.group]
+        if held == 1:
+            del self._per_group[slot.group]
+        else:
+            self._per_group[slot.group] = held - 1
+
+
+def _oldest(tickets: dict[int, None]) -> int | None:
+    return next(iter(tickets), None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ bounds the whole exchange with a timeout (a cancel scope).
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 
 import trio
 
@@ -51,15 +52,22 @@ async def _send(stream: trio.abc.Stream, message: bytes) -> None:
 
 
 async def run_handshake(
-    stream: trio.abc.Stream, handshake: Handshake
+    stream: trio.abc.Stream, handshake: Handshake, spoke: Callable[[], None] | None = None
 ) -> tuple[HandshakeResult, bytes]:
-    """Complete ``handshake`` on ``stream``; return its result and the bytes read past it."""
+    """Complete ``handshake`` on ``stream``; return its result and the bytes read past it.
+
+    ``spoke`` is called once the peer's first handshake message has been
+    accepted (the admission of inbound connections stops treating it as silent).
+    """
     decoder = RecordDecoder()
     ready: deque[bytes] = deque()
     if handshake.initiator:
         await _send(stream, handshake.start())
     while handshake.result is None:
         reply = handshake.receive(await _next_record(stream, decoder, ready))
+        if spoke is not None:
+            spoke()
+            spoke = None
         if reply is not None:
             await _send(stream, reply)
     if handshake.initiator:

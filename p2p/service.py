@@ -14,9 +14,12 @@ source address alone, in the accept loop, before a task or any cryptography:
 at most ``max_pending_handshakes_per_ip`` handshakes in progress per address
 and ``max_pending_handshakes`` in all, the last ``reserved_handshake_slots``
 of them only for known addresses (dial targets given as IP addresses, and
-addresses that completed a handshake before). The whole handshake, from
-accept to an authenticated peer, must end within ``handshake_timeout`` or the
-socket is closed. Outbound dials take no slot: they go to configured targets
+addresses that completed a handshake before). When a slot is wanted and
+none is free, the oldest connection that has not yet sent a valid first
+handshake message gives its slot up (``evicted``): silence holds nothing
+against a peer that speaks. The whole handshake, from accept to an
+authenticated peer, must end within ``handshake_timeout`` or the socket is
+closed. Outbound dials take no slot: they go to configured targets
 only, so strangers filling the inbound slots cannot stop us reaching the
 validators. Every refusal is counted by reason in ``stats`` and logged
 sampled (the first per reason per ``refusal_log_interval``, then a summary).
@@ -56,16 +59,24 @@ import errno
 import itertools
 import random
 from collections.abc import Callable, Sequence
+from functools import partial
 
 import structlog
 import trio
 
 from ledger.crypto import HASH_LEN, Keypair
-from p2p.admission import HandshakeAdmission, SampledLog, ip_group, is_ip_address
+from p2p.admission import (
+    BUSY,
+    Admission,
+    HandshakeAdmission,
+    SampledLog,
+    ip_group,
+    is_ip_address,
+)
 from p2p.config import P2PConfig, P2PStats, PeerAddress
 from p2p.connect import run_handshake
 from p2p.gossip import Gossip
-from p2p.handshake import Handshake, HandshakeError, StaticKey
+from p2p.handshake import Handshake, HandshakeError, HandshakeResult, StaticKey
 from p2p.limits import PeerScores, SeenSet
 from p2p.messages import (
     MAX_BLOCK_RESPONSE_BYTES,
@@ -160,6 +171,8 @@ class P2PService:
         # Address groups of peers that completed a handshake (allowed identities).
         self._known_groups = SeenSet(self.config.remembered_peer_ips)
         self._target_groups: frozenset[str] | None = None
+        # Cancel scopes of inbound handshakes still silent, by admission ticket.
+        self._silent_scopes: dict[int, trio.CancelScope] = {}
         self._request_ids = itertools.count(1)
         self._local_status: Status | None = None
         self._nursery: trio.Nursery | None = None
@@ -368,24 +381,37 @@ class P2PService:
                 await trio.sleep(0.1)
                 continue
             host, remote = _remote_host(stream)
-            group = ip_group(host)
-            if len(self.peers) >= self.config.max_peers:
-                refusal: str | None = "max_peers"
-            else:
-                refusal = self.admission.admit(group, self.is_known(group))
-            if refusal is not None:
+            admission = self._admit(host)
+            if admission.ticket is None:
                 # Before any task or cryptography: an RST, a counter, maybe a log line.
-                self._refused(refusal, remote, "refused before the handshake")
+                self._refused(admission.refusal or BUSY, remote, "refused before the handshake")
                 await trio.aclose_forcefully(stream)
                 continue
+            if admission.evicted is not None:
+                victim = self._silent_scopes.pop(admission.evicted, None)
+                if victim is not None:
+                    victim.cancel()  # its task counts it as "evicted"
+            scope = self._silent_scopes[admission.ticket] = trio.CancelScope()
             self.stats.handshakes_pending = self.admission.pending
             assert self._nursery is not None
-            self._nursery.start_soon(self._handle_inbound, stream, remote, group)
+            self._nursery.start_soon(self._handle_inbound, stream, remote, admission.ticket, scope)
 
-    async def _handle_inbound(self, stream: trio.SocketStream, remote: str, group: str) -> None:
+    def _admit(self, host: str) -> Admission:
+        if len(self.peers) >= self.config.max_peers:
+            return Admission(None, "max_peers")
+        group = ip_group(host)
+        return self.admission.admit(group, self.is_known(group))
+
+    async def _handle_inbound(
+        self, stream: trio.SocketStream, remote: str, ticket: int, scope: trio.CancelScope
+    ) -> None:
         await self._handle_connection(
-            stream, initiator=False, expected=None, remote=remote, slot=group
+            stream, initiator=False, expected=None, remote=remote, slot=(ticket, scope)
         )
+
+    def _spoke(self, ticket: int) -> None:
+        self.admission.spoke(ticket)
+        self._silent_scopes.pop(ticket, None)
 
     def is_known(self, group: str) -> bool:
         """Whether an address group may use the reserved handshake slots."""
@@ -433,22 +459,18 @@ class P2PService:
             return "not_allowed"
         return None
 
-    async def _handle_connection(
+    async def _authenticate(
         self,
         stream: trio.SocketStream,
-        *,
         initiator: bool,
         expected: bytes | None,
         remote: str,
-        slot: str | None = None,
-    ) -> bool:
-        """Handshake, then run the peer until it goes; True if the handshake succeeded.
-
-        ``slot`` is the address group whose admission slot this inbound
-        connection holds; it is given back as soon as the handshake ends.
-        """
+        slot: tuple[int, trio.CancelScope] | None,
+    ) -> tuple[HandshakeResult, bytes] | None:
+        """The Noise handshake under its deadline; None (counted) when it did not succeed."""
+        ticket, evict = slot if slot is not None else (None, trio.CancelScope())
         try:
-            try:
+            with evict:
                 # The deadline covers the whole handshake, however slowly the bytes come.
                 with trio.fail_after(self.config.handshake_timeout):
                     handshake = Handshake(
@@ -460,20 +482,42 @@ class P2PService:
                         replay_guard=None if initiator else self._replay_guard,
                         expected_identity=expected,
                     )
-                    result, leftover = await run_handshake(stream, handshake)
-            except HandshakeError as exc:
-                self._refused(exc.reason, remote, str(exc))
+                    spoke = None if ticket is None else partial(self._spoke, ticket)
+                    return await run_handshake(stream, handshake, spoke)
+            self._refused("evicted", remote, "silent: its slot went to a newer connection")
+        except HandshakeError as exc:
+            self._refused(exc.reason, remote, str(exc))
+        except trio.TooSlowError:
+            self.stats.handshake_timeouts += 1
+            self._refused(
+                "timeout", remote, f"handshake not done in {self.config.handshake_timeout:g} s"
+            )
+        finally:
+            if ticket is not None:
+                self._silent_scopes.pop(ticket, None)
+                self.admission.release(ticket)
+                self.stats.handshakes_pending = self.admission.pending
+        return None
+
+    async def _handle_connection(
+        self,
+        stream: trio.SocketStream,
+        *,
+        initiator: bool,
+        expected: bytes | None,
+        remote: str,
+        slot: tuple[int, trio.CancelScope] | None = None,
+    ) -> bool:
+        """Handshake, then run the peer until it goes; True if the handshake succeeded.
+
+        ``slot`` is the admission ticket of an inbound connection and the
+        cancel scope that evicts it while it is silent.
+        """
+        try:
+            authenticated = await self._authenticate(stream, initiator, expected, remote, slot)
+            if authenticated is None:
                 return False
-            except trio.TooSlowError:
-                self.stats.handshake_timeouts += 1
-                self._refused(
-                    "timeout", remote, f"handshake not done in {self.config.handshake_timeout:g} s"
-                )
-                return False
-            finally:
-                if slot is not None:
-                    self.admission.release(slot)
-                    self.stats.handshakes_pending = self.admission.pending
+            result, leftover = authenticated
             self.stats.handshakes_ok += 1
             host, _ = _remote_host(stream)
             self._known_groups.add(ip_group(host).encode())  # an allowed identity came from there

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from node.config import ConfigError, NodeConfig, P2PSection, load_config
 from p2p.admission import (
     BUSY,
     IP_LIMIT,
+    Admission,
     HandshakeAdmission,
     SampledLog,
     Suppressed,
@@ -33,67 +35,138 @@ def test_ip_groups_are_ipv4_addresses_and_ipv6_slash_64s() -> None:
     assert not is_ip_address("validator-1.example.org") and not is_ip_address("?")
 
 
+def take(admission: HandshakeAdmission, group: str, known: bool = False) -> int:
+    """Admit a connection that then speaks at once (as a real peer does): its ticket."""
+    granted = admission.admit(group, known)
+    assert granted.ticket is not None and granted.evicted is None, granted
+    admission.spoke(granted.ticket)
+    return granted.ticket
+
+
 def test_one_address_holds_at_most_per_ip_slots() -> None:
     admission = HandshakeAdmission(capacity=8, per_ip=2, reserved=0)
-    assert [admission.admit("10.0.0.1", known=False) for _ in range(3)] == [None, None, IP_LIMIT]
-    assert admission.admit("10.0.0.2", known=False) is None
+    first = take(admission, "10.0.0.1")
+    take(admission, "10.0.0.1")
+    assert admission.admit("10.0.0.1", known=False) == Admission(None, IP_LIMIT)
+    take(admission, "10.0.0.2")
     assert admission.pending == 3 and admission.held_by("10.0.0.1") == 2 and len(admission) == 2
-    admission.release("10.0.0.1")
-    assert admission.admit("10.0.0.1", known=False) is None  # a slot freed, taken again
+    assert admission.release(first)
+    assert not admission.release(first)  # once only
+    take(admission, "10.0.0.1")  # the freed slot, taken again
     # Known addresses are capped too: one address never holds everything.
-    assert admission.admit("10.0.0.1", known=True) == IP_LIMIT
+    assert admission.admit("10.0.0.1", known=True).refusal == IP_LIMIT
 
 
 def test_strangers_cannot_take_the_reserved_slots() -> None:
     admission = HandshakeAdmission(capacity=6, per_ip=2, reserved=2)
-    for i in range(2):
-        assert admission.admit(f"10.0.0.{i}", known=False) is None
-        assert admission.admit(f"10.0.0.{i}", known=False) is None
-    assert admission.pending == 4
-    assert admission.admit("10.0.0.9", known=False) == BUSY  # only the reserved two remain
-    assert admission.admit("192.0.2.1", known=True) is None  # a validator's address
-    assert admission.admit("192.0.2.2", known=True) is None
-    assert admission.admit("192.0.2.3", known=True) == BUSY  # now truly full
-    admission.release("10.0.0.0")
-    admission.release("192.0.2.1")
-    assert admission.admit("10.0.0.9", known=False) == BUSY  # 4 pending: 6 - 2 for strangers
-    admission.release("10.0.0.1")
-    assert admission.admit("10.0.0.9", known=False) is None
+    tickets = [take(admission, f"10.0.0.{i // 2}") for i in range(4)]
+    assert admission.admit("10.0.0.9", known=False).refusal == BUSY  # the reserved two remain
+    validator = take(admission, "192.0.2.1", known=True)  # a validator's address
+    take(admission, "192.0.2.2", known=True)
+    assert admission.admit("192.0.2.3", known=True).refusal == BUSY  # now truly full
+    admission.release(tickets[0])
+    admission.release(validator)
+    assert admission.admit("10.0.0.9", known=False).refusal == BUSY  # 4 held: 6 - 2 for strangers
+    admission.release(tickets[2])
+    take(admission, "10.0.0.9")
 
 
-def test_release_without_a_slot_is_a_bug_and_limits_are_checked() -> None:
-    admission = HandshakeAdmission(capacity=2, per_ip=1)
-    with pytest.raises(RuntimeError, match="no handshake slot"):
-        admission.release("10.0.0.1")
+def test_a_silent_connection_gives_its_slot_to_a_newcomer_from_its_address() -> None:
+    admission = HandshakeAdmission(capacity=8, per_ip=2)
+    squatters = [admission.admit("10.0.0.1", known=False).ticket or 0 for _ in range(2)]
+    assert admission.silent() == 2 and 0 not in squatters
+    # The same address again: the oldest silent one is evicted, not the newcomer refused.
+    newcomer = admission.admit("10.0.0.1", known=False)
+    assert newcomer.ticket is not None and newcomer.evicted == squatters[0]
+    assert admission.held_by("10.0.0.1") == 2 and admission.pending == 2
+    assert not admission.release(squatters[0])  # its slot is gone already
+    admission.spoke(newcomer.ticket)  # a real peer: its first message arrived
+    second = admission.admit("10.0.0.1", known=False)
+    assert second.evicted == squatters[1]
+    third = admission.admit("10.0.0.1", known=False)
+    assert third.evicted == second.ticket  # the one that spoke keeps its slot
+    assert third.ticket is not None
+    admission.spoke(third.ticket)
+    assert admission.admit("10.0.0.1", known=False) == Admission(None, IP_LIMIT)  # all spoke
+
+
+def test_when_the_pool_is_full_silent_strangers_go_first() -> None:
+    admission = HandshakeAdmission(capacity=4, per_ip=4, reserved=1)
+    silent_known = admission.admit("192.0.2.1", known=True).ticket
+    speaking = take(admission, "10.0.0.1")
+    silent_stranger = admission.admit("10.0.0.2", known=False).ticket
+    # 3 held = 4 - 1: a stranger takes the slot of the silent stranger, never the known one's.
+    granted = admission.admit("10.0.0.3", known=False)
+    assert granted.evicted == silent_stranger
+    admission.spoke(granted.ticket or 0)
+    assert admission.admit("10.0.0.4", known=False) == Admission(None, BUSY)
+    # A known address uses the reserved slot, then may displace a silent known one.
+    take(admission, "192.0.2.2", known=True)
+    assert admission.admit("192.0.2.3", known=True).evicted == silent_known
+    assert admission.release(speaking)
+
+
+def test_admission_limits_are_checked() -> None:
     with pytest.raises(ValueError, match="reserved"):
         HandshakeAdmission(capacity=2, per_ip=1, reserved=2)
     with pytest.raises(ValueError, match="positive"):
         HandshakeAdmission(capacity=0, per_ip=1)
 
 
+@dataclass
+class _Held:
+    ticket: int
+    group: str
+    known: bool
+    silent: bool = True
+
+
 @given(
-    st.lists(st.tuples(st.booleans(), st.integers(0, 5), st.booleans()), min_size=1, max_size=200)
+    st.lists(
+        st.tuples(st.sampled_from(["arrive", "speak", "leave"]), st.integers(0, 5), st.booleans()),
+        min_size=1,
+        max_size=200,
+    )
 )
-def test_admission_bounds_hold_for_any_sequence(steps: list[tuple[bool, int, bool]]) -> None:
-    """Whatever arrives and leaves: per-address, global and reserved bounds hold."""
-    admission = HandshakeAdmission(capacity=7, per_ip=3, reserved=2)
-    held: list[str] = []
-    for arrive, address, known in steps:
-        if arrive or not held:
-            group = f"10.0.0.{address}"
-            mine, limit = held.count(group), 7 if known else 7 - 2
-            refusal = admission.admit(group, known)
-            if mine >= 3:
-                assert refusal == IP_LIMIT
-            elif len(held) >= limit:
-                assert refusal == BUSY  # strangers stop 2 short of the capacity
+def test_admission_follows_its_rules_for_any_sequence(steps: list[tuple[str, int, bool]]) -> None:
+    """A model of the rules: caps per address and in all, reserved slots, oldest silent first."""
+    capacity, per_ip, reserved = 7, 3, 2
+    admission = HandshakeAdmission(capacity, per_ip, reserved)
+    held: list[_Held] = []  # oldest first
+    for action, index, known in steps:
+        if action == "arrive" or not held:
+            group = f"10.0.0.{index}"
+            if sum(h.group == group for h in held) >= per_ip:
+                victims = [h for h in held if h.silent and h.group == group]
+                refusal = IP_LIMIT
+            elif len(held) >= (capacity if known else capacity - reserved):
+                victims = [h for h in held if h.silent and not h.known]
+                if known and not victims:
+                    victims = [h for h in held if h.silent]
+                refusal = BUSY
             else:
-                assert refusal is None
-                held.append(group)
+                victims, refusal = [], ""
+            granted = admission.admit(group, known)
+            if refusal and not victims:
+                assert granted == Admission(None, refusal)
+                continue
+            assert granted.ticket is not None
+            assert granted.evicted == (victims[0].ticket if victims else None)
+            if victims:
+                held.remove(victims[0])
+            held.append(_Held(granted.ticket, group, known))
+        elif action == "speak":
+            target = held[index % len(held)]
+            admission.spoke(target.ticket)
+            target.silent = False
         else:
-            admission.release(held.pop(address % len(held)))
-        assert admission.pending == len(held) <= 7
-        assert all(admission.held_by(g) == held.count(g) <= 3 for g in held)
+            assert admission.release(held.pop(index % len(held)).ticket)
+        assert admission.pending == len(held) <= capacity
+        assert admission.silent() == sum(h.silent for h in held)
+        assert all(
+            admission.held_by(h.group) == sum(g.group == h.group for g in held) for h in held
+        )
+        assert all(admission.held_by(h.group) <= per_ip for h in held)
 
 
 def test_sampled_log_logs_the_first_per_reason_then_summarises() -> None:
