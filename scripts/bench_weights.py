@@ -245,8 +245,8 @@ def full_block(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", type=int, default=24, help="extrinsics per timed block")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--n", type=int, default=32, help="extrinsics per timed block")
+    parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--margin", type=float, default=1.25)
     parser.add_argument("--quick", action="store_true", help="n=2, 1 repeat, no full blocks")
     parser.add_argument("--write", action="store_true", help=f"write {WEIGHTS_FILE}")
@@ -305,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             for label, row in (("heaviest weight", heaviest), ("slowest per weight", slowest)):
                 if checks and checks[-1]["call"] == row.call:
+                    print(f"  {label}: {row.call} (the same call)")
                     continue
                 check = full_block(by_call[row.call], table, workdir, limit, timeout_ms)
                 checks.append(check)
@@ -321,7 +322,14 @@ def main(argv: list[str] | None = None) -> int:
                         else f"> 25%: max_block_weight {check['suggested_max_block_weight']} fits"
                     )
                 )
-        print(f"\n({time.perf_counter() - started:.0f} s in all)")
+        print("\nscenarios (the heaviest path each takes):")
+        for scenario in scenarios:
+            print(f"  {scenario.call}: {scenario.path}")
+        load = os.getloadavg()
+        print(
+            f"\n({time.perf_counter() - started:.0f} s in all; load at the end "
+            f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f})"
+        )
         if args.write:
             if failed:
                 print(f"not writing: scenarios failed: {failed}")
