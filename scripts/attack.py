@@ -126,7 +126,7 @@ def _detail(r: AttackResult) -> str:
 def table(result: ProfileResult) -> list[str]:
     head = (
         f"{'attack':<16} {'ratio':>6} {'blocks':>11} {'recovery':>9} {'RSS +MiB':>9} "
-        f"{'watched':>10}  note"
+        f"{'watched':>10} {'CPU s':>11}  note"
     )
     lines = [head, "-" * len(head)]
     for r in result.attacks:
@@ -134,9 +134,11 @@ def table(result: ProfileResult) -> list[str]:
         flag = "" if r.ratio is None or r.ratio >= TARGET else "!"
         recovery = "none" if r.recovery_s is None else f"{r.recovery_s:.2f}s"
         watched = "finalized" if r.watched_finalized else "NO"
+        nodes = sum(c for c in r.cpu_s.get("nodes", []) if c is not None)
+        cpu = f"{r.cpu_s.get('runner', 0):.1f}/{nodes:.1f}"
         lines.append(
             f"{r.name:<16} {ratio + flag:>6} {f'{r.finalized}/{r.expected:.0f}':>11} "
-            f"{recovery:>9} {r.rss_growth_mib!s:>9} {watched:>10}  {_note(r)}"
+            f"{recovery:>9} {r.rss_growth_mib!s:>9} {watched:>10} {cpu:>11}  {_note(r)}"
         )
     return lines
 
@@ -153,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\nattack profile (seed {config.seed}, baseline {config.baseline:.0f}s, "
         f"{config.duration:.0f}s per attack, {result.seconds:.0f}s in all, "
-        f"{result.nets_started} net(s)); target ratio >= {TARGET}"
+        f"{result.nets_started} net(s)); target ratio >= {TARGET}; CPU s = the runner's / "
+        f"the four nodes' over the window"
     )
     print("\n".join(table(result)), flush=True)
     report = {

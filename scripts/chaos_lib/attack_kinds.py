@@ -137,7 +137,7 @@ async def _flood(ctx: AttackContext, win: Window, keys: list[Keypair]) -> dict[s
 
     async def one_node(node: int) -> None:
         sent[node] = await submit_all(
-            net.urls[node], per_node[node], stop_at, tally, 50, ctx.source(node)
+            net.rpc_ports[node], per_node[node], stop_at, tally, 50, ctx.source(node)
         )
 
     async with trio.open_nursery() as nursery:
@@ -170,10 +170,10 @@ async def funded_flood(ctx: AttackContext, win: Window) -> dict[str, Any]:
 
 async def _hammer_every_port(ctx: AttackContext, body: bytes, stop_at: float, tally: Tally) -> None:
     async with trio.open_nursery() as nursery:
-        for node, url in enumerate(ctx.net.urls):
+        for node, port in enumerate(ctx.net.rpc_ports):
             for k in range(ctx.sizes.rpc_clients):
                 source = ctx.source(node * ctx.sizes.rpc_clients + k)
-                nursery.start_soon(hammer, url, body, stop_at, tally, 10_000, source)
+                nursery.start_soon(hammer, port, body, stop_at, tally, 10_000, source)
 
 
 async def rpc_batch(ctx: AttackContext, win: Window) -> dict[str, Any]:
@@ -209,10 +209,11 @@ async def pending_pool(ctx: AttackContext, win: Window) -> dict[str, Any]:
             )
     fill = Tally()
     async with trio.open_nursery() as nursery:
-        for node, url in enumerate(net.urls):  # every node's pool, not only what gossip carries
+        for node, port in enumerate(net.rpc_ports):  # every pool, not only what gossip carries
             until = time.monotonic() + 30
-            nursery.start_soon(submit_all, url, raws, until, fill, 50, ctx.source(node))
+            nursery.start_soon(submit_all, port, raws, until, fill, 50, ctx.source(node))
 
+    await trio.sleep(FILL_SETTLE_S)  # the pools' own work on the fill is not the attack's
     in_pool = await ctx.in_thread(lambda: net.pool(0))
     body = batch_body("author_pendingExtrinsics", [], sizes.rpc_batch)
     tally = Tally()
@@ -268,8 +269,8 @@ async def block_burst(ctx: AttackContext, win: Window) -> dict[str, Any]:
         async with trio.open_nursery() as nursery:
             for node in range(net.count):
                 part = raws[node * share : (node + 1) * share]
-                url = net.urls[node]
-                nursery.start_soon(submit_all, url, part, stop_at, tally, 100, ctx.source(node))
+                port = net.rpc_ports[node]
+                nursery.start_soon(submit_all, port, part, stop_at, tally, 100, ctx.source(node))
         bursts += 1
         sent += len(raws)
         await trio.sleep(max(0.0, min(stop_at, began + sizes.burst_every) - time.monotonic()))
@@ -393,6 +394,7 @@ async def handshake_slots(ctx: AttackContext, win: Window) -> dict[str, Any]:
 # so that their ratio compares a restart under attack with a restart in peace.
 RESTART_IN_BASELINE = frozenset({"handshake_slots"})
 RESTART_AT_S = 0.5
+FILL_SETTLE_S = 2.0
 
 ATTACKS: dict[str, Attack] = {
     "unfunded_flood": unfunded_flood,

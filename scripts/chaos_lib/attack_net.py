@@ -27,6 +27,7 @@ funded ones are paid by the dev account ``alice`` before any window.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -54,6 +55,14 @@ def rss_kib(pid: int) -> int | None:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
+    return None
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds a process has used, or None if it is gone."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return None
 
 
@@ -137,6 +146,9 @@ class AttackNet:
                 if line.startswith("credichain_mempool_")
             }
         return {}
+
+    def cpu(self) -> list[float | None]:
+        return [cpu_seconds(n.pid) if n.running else None for n in self.nodes]
 
     def rss(self) -> list[int | None]:
         return [rss_kib(n.pid) if n.running else None for n in self.nodes]

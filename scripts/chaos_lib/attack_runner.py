@@ -37,7 +37,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import random
+import resource
 import statistics
 import time
 from collections.abc import Callable
@@ -110,6 +112,10 @@ class AttackResult:
     nodes_exited: list[tuple[int, int | None]] = field(default_factory=list)
     error: str | None = None
     fresh_net: str | None = None  # why this attack got a fresh net, if it did
+    # CPU seconds used from the window's start until the attack stopped: the
+    # runner's own (the attacker shares the machine) and each node's.
+    cpu_s: dict[str, Any] = field(default_factory=dict)
+    loadavg: list[float] = field(default_factory=list)  # the machine's, at the window's start
 
     @property
     def watched_finalized(self) -> bool:
@@ -123,6 +129,11 @@ class ProfileResult:
     nets_started: int = 0
     exit_codes: list[list[int | None]] = field(default_factory=list)
     seconds: float = 0.0
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _mib(kib: int | None) -> float | None:
@@ -141,6 +152,8 @@ class _Window:
         self.started = False
         self.start_wall = self.start = self.stop_at = 0.0
         self.rss_before: list[int | None] = []
+        self.cpu_before: tuple[float, list[float | None]] = (0.0, [])
+        self.loadavg: list[float] = []
         self.rss_peak: list[int | None] = []
         self.sampling = trio.CancelScope()
 
@@ -149,6 +162,8 @@ class _Window:
         net = self.runner.net
         self.started = True
         self.rss_before = net.rss()
+        self.cpu_before = (_own_cpu(), net.cpu())
+        self.loadavg = [round(x, 2) for x in os.getloadavg()]
         self.rss_peak = list(self.rss_before)
         self.start_wall, self.start = time.time(), time.monotonic()
         self.stop_at = self.start + config.duration
@@ -362,6 +377,16 @@ class AttackRunner:
                 win.watch_done.set()
                 return result
             result.window_s = round(win.stop_at - win.start, 2)
+            result.loadavg = win.loadavg
+            own, nodes = win.cpu_before
+            result.cpu_s = {
+                "runner": round(_own_cpu() - own, 2),
+                "nodes": [
+                    None if a is None or b is None else round(b - a, 2)
+                    for a, b in zip(nodes, net.cpu(), strict=True)
+                ],
+                "seconds": round(time.monotonic() - win.start, 2),
+            }
             result.recovery_s, times = await self._recovery(win.end_wall, result.baseline_rate, low)
             with trio.move_on_after(config.watch_timeout + 10):
                 await win.watch_done.wait()

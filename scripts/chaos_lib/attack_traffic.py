@@ -27,6 +27,7 @@ until ``finalized`` or the bound.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import re
@@ -35,7 +36,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 import trio
 import wsproto.utilities
 
@@ -161,38 +161,107 @@ def _label_reply(status: int, head: bytes, complete: bool, tally: Tally) -> list
     return reply
 
 
-async def post(http: httpx.AsyncClient, url: str, body: bytes, tally: Tally) -> list[Any] | None:
-    """POST one JSON-RPC body; count its outcome; the batch items if parsed."""
-    tally.requests += 1
-    tally.bytes_out += len(body)
-    head = bytearray()
-    complete = True
-    try:
-        async with http.stream(
-            "POST", url, content=body, headers={"content-type": "application/json"}
-        ) as response:
-            async for chunk in response.aiter_raw():
-                tally.bytes_in += len(chunk)
-                if len(head) < PARSE_LIMIT:
-                    head += chunk
-                else:
-                    complete = False
-            status = response.status_code
-    except httpx.TimeoutException:
-        tally.add("timeout")
-        return None
-    except httpx.ConnectError:
-        tally.add("connection refused")
-        return None
-    except (httpx.TransportError, httpx.DecodingError):
-        tally.add("connection closed")
-        return None
-    return _label_reply(status, bytes(head), complete and len(head) <= PARSE_LIMIT, tally)
+class _Closed(Exception):
+    """The node closed the connection (or broke HTTP framing) before a whole reply."""
 
 
-def _client(timeout: httpx.Timeout, source: str | None) -> httpx.AsyncClient:
-    transport = httpx.AsyncHTTPTransport(local_address=source) if source else None
-    return httpx.AsyncClient(timeout=timeout, transport=transport)
+class RawHttp:
+    """One keep-alive HTTP/1.1 connection from ``source`` to 127.0.0.1:``port``.
+
+    Leaner than an HTTP library on purpose: the runner shares the machine's
+    two cores with the nodes, and replies of megabytes are read in 1 MiB
+    pieces and dropped (their first ``PARSE_LIMIT`` bytes are kept to be
+    labelled), so the attacker's own work stays small next to the node's.
+    """
+
+    def __init__(self, port: int, source: str | None, tally: Tally) -> None:
+        self.port = port
+        self.source = source
+        self.tally = tally
+        self.stream: trio.SocketStream | None = None
+        self.buf = b""
+
+    async def aclose(self) -> None:
+        if self.stream is not None:
+            await trio.aclose_forcefully(self.stream)
+        self.stream, self.buf = None, b""
+
+    async def _receive(self) -> bytes:
+        assert self.stream is not None
+        data = await self.stream.receive_some(1 << 20)
+        if not data:
+            raise _Closed("closed")
+        self.tally.bytes_in += len(data)
+        return data
+
+    async def _take(self, count: int, keep: bytearray) -> None:
+        """Consume ``count`` body bytes, keeping what fits in ``keep``."""
+        while count > 0:
+            if not self.buf:
+                self.buf = await self._receive()
+            piece, self.buf = self.buf[:count], self.buf[count:]
+            count -= len(piece)
+            if len(keep) < PARSE_LIMIT + 1:
+                keep += piece[: PARSE_LIMIT + 1 - len(keep)]
+
+    async def _line(self) -> bytes:
+        while b"\r\n" not in self.buf:
+            if len(self.buf) > 65536:
+                raise _Closed("header line too long")
+            self.buf += await self._receive()
+        line, _, self.buf = self.buf.partition(b"\r\n")
+        return line
+
+    async def _reply(self) -> tuple[int, dict[str, str], bytes]:
+        status_line = await self._line()
+        headers: dict[str, str] = {}
+        while line := await self._line():
+            name, _, value = line.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        keep = bytearray()
+        if "content-length" in headers:
+            await self._take(int(headers["content-length"]), keep)
+        elif headers.get("transfer-encoding", "").lower() == "chunked":
+            while size := int((await self._line()).split(b";")[0], 16):
+                await self._take(size, keep)
+                await self._line()
+            while await self._line():  # trailers, then the blank line
+                pass
+        else:  # neither: the body runs to the end of the connection
+            with contextlib.suppress(_Closed):
+                await self._take(1 << 40, keep)
+            headers["connection"] = "close"
+        return int(status_line.split()[1]), headers, bytes(keep)
+
+    async def post(self, body: bytes) -> list[Any] | None:
+        """POST one JSON-RPC body; count its outcome; the batch items if parsed."""
+        tally = self.tally
+        tally.requests += 1
+        tally.bytes_out += len(body)
+        if self.stream is None:
+            with trio.move_on_after(CONNECT_TIMEOUT_S):
+                with contextlib.suppress(OSError):
+                    self.stream = await trio.open_tcp_stream(
+                        "127.0.0.1", self.port, local_address=self.source
+                    )
+            if self.stream is None:
+                tally.add("connection refused")
+                await trio.sleep(QUICK_CLOSE_S)
+                return None
+        request = (
+            f"POST / HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode() + body
+        try:
+            await self.stream.send_all(request)
+            status, headers, head = await self._reply()
+        except (_Closed, ValueError, IndexError, trio.BrokenResourceError, OSError):
+            tally.add("connection closed")
+            await self.aclose()
+            return None
+        if headers.get("connection", "").lower() == "close":
+            await self.aclose()
+        return _label_reply(status, head, len(head) <= PARSE_LIMIT, tally)
 
 
 def attacker_sources(count: int) -> list[str]:
@@ -201,31 +270,33 @@ def attacker_sources(count: int) -> list[str]:
 
 
 async def hammer(
-    url: str, body: bytes, stop_at: float, tally: Tally, max_requests: int, source: str | None
+    port: int, body: bytes, stop_at: float, tally: Tally, max_requests: int, source: str | None
 ) -> None:
     """Send ``body`` again as soon as each reply is in, until ``stop_at`` (closed loop).
 
     A request still unanswered at ``stop_at`` is abandoned and counted."""
-    timeout = httpx.Timeout(60.0, connect=CONNECT_TIMEOUT_S)
-    async with _client(timeout, source) as http:
+    http = RawHttp(port, source, tally)
+    try:
         for _ in range(max_requests):
             left = stop_at - time.monotonic()
             if left <= 0:
                 return
             with trio.move_on_after(left) as scope:
-                await post(http, url, body, tally)
+                await http.post(body)
             if scope.cancelled_caught:
                 tally.add("unanswered at the end")
                 return
+    finally:
+        await http.aclose()
 
 
 async def submit_all(
-    url: str, raws: list[bytes], stop_at: float, tally: Tally, chunk: int, source: str | None
+    port: int, raws: list[bytes], stop_at: float, tally: Tally, chunk: int, source: str | None
 ) -> int:
     """Submit ``raws`` in batches of ``chunk``; the number sent before ``stop_at``."""
     sent = 0
-    timeout = httpx.Timeout(30.0, connect=CONNECT_TIMEOUT_S)
-    async with _client(timeout, source) as http:
+    http = RawHttp(port, source, tally)
+    try:
         for start in range(0, len(raws), chunk):
             left = stop_at - time.monotonic()
             if left <= 0:
@@ -238,11 +309,13 @@ async def submit_all(
             ]  # fmt: skip
             body = json.dumps(calls, separators=(",", ":")).encode()
             with trio.move_on_after(left) as scope:
-                await post(http, url, body, tally)
+                await http.post(body)
                 sent += len(part)
             if scope.cancelled_caught:
                 tally.add("unanswered at the end")
                 break
+    finally:
+        await http.aclose()
     return sent
 
 
