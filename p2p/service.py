@@ -9,20 +9,21 @@ whichever side opened it). Every connection is authenticated by the Noise
 handshake of ``p2p.handshake``; at most ``max_peers`` peers stay.
 
 **Unauthenticated connections** are cheap to open and must stay cheap to
-refuse. An inbound connection is first admitted by ``p2p.admission`` on its
-source address alone, in the accept loop, before a task or any cryptography:
-at most ``max_pending_handshakes_per_ip`` handshakes in progress per address
-and ``max_pending_handshakes`` in all, the last ``reserved_handshake_slots``
-of them only for known addresses (dial targets given as IP addresses, and
-addresses that completed a handshake before). When a slot is wanted and
-none is free, the oldest connection that has not yet sent a valid first
-handshake message gives its slot up (``evicted``): silence holds nothing
-against a peer that speaks. The whole handshake, from accept to an
-authenticated peer, must end within ``handshake_timeout`` or the socket is
-closed. Outbound dials take no slot: they go to configured targets
-only, so strangers filling the inbound slots cannot stop us reaching the
-validators. Every refusal is counted by reason in ``stats`` and logged
-sampled (the first per reason per ``refusal_log_interval``, then a summary).
+refuse. An inbound connection is first admitted by ``p2p.gate`` (rules in
+``p2p.admission``) on its source address alone, in the accept loop, before
+a task or any cryptography: at most ``max_pending_handshakes_per_ip``
+handshakes in progress per address and ``max_pending_handshakes`` in all,
+the last ``reserved_handshake_slots`` of them only for known addresses (dial
+targets given as IP addresses, and addresses that completed a handshake
+before). When a slot is wanted and none is free, the oldest connection that
+has not yet sent a valid first handshake message gives its slot up
+(``evicted``): silence holds nothing against a peer that speaks. The whole
+handshake, from accept to an authenticated peer, must end within
+``handshake_timeout`` or the socket is closed. Outbound dials take no slot:
+they go to configured targets only, so strangers filling the inbound slots
+cannot stop us reaching the validators. Every refusal is counted by reason
+in ``stats`` and logged sampled (the first per reason per
+``refusal_log_interval``, then a summary).
 
 **One connection per identity.** When both sides dial at once each ends up
 with two connections to the other. Both keep the one *initiated by the lower
@@ -65,16 +66,9 @@ import structlog
 import trio
 
 from ledger.crypto import HASH_LEN, Keypair
-from p2p.admission import (
-    BUSY,
-    Admission,
-    HandshakeAdmission,
-    SampledLog,
-    ip_group,
-    is_ip_address,
-)
 from p2p.config import P2PConfig, P2PStats, PeerAddress
 from p2p.connect import run_handshake
+from p2p.gate import HandshakeGate, remote_host
 from p2p.gossip import Gossip
 from p2p.handshake import Handshake, HandshakeError, HandshakeResult, StaticKey
 from p2p.limits import PeerScores, SeenSet
@@ -118,15 +112,6 @@ def _short(identity: bytes) -> str:
     return identity.hex()[:16]
 
 
-def _remote_host(stream: trio.SocketStream) -> tuple[str, str]:
-    """``(host, "host:port")`` of the other end; ``("?", "?")`` if the socket is gone."""
-    try:
-        host, port = stream.socket.getpeername()[:2]
-    except (OSError, ValueError):
-        return "?", "?"
-    return str(host), f"{host}:{port}"
-
-
 class P2PService:
     def __init__(
         self,
@@ -162,17 +147,7 @@ class P2PService:
         self._dial_scopes: dict[bytes, trio.CancelScope] = {}
         self._replay_guard = SeenSet(self.config.replay_guard_size)
         self.gossip = Gossip(self.config.seen_global, self.stats)
-        self.admission = HandshakeAdmission(
-            self.config.max_pending_handshakes,
-            self.config.max_pending_handshakes_per_ip,
-            self.config.reserved_handshake_slots,
-        )
-        self.refusals = SampledLog(self.config.refusal_log_interval)
-        # Address groups of peers that completed a handshake (allowed identities).
-        self._known_groups = SeenSet(self.config.remembered_peer_ips)
-        self._target_groups: frozenset[str] | None = None
-        # Cancel scopes of inbound handshakes still silent, by admission ticket.
-        self._silent_scopes: dict[int, trio.CancelScope] = {}
+        self.gate = HandshakeGate(self.config, self.stats, self._targets.values)
         self._request_ids = itertools.count(1)
         self._local_status: Status | None = None
         self._nursery: trio.Nursery | None = None
@@ -196,7 +171,7 @@ class P2PService:
                 self._nursery = nursery
                 for listener in listeners:
                     nursery.start_soon(self._accept_loop, listener)
-                nursery.start_soon(self._summarise_refusals)
+                nursery.start_soon(self.gate.summarise)
                 for address in list(self._targets.values()):
                     self._start_dialing(address)
                 task_status.started(self.listen_port)
@@ -216,7 +191,7 @@ class P2PService:
             return
         self.remove_peer(address.identity, disconnect=False)
         self._targets[address.identity] = address
-        self._target_groups = None
+        self.gate.targets_changed()
         if self._nursery is not None:
             self._start_dialing(address)
 
@@ -227,7 +202,7 @@ class P2PService:
         even without ``disconnect``; one the peer dialled stays unless asked.
         """
         self._targets.pop(identity, None)
-        self._target_groups = None
+        self.gate.targets_changed()
         scope = self._dial_scopes.pop(identity, None)
         if scope is not None:
             scope.cancel()
@@ -380,77 +355,24 @@ class P2PService:
                 log.error("accept_failed", error=str(exc))
                 await trio.sleep(0.1)
                 continue
-            host, remote = _remote_host(stream)
-            admission = self._admit(host)
-            if admission.ticket is None:
+            host, remote = remote_host(stream)
+            slot = self.gate.admit(
+                host, remote, peers_full=len(self.peers) >= self.config.max_peers
+            )
+            if slot is None:
                 # Before any task or cryptography: an RST, a counter, maybe a log line.
-                self._refused(admission.refusal or BUSY, remote, "refused before the handshake")
                 await trio.aclose_forcefully(stream)
                 continue
-            if admission.evicted is not None:
-                victim = self._silent_scopes.pop(admission.evicted, None)
-                if victim is not None:
-                    victim.cancel()  # its task counts it as "evicted"
-            scope = self._silent_scopes[admission.ticket] = trio.CancelScope()
-            self.stats.handshakes_pending = self.admission.pending
             assert self._nursery is not None
-            self._nursery.start_soon(self._handle_inbound, stream, remote, admission.ticket, scope)
-
-    def _admit(self, host: str) -> Admission:
-        if len(self.peers) >= self.config.max_peers:
-            return Admission(None, "max_peers")
-        group = ip_group(host)
-        return self.admission.admit(group, self.is_known(group))
-
-    async def _handle_inbound(
-        self, stream: trio.SocketStream, remote: str, ticket: int, scope: trio.CancelScope
-    ) -> None:
-        await self._handle_connection(
-            stream, initiator=False, expected=None, remote=remote, slot=(ticket, scope)
-        )
-
-    def _spoke(self, ticket: int) -> None:
-        self.admission.spoke(ticket)
-        self._silent_scopes.pop(ticket, None)
-
-    def is_known(self, group: str) -> bool:
-        """Whether an address group may use the reserved handshake slots."""
-        if self._target_groups is None:
-            self._target_groups = frozenset(
-                ip_group(a.host) for a in self._targets.values() if is_ip_address(a.host)
-            )
-        return group in self._target_groups or group.encode() in self._known_groups
-
-    def _refused(self, reason: str, remote: str, detail: str) -> None:
-        """Count a refused connection; log it only if it is the first of its reason lately."""
-        self.stats.handshake_failures[reason] += 1
-        now = trio.current_time()
-        if self.refusals.note(reason, now):
-            log.warning(
-                "handshake_refused",
-                reason=reason,
+            inbound = partial(
+                self._handle_connection,
+                stream,
+                initiator=False,
+                expected=None,
                 remote=remote,
-                error=detail,
-                sampled=f"further {reason} refusals are summarised every "
-                f"{self.refusals.interval:g} s",
+                slot=slot,
             )
-        self._log_suppressed(now)
-
-    def _log_suppressed(self, now: float) -> None:
-        for summary in self.refusals.due(now):
-            log.warning(
-                "handshake_refusals_suppressed",
-                reason=summary.key,
-                count=summary.count,
-                seconds=round(summary.seconds, 1),
-                total=self.stats.handshake_failures[summary.key],
-            )
-
-    async def _summarise_refusals(self) -> None:
-        """Write the summaries of refusals left unlogged, once their interval is over."""
-        while True:
-            await trio.sleep(self.refusals.interval)
-            self._log_suppressed(trio.current_time())
+            self._nursery.start_soon(inbound)
 
     def _check_peer(self, identity: bytes) -> str | None:
         if self.scores.is_banned(identity, trio.current_time()):
@@ -482,21 +404,19 @@ class P2PService:
                         replay_guard=None if initiator else self._replay_guard,
                         expected_identity=expected,
                     )
-                    spoke = None if ticket is None else partial(self._spoke, ticket)
+                    spoke = None if ticket is None else partial(self.gate.spoke, ticket)
                     return await run_handshake(stream, handshake, spoke)
-            self._refused("evicted", remote, "silent: its slot went to a newer connection")
+            self.gate.refused("evicted", remote, "silent: its slot went to a newer connection")
         except HandshakeError as exc:
-            self._refused(exc.reason, remote, str(exc))
+            self.gate.refused(exc.reason, remote, str(exc))
         except trio.TooSlowError:
             self.stats.handshake_timeouts += 1
-            self._refused(
+            self.gate.refused(
                 "timeout", remote, f"handshake not done in {self.config.handshake_timeout:g} s"
             )
         finally:
             if ticket is not None:
-                self._silent_scopes.pop(ticket, None)
-                self.admission.release(ticket)
-                self.stats.handshakes_pending = self.admission.pending
+                self.gate.release(ticket)
         return None
 
     async def _handle_connection(
@@ -519,8 +439,7 @@ class P2PService:
                 return False
             result, leftover = authenticated
             self.stats.handshakes_ok += 1
-            host, _ = _remote_host(stream)
-            self._known_groups.add(ip_group(host).encode())  # an allowed identity came from there
+            self.gate.learn(remote_host(stream)[0])  # an allowed identity came from there
             peer = PeerConnection(
                 identity=result.peer_identity,
                 remote=remote,

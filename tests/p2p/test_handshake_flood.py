@@ -161,7 +161,7 @@ async def test_speaking_strangers_are_capped_per_address_and_kept_off_reserved_s
             for source in ("127.0.0.12", "127.0.0.13"):
                 for _ in range(3):
                     await clients.speak(source, alice.listen_port)
-            assert alice.stats.handshakes_pending == 9 and alice.admission.silent() == 0
+            assert alice.stats.handshakes_pending == 9 and alice.gate.admission.silent() == 0
             # ... so a fourth stranger is refused as busy, before any cryptography.
             late = await clients.open("127.0.0.14", alice.listen_port)
             assert await _closed_within(late, 0.5)
@@ -218,7 +218,7 @@ async def test_a_stalled_handshake_is_closed_at_the_deadline(clients: Clients) -
             assert alice.stats.handshake_timeouts == 2
             assert alice.stats.handshake_failures["timeout"] == 2
             await wait_until(lambda: alice.stats.handshakes_pending == 0)
-            assert not alice.peers and alice.admission.pending == 0
+            assert not alice.peers and alice.gate.admission.pending == 0
 
 
 async def test_500_refusals_are_counted_and_logged_a_few_lines_and_exported(
