@@ -238,6 +238,9 @@ class Subscription:
             item = await self._receive.receive()
         except trio.EndOfChannel:
             raise StopAsyncIteration from None
+        if isinstance(item, RpcError):  # the server ended the subscription, saying why
+            self._ended = True
+            raise item
         if self._last(item):
             self._ended = True
         return item
@@ -263,6 +266,9 @@ class WsClient:
         self._subs: dict[str, trio.MemorySendChannel[Any]] = {}
         self._send_lock = trio.Lock()
         self._closed = False
+        # Set when the server closes the connection (e.g. 1008 "client too slow: ...").
+        self.close_code: int | None = None
+        self.close_reason: str | None = None
 
     @classmethod
     @asynccontextmanager
@@ -340,6 +346,7 @@ class WsClient:
                     elif isinstance(event, ws_events.Ping):
                         await self._send_event(event.response())
                     elif isinstance(event, ws_events.CloseConnection):
+                        self.close_code, self.close_reason = event.code, event.reason
                         if self._conn.state != wsproto.connection.ConnectionState.CLOSED:
                             await self._send_event(event.response())
                         return
@@ -357,8 +364,8 @@ class WsClient:
     def _route(self, text: str) -> None:
         message = json.loads(text)
         if isinstance(message, list):  # a batch reply
-            for item in message:
-                self._route_reply(item)
+            for entry in message:
+                self._route_reply(entry)
             return
         if "id" in message:
             self._route_reply(message)
@@ -366,8 +373,16 @@ class WsClient:
         params = message.get("params") or {}
         channel = self._subs.get(str(params.get("subscription")))
         if channel is not None:
+            error = params.get("error")
+            item: Any = params.get("result")
+            if isinstance(error, dict):  # the subscription ended server-side (e.g. lagged)
+                item = RpcError(
+                    int(error.get("code", INTERNAL_ERROR)),
+                    str(error.get("message")),
+                    error.get("data"),
+                )
             try:
-                channel.send_nowait(params.get("result"))
+                channel.send_nowait(item)
             except trio.WouldBlock:
                 channel.close()  # the caller stopped reading; end its iteration
             except trio.ClosedResourceError:

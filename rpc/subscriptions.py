@@ -25,7 +25,7 @@ Nothing ends in silence:
   ``params: {"subscription": id, "error": {"code": -32003, "message":
   "subscription lagged", "data": why}}`` (the shape jsonrpsee, Substrate's
   RPC server, uses to close a subscription), after whatever ``translate``
-  makes of the ``Lagged`` event (a watcher sends its terminal status).
+  makes of the ``Lagged`` event (a watcher first sends its terminal status).
 * A client that does not read its queue fast enough (``ws_send_queue``
   messages waiting) is disconnected (``overflowed``) with WebSocket close
   code 1008 and the reason "client too slow: ..." since the node must not
@@ -177,13 +177,13 @@ class Session:
             f"the subscription fell {event.buffer} events behind the chain and was ended; "
             "subscribe again (and read notifications faster)"
         )
+        if translated is not None:  # a watcher's terminal status comes first
+            self._notify(sub, sub_id, translated[0])
         self.send(
             _encode_error(
                 sub.notification, sub_id, SUBSCRIPTION_LAGGED, "subscription lagged", reason
             )
         )
-        if translated is not None:
-            self._notify(sub, sub_id, translated[0])
 
     def _notify(self, sub: _Subscription, sub_id: str, payload: Any) -> bool:
         return self.send(_encode_notification(sub.notification, sub_id, payload))
