@@ -113,14 +113,15 @@ class RpcSection(BaseModel):
     ws_send_queue: int = Field(1024, ge=16, le=1_000_000)
     worker_threads: int = Field(2, ge=1, le=64)
     max_batch_cost: int = Field(1000, ge=1, le=1_000_000)
-    rate_limit_per_s: int = Field(500, ge=0, le=1_000_000)
-    rate_limit_burst: int = Field(2000, ge=1, le=10_000_000)
+    rate_limit_per_s: int = Field(5000, ge=0, le=1_000_000)
+    rate_limit_burst: int = Field(10_000, ge=1, le=10_000_000)
     pending_page_default: int = Field(100, ge=1, le=100_000)
     pending_page_max: int = Field(1000, ge=1, le=100_000)
     body_timeout_s: int = Field(10, ge=1, le=3600)
     read_timeout_s: int = Field(10, ge=1, le=3600)
     keep_alive_timeout_s: int = Field(20, ge=1, le=3600)
     max_connections: int = Field(500, ge=1, le=100_000)
+    max_response_bytes: int = Field(15 << 20, ge=1024, le=1 << 30)
 
     _listen = field_validator("listen")(_check_listen)
 

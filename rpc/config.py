@@ -52,8 +52,8 @@ class RpcConfig(BaseModel):
     max_batch_cost: int = Field(default=1000, ge=1, le=1_000_000)
     # Token bucket per connection, in cost units: refill per second and
     # capacity; a call or batch that finds too few tokens gets -32005. 0: off.
-    rate_limit_per_s: float = Field(default=500.0, ge=0, le=1_000_000)
-    rate_limit_burst: int = Field(default=2000, ge=1, le=10_000_000)
+    rate_limit_per_s: float = Field(default=5000.0, ge=0, le=1_000_000)
+    rate_limit_burst: int = Field(default=10_000, ge=1, le=10_000_000)
     # author_pendingExtrinsics (unsafe only): page size when none is asked for,
     # and the hard cap on the ``limit`` parameter.
     pending_page_default: int = Field(default=100, ge=1, le=100_000)
@@ -63,6 +63,9 @@ class RpcConfig(BaseModel):
     # sends nothing for ``read_timeout_s`` while a request is under way.
     body_timeout_s: float = Field(default=10.0, gt=0, le=3600)
     read_timeout_s: int = Field(default=10, ge=1, le=3600)
+    # A reply (a whole batch's) larger than this is not sent: -32008 "response
+    # too big", as Substrate's --rpc-max-response-size (15 MiB by default).
+    max_response_bytes: int = Field(default=15 << 20, ge=1024, le=1 << 30)
     # HTTP requests in progress plus open WebSockets; beyond it a request gets
     # 503 with ``Connection: close`` and a WebSocket is closed with 1013.
     max_connections: int = Field(default=500, ge=1, le=100_000)

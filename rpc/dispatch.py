@@ -144,11 +144,17 @@ class Dispatcher:
                     bucket.check(total)
                 except RpcError as exc:
                     return error_reply(None, exc)
-            replies = []
+            kept: list[str] = []
+            size = 2
             for item in request:
-                replies.append(await self.handle_one(item, session))
+                reply = await self.handle_one(item, session)
                 await trio.lowlevel.checkpoint()  # let consensus run between calls
-            kept = [r for r in replies if r is not None]
+                if reply is None:
+                    continue
+                kept.append(reply)
+                size += len(reply) + 1
+                if size > self.config.max_response_bytes:  # stop: the rest would be wasted
+                    return error_reply(None, self._too_big(size))
             return "[" + ",".join(kept) + "]" if kept else None
         if bucket is not None:
             try:
@@ -156,7 +162,19 @@ class Dispatcher:
             except RpcError as exc:
                 request_id = request.get("id") if isinstance(request, dict) else None
                 return error_reply(request_id if _valid_id(request_id) else None, exc)
-        return await self.handle_one(request, session)
+        reply = await self.handle_one(request, session)
+        if reply is not None and len(reply) > self.config.max_response_bytes:
+            request_id = request.get("id") if isinstance(request, dict) else None
+            return error_reply(request_id, self._too_big(len(reply)))
+        return reply
+
+    def _too_big(self, size: int) -> RpcError:
+        return RpcError(
+            errors.RESPONSE_TOO_BIG,
+            "response too big",
+            data=f"the reply reached {size} bytes; the limit is "
+            f"{self.config.max_response_bytes} (rpc.max_response_bytes): ask for less",
+        )
 
     async def handle_one(self, request: Any, session: Session | None) -> str | None:
         """One request object; its reply text, or None for a notification."""

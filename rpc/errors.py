@@ -15,6 +15,10 @@ INVALID_REQUEST: Final = -32600
 METHOD_NOT_FOUND: Final = -32601
 INVALID_PARAMS: Final = -32602
 INTERNAL_ERROR: Final = -32603
+# Server limits (docs/rpc.md, "Limits and isolation"), numbered as other nodes do:
+SUBSCRIPTION_LAGGED: Final = -32003  # a subscription ended because it fell behind
+RATE_LIMITED: Final = -32005  # go-ethereum, Erigon, many providers: "limit exceeded"
+RESPONSE_TOO_BIG: Final = -32008  # jsonrpsee (Substrate): "Response is too big"
 
 # Extrinsic refusals, numbered as Substrate's transaction pool does.
 EXTRINSIC_INVALID: Final = 1010

@@ -21,11 +21,8 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Final
 
-from rpc.errors import RpcError
-
-RATE_LIMITED: Final = -32005
+from rpc.errors import RATE_LIMITED, RpcError
 
 
 class TokenBucket:

@@ -293,7 +293,7 @@ def _register_head_subscription(
 
 
 def _register_author(reg: MethodRegistry) -> None:
-    @reg.method("author_submitExtrinsic", params=ExtrinsicParams, result=HASH_SCHEMA, cost=5)
+    @reg.method("author_submitExtrinsic", params=ExtrinsicParams, result=HASH_SCHEMA, cost=2)
     async def submit(ctx: CallContext, p: ExtrinsicParams) -> str:
         """Submit a signed extrinsic (hex of its canonical bytes); its hash."""
         return hex0x(await ctx.backend.submit_extrinsic(p.extrinsic))
@@ -421,7 +421,8 @@ def _register_state(reg: MethodRegistry) -> None:
         proof = ctx.backend.read_proof(p.keys, at)
         return {"at": hex0x(at), "proof": [hex0x(node) for node in proof]}
 
-    @reg.method("state_getMetadata", result={"type": "object"}, cost=2)
+    # Cached, but a large reply: priced by the bytes it sends.
+    @reg.method("state_getMetadata", result={"type": "object"}, cost=5)
     def get_metadata(ctx: CallContext, _: NoParams) -> RawJson:
         """Pallets with their calls, events, errors, storage items and constants."""
         # The runtime is part of the node software: one document per node version.
@@ -451,7 +452,7 @@ def _register_rpc(reg: MethodRegistry) -> None:
         )
 
     @reg.method(
-        "rpc_discover", result={"type": "object", "description": "OpenRPC document"}, cost=2
+        "rpc_discover", result={"type": "object", "description": "OpenRPC document"}, cost=5
     )
     def rpc_discover(ctx: CallContext, _: NoParams) -> RawJson:
         """OpenRPC document of every method served, generated from the registry."""

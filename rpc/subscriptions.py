@@ -53,8 +53,6 @@ Translate = Callable[[ChainEvent], tuple[Any, bool] | None]
 
 _ids = itertools.count(1)
 
-SUBSCRIPTION_LAGGED = -32003
-
 
 def _encode_error(method: str, sub_id: str, code: int, message: str, data: str) -> str:
     from rpc.dispatch import dumps
@@ -181,7 +179,7 @@ class Session:
             self._notify(sub, sub_id, translated[0])
         self.send(
             _encode_error(
-                sub.notification, sub_id, SUBSCRIPTION_LAGGED, "subscription lagged", reason
+                sub.notification, sub_id, errors.SUBSCRIPTION_LAGGED, "subscription lagged", reason
             )
         )
 

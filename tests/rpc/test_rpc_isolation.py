@@ -166,13 +166,13 @@ async def test_a_batch_over_the_cost_limit_is_refused_whole() -> None:
     backend = FakeBackend()
     application = make_app(backend, unsafe_methods=True)
     batch = [request("author_pendingExtrinsics", id_=i) for i in range(20)]  # 20 x 50
-    batch.append(request("author_submitExtrinsic", [hex_of(transfer(backend, 0))], 20))  # + 5
+    batch.append(request("author_submitExtrinsic", [hex_of(transfer(backend, 0))], 20))  # + 2
     status, payload = await post(application, batch)
     reply = json.loads(payload)
     assert status == 200 and reply["error"]["code"] == -32600
-    assert reply["error"]["data"].startswith("batch cost of 1005 exceeds the limit of 1000")
+    assert reply["error"]["data"].startswith("batch cost of 1002 exceeds the limit of 1000")
     assert backend.submitted == 0  # none of it ran
-    _, payload = await post(application, batch[1:])  # cost 955: served
+    _, payload = await post(application, batch[1:])  # cost 952: served
     assert len(json.loads(payload)) == 20 and backend.submitted == 1
     # 100 cheap calls (cost 100) are well within the default limit.
     _, payload = await post(application, [request("system_chain", id_=i) for i in range(100)])
@@ -492,3 +492,21 @@ def test_env_overrides_and_cross_field_checks(
     path.write_text("[rpc]\nrate_limit_burst = 10\n")  # a full batch could never run
     with pytest.raises(ConfigError, match="rate_limit_burst"):
         load_config(path)
+
+
+# ---------------------------------------------------------------- reply size
+
+
+async def test_a_reply_over_the_size_limit_is_refused_not_sent() -> None:
+    application = make_app(max_response_bytes=50_000)  # the OpenRPC document is ~15 KB
+    _, payload = await post(application, request("rpc_discover"))
+    assert "result" in json.loads(payload)
+    _, payload = await post(application, [request("rpc_discover", id_=i) for i in range(10)])
+    reply = json.loads(payload)
+    assert len(payload) < 1000 and reply["id"] is None
+    assert (reply["error"]["code"], reply["error"]["message"]) == (-32008, "response too big")
+    assert "rpc.max_response_bytes" in reply["error"]["data"]
+    tiny = make_app(max_response_bytes=1024)
+    _, payload = await post(tiny, request("rpc_discover", id_=7))
+    reply = json.loads(payload)
+    assert reply["id"] == 7 and reply["error"]["code"] == -32008
