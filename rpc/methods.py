@@ -369,12 +369,12 @@ def _watcher(ctx: CallContext, wanted: bytes) -> Any:
     seen_in_block = False
 
     def settle() -> tuple[Any, bool] | None:
-        record = backend.receipt(wanted)
+        if backend.in_pool(wanted):  # a dictionary look-up: the common case, per block
+            return None
+        record = backend.receipt(wanted)  # a block-store read, only once it left the pool
         if record is not None:
             return {"finalized": hex0x(record.block_hash)}, True
-        if not backend.in_pool(wanted):
-            return "dropped", True
-        return None
+        return "dropped", True
 
     def translate(event: Any) -> tuple[Any, bool] | None:
         nonlocal seen_in_block
@@ -384,7 +384,7 @@ def _watcher(ctx: CallContext, wanted: bytes) -> Any:
             return _tx_status_json(event.status)
         if isinstance(event, FinalizedHead) and not seen_in_block:
             return settle()
-        if isinstance(event, Lagged):
+        if isinstance(event, Lagged):  # no more events: end it now, whatever it is
             return settle() or ("dropped", True)
         return None
 
