@@ -50,7 +50,8 @@ class AttackSizes:
     proof_keys: int = 1024  # keys per state_getReadProof (the method's limit)
     burst_senders: int = 32
     burst_per_sender: int = 10  # 320 transfers per burst
-    burst_every: float = 2.0
+    bursts: int = 1  # one burst (the issue's "a block of more extrinsics than any buffer")
+    burst_every: float = 2.0  # between bursts, when there are more
     pool_per_key: int = 50  # future nonces per pool key (max_future_nonce is 64)
     slow_conns: int = 500  # per RPC port: 2 000 on four nodes
     hs_conns: int = 64  # per p2p port: twice the 32 handshake slots
@@ -232,7 +233,8 @@ async def pending_pool(ctx: AttackContext, win: Window) -> dict[str, Any]:
 
 
 async def block_burst(ctx: AttackContext, win: Window) -> dict[str, Any]:
-    """Bursts of transfers from many funded senders at once, with the watcher subscribed."""
+    """One burst of 320 transfers from 32 funded senders at once (more than any buffer of
+    128), with the watcher subscribed to new heads and its transfer submitted with it."""
     net, sizes = ctx.net, ctx.sizes
     senders = ctx.accounts.burst
     bob = Keypair.dev("bob").public
@@ -263,7 +265,7 @@ async def block_burst(ctx: AttackContext, win: Window) -> dict[str, Any]:
     with trio.move_on_after(5):
         await ready.wait()
     bursts = sent = 0
-    while time.monotonic() < stop_at and bursts < 100:
+    while time.monotonic() < stop_at and bursts < sizes.bursts:
         began = time.monotonic()
         share = -(-len(raws) // net.count)
         async with trio.open_nursery() as nursery:
@@ -273,6 +275,8 @@ async def block_burst(ctx: AttackContext, win: Window) -> dict[str, Any]:
                 nursery.start_soon(submit_all, port, part, stop_at, tally, 100, ctx.source(node))
         bursts += 1
         sent += len(raws)
+        if bursts >= sizes.bursts:
+            break
         await trio.sleep(max(0.0, min(stop_at, began + sizes.burst_every) - time.monotonic()))
         if time.monotonic() < stop_at:
             try:
@@ -299,6 +303,7 @@ async def block_burst(ctx: AttackContext, win: Window) -> dict[str, Any]:
         except RPC_FAILURES:
             return -1
 
+    await trio.sleep(max(0.0, stop_at - time.monotonic()))
     return {
         "bursts": bursts,
         "per_burst": sizes.burst_senders * sizes.burst_per_sender,
@@ -346,15 +351,22 @@ async def restart_victim(ctx: AttackContext, follow_until: float) -> dict[str, A
         net.expected_down.discard(victim)
         return time.monotonic()
 
-    def caught_up() -> bool:
-        others = [h for i, h in enumerate(net.heights()) if i != victim and h is not None]
-        mine = net.height(victim)
-        return mine is not None and bool(others) and mine >= max(others) - 1
+    def others_top() -> int | None:
+        heights = [h for i, h in enumerate(net.heights()) if i != victim and h is not None]
+        return max(heights) if heights else None
+
+    def caught_up(floor: int) -> bool:
+        """Back: past ``floor`` (blocks it can only have from its peers after the restart)
+        and within a block of the others."""
+        top, mine = others_top(), net.height(victim)
+        return mine is not None and top is not None and mine >= max(floor, top - 1)
 
     restarted = await ctx.in_thread(restart)
+    floor = (await ctx.in_thread(others_top) or 0) + 2
+    rejoin["height_at_restart"] = floor - 2
     while time.monotonic() < follow_until:
         await trio.sleep(0.5)
-        if await ctx.in_thread(caught_up):
+        if await ctx.in_thread(lambda: caught_up(floor)):
             rejoin["rejoined_s"] = round(time.monotonic() - restarted, 2)
             return rejoin
     return rejoin
