@@ -510,3 +510,74 @@ async def test_a_reply_over_the_size_limit_is_refused_not_sent() -> None:
     _, payload = await post(tiny, request("rpc_discover", id_=7))
     reply = json.loads(payload)
     assert reply["id"] == 7 and reply["error"]["code"] == -32008
+
+
+async def test_a_real_client_that_stops_reading_is_closed_with_a_reason(
+    nursery: trio.Nursery,
+) -> None:
+    """Over a real socket: the client subscribes, then reads nothing while blocks come."""
+    backend = FakeBackend()
+    config = RpcConfig(port=0, ws_send_queue=64)
+    application = RpcApp(build_registry(), backend, config)
+    bound: BoundAddress = await nursery.start(serve_asgi, application, config)
+    sock = trio.socket.socket()
+    sock.setsockopt(trio.socket.SOL_SOCKET, trio.socket.SO_RCVBUF, 4096)  # fill up sooner
+    await sock.connect((bound.host, bound.port))
+    stream = trio.SocketStream(sock)
+    conn = wsproto.WSConnection(wsproto.ConnectionType.CLIENT)
+    await stream.send_all(conn.send(ws_events.Request(host="localhost", target="/")))
+    subscribe = json.dumps(request("chain_subscribeNewHeads"))
+    texts: list[str] = []
+    with trio.fail_after(5):
+        while not texts:
+            conn.receive_data(await stream.receive_some(65536))
+            for event in conn.events():
+                if isinstance(event, ws_events.AcceptConnection):
+                    await stream.send_all(conn.send(ws_events.TextMessage(data=subscribe)))
+                elif isinstance(event, ws_events.TextMessage):
+                    texts.append(event.data)
+    assert isinstance(json.loads(texts[0])["result"], str)
+    produced = 0
+    with trio.fail_after(8):  # the client reads nothing: the server's queue overflows
+        while backend.hub.subscriber_count:
+            backend.produce_block()
+            produced += 1
+            await trio.sleep(0.001)  # slow enough for the server to write each one out
+    close: ws_events.CloseConnection | None = None
+    with trio.fail_after(8):  # now read it all: the notifications, then the close frame
+        while close is None:
+            data = await stream.receive_some(1 << 20)
+            assert data, "connection closed without a close frame"
+            conn.receive_data(data)
+            for event in conn.events():
+                if isinstance(event, ws_events.CloseConnection):
+                    close = event
+    assert close.code == 1008
+    assert close.reason == "client too slow: 64 messages queued unread (rpc.ws_send_queue)"
+    assert produced > 64
+    await stream.aclose()
+
+
+async def test_a_client_that_reads_keeps_up_at_that_rate(nursery: trio.Nursery) -> None:
+    """The control of the test above: same queue, same pace, a reading client is served."""
+    backend = FakeBackend()
+    config = RpcConfig(port=0, ws_send_queue=64)
+    bound: BoundAddress = await nursery.start(
+        serve_asgi, RpcApp(build_registry(), backend, config), config
+    )
+    async with WsClient.connect(bound.ws_url) as ws, ws.new_heads() as heads:
+        await wait_for_subscribers(backend, 1)
+
+        async def produce() -> None:
+            for _ in range(100):
+                backend.produce_block()
+                await trio.sleep(0.001)
+
+        nursery.start_soon(produce)
+        numbers: list[int] = []
+        with trio.fail_after(8):
+            async for header in heads:
+                numbers.append(header["number"])
+                if len(numbers) == 100:
+                    break
+    assert numbers == list(range(1, 101)) and ws.close_code is None
