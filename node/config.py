@@ -119,7 +119,7 @@ class RpcSection(BaseModel):
     pending_page_max: int = Field(1000, ge=1, le=100_000)
     body_timeout_s: int = Field(10, ge=1, le=3600)
     read_timeout_s: int = Field(10, ge=1, le=3600)
-    keep_alive_timeout_s: int = Field(20, ge=1, le=3600)
+    keep_alive_timeout_s: int = Field(10, ge=1, le=3600)
     max_connections: int = Field(500, ge=1, le=100_000)
     max_response_bytes: int = Field(15 << 20, ge=1024, le=1 << 30)
 

@@ -39,7 +39,9 @@ class RpcConfig(BaseModel):
     explorer: bool = False
     # Where the built explorer lives; None: explorer/dist beside the packages.
     explorer_dir: Path | None = None
-    keep_alive_timeout_s: int = Field(default=20, ge=1, le=3600)
+    # Idle connections, and connections that never finish their request headers,
+    # are closed after this (hypercorn's idle timer; CometBFT: 10 s).
+    keep_alive_timeout_s: int = Field(default=10, ge=1, le=3600)
     keep_alive_max_requests: int = Field(default=100_000, ge=1)
 
     # ---- isolation from consensus and limits against abuse (docs/rpc.md,

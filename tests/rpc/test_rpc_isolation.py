@@ -581,3 +581,17 @@ async def test_a_client_that_reads_keeps_up_at_that_rate(nursery: trio.Nursery) 
                 if len(numbers) == 100:
                     break
     assert numbers == list(range(1, 101)) and ws.close_code is None
+
+
+@pytest.mark.parametrize("sent", [b"", b"POST / HTTP/1.1\r\nhost: localhost\r\n"])
+async def test_a_connection_without_a_whole_request_is_closed_when_idle(
+    nursery: trio.Nursery, sent: bytes
+) -> None:
+    """Nothing sent, or headers never finished: closed after keep_alive_timeout_s."""
+    config = RpcConfig(port=0, keep_alive_timeout_s=1)
+    application = RpcApp(build_registry(), FakeBackend(), config)
+    bound: BoundAddress = await nursery.start(serve_asgi, application, config)
+    stream = await trio.open_tcp_stream(bound.host, bound.port)
+    await stream.send_all(sent)
+    assert await read_until_closed(stream) == b""  # closed by the server, nothing said
+    await stream.aclose()
