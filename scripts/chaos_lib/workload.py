@@ -3,8 +3,12 @@
 Theory of operation
 -------------------
 ``accounts`` keys derived from the seed are funded by one dev account with
-``per_account`` each, so the bank's total is known and never changes: only
-bank accounts send to bank accounts, and transfers carry no fee.
+``per_account`` each, so the bank's total is known: only bank accounts send
+to bank accounts, and what leaves the bank is the fees its transfers pay into
+the commons pool (P1). The chain counts every fee (``payment/fees_collected``,
+with reaped dust in ``payment/dust_collected``) and the bank is the only
+payer once it is funded, so at any block the bank's balances plus what those
+counters grew by since then equal the total.
 
 Each account has at most one transfer in flight, with the account's next
 nonce. A transfer is *acknowledged* when a node returns its receipt (BFT
@@ -33,6 +37,7 @@ from typing import Any
 from ledger import codec
 from ledger.crypto import Keypair, blake2b256, encode_address
 from ledger.types import Call, Extrinsic
+from pallets.payment.storage import DUST_COLLECTED, FEES_COLLECTED
 from pallets.system.storage import NONCE
 from rpc.client import RpcClient, RpcConnectionError, RpcError
 from scripts.chaos_lib.net import ChaosNet
@@ -90,6 +95,7 @@ class BankWorkload:
         self.balance = [0] * accounts
         self.next_nonce = [0] * accounts
         self.total = 0
+        self.paid_before = 0  # fees and dust counted by the chain before the bank started
         self.in_flight: dict[int, Transfer] = {}
         self.acked: list[Transfer] = []
         self.stats = BankStats()
@@ -136,6 +142,18 @@ class BankWorkload:
                     self.balance[pending.pop(tx_hash)] = self.per_account
             time.sleep(0.2)
         self.total = self.per_account * len(self.keys)
+        self.paid_before = self._paid_at(client, client.call("chain_getBlockHash"))
+
+    @staticmethod
+    def _paid_at(client: RpcClient, head: str) -> int:
+        """Fees and reaped dust the chain has collected up to block ``head`` (P1, P3)."""
+        values = client.batch(
+            [("state_getStorage", ["0x" + item.key.hex(), head])
+             for item in (FEES_COLLECTED, DUST_COLLECTED)]
+        )  # fmt: skip
+        return sum(
+            0 if raw is None else int(codec.decode(bytes.fromhex(raw[2:]))) for raw in values
+        )
 
     # ------------------------------------------------------------ the loop
 
@@ -253,6 +271,7 @@ class BankWorkload:
             self.acked.append(transfer)
             self.stats.acknowledged += 1
             self.next_nonce[transfer.sender] += 1
+            self.balance[transfer.sender] -= _fee_and_dust(receipt)
             if receipt["success"]:
                 self.balance[transfer.sender] -= transfer.amount
                 self.balance[transfer.dest] += transfer.amount
@@ -274,9 +293,13 @@ class BankWorkload:
         if any(not isinstance(r, dict) for r in replies):
             return  # the node went away mid-read; the next read counts
         values = [int(r["free"]) for r in replies]
+        paid = self._paid_at(client, head) - self.paid_before
         self.stats.balance_reads += 1
-        if sum(values) != self.total:
-            self._violation(f"balances at block {head} sum to {sum(values)}, not {self.total}")
+        if sum(values) + paid != self.total:
+            self._violation(
+                f"balances at block {head} sum to {sum(values)} and {paid} went in fees: "
+                f"{sum(values) + paid}, not {self.total}"
+            )
         negative = [i for i, v in enumerate(values) if v < 0]
         if negative:
             self._violation(f"negative balances at block {head}: accounts {negative}")
@@ -322,3 +345,15 @@ class BankWorkload:
                         f"node{index} account {i}: balance {bal['free']} nonce {nonce}, the "
                         f"acknowledged transfers say {self.balance[i]} and {self.next_nonce[i]}"
                     )
+
+
+def _fee_and_dust(receipt: dict[str, Any]) -> int:
+    """What a receipt says its signer paid besides the call: the fee and reaped dust."""
+    paid = 0
+    for event in receipt.get("events", []):
+        attributes = event.get("attributes", {})
+        if (event.get("pallet"), event.get("name")) == ("payment", "FeePaid"):
+            paid += int(attributes["fee"])
+        elif (event.get("pallet"), event.get("name")) == ("payment", "DustReaped"):
+            paid += int(attributes["amount"])
+    return paid

@@ -15,7 +15,7 @@ from node.mempool import (
     MempoolLimits,
 )
 from pallets.runtime.validate import InvalidExtrinsic
-from tests.pallets.helpers import ALICE, BOB, CHARLIE, DAVE, TestChain
+from tests.pallets.helpers import ALICE, BOB, CHARLIE, DAVE, EVE, FERDIE, TestChain
 
 
 def pool_for(chain: TestChain, **limits: int) -> Mempool:
@@ -235,17 +235,34 @@ def test_pending_fees_count_against_the_balance() -> None:
 
 def test_higher_fee_per_weight_goes_first_and_evicts_the_cheapest() -> None:
     chain = TestChain(fees=True)
+    probe = pool_for(chain)
+
+    def transfer(key: Keypair) -> bytes:
+        return chain.transfer(key, EVE.public, 5_000)
+
+    def remark(key: Keypair) -> bytes:
+        return chain.sign(key, "system", "remark", {"text": "x"})
+
+    # Which of the two pays more per unit of weight follows from the weight table.
+    kinds = sorted((transfer, remark), key=lambda make: _priority(probe, make(FERDIE)))
+    cheaper_kind, dearer_kind = kinds
+    assert _priority(probe, cheaper_kind(FERDIE)) < _priority(probe, dearer_kind(FERDIE))
     pool = pool_for(chain, max_count=2)
-    cheap = chain.transfer(ALICE, BOB.public, 5_000)  # weight 9
-    dear = chain.sign(BOB, "system", "remark", {"text": "x"})  # weight 1: more per weight
+    cheap, dear = cheaper_kind(ALICE), dearer_kind(BOB)
     pool.submit(cheap)
     pool.submit(dear)
     assert pool.select(10, 1 << 20) == [dear, cheap]
-    dearer = chain.sign(CHARLIE, "system", "remark", {"text": "y"})
-    pool.submit(dearer)  # the pool is full: the cheapest tail (ALICE's transfer) leaves
+    dearer = dearer_kind(CHARLIE)
+    pool.submit(dearer)  # the pool is full: the cheapest tail (ALICE's) leaves
     assert blake2b256(cheap) not in pool and blake2b256(dearer) in pool
-    error = refused(pool, chain.transfer(DAVE, BOB.public, 5_000))
+    error = refused(pool, cheaper_kind(DAVE))
     assert (error.code, error.reason) == (POOL_FULL, "pool full: priority too low")
+
+
+def _priority(pool: Mempool, raw: bytes) -> int:
+    pool.submit(raw)
+    entry = pool._by_hash[blake2b256(raw)]
+    return entry.priority
 
 
 def test_an_entry_whose_signer_can_no_longer_pay_leaves_unbanned() -> None:
