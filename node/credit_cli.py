@@ -345,7 +345,7 @@ def fund_report(ctx: typer.Context, fund: int, as_json: JsonOut = False) -> None
 @fund_app.command("trust")
 @guarded
 def fund_trust(ctx: typer.Context, fund: int, who: str, as_json: JsonOut = False) -> None:
-    """An account's trust index at a fund (trust_get)."""
+    """An account's trust at a fund, its trust in use and what it can still bring (T5)."""
     with RpcClient(_opts(ctx).rpc) as client:
         hrp = client.properties().address_prefix
         address = encode_address(resolve_account(_opts(ctx).keystore, who, hrp), hrp)

@@ -37,6 +37,8 @@ from pallets.loans import api as loans_api
 from pallets.loans.storage import LOAN
 from pallets.runtime.argtypes import ArgType, FixedBytes, Int, List, Optional, Record
 from pallets.system.storage import TIME
+from pallets.trust.api import available as available_trust
+from pallets.trust.api import in_use as trust_in_use
 from pallets.trust.api import initial_trust, local_trust, trust_of
 from rpc.encoding import Address, address_text, hex0x
 from rpc.registry import MethodRegistry, NoParams, Params
@@ -145,8 +147,11 @@ def fund_report_view(state: StateReader, fund_id: int) -> dict[str, Any] | None:
 
 
 def trust_view(state: StateReader, fund_id: int, account: bytes) -> dict[str, Any]:
+    """T1-T5: the trust, what of it is in use, and what the account can still bring."""
     return {
         "trust": str(trust_of(state, fund_id, account)),
+        "in_use": str(trust_in_use(state, fund_id, account)),
+        "available": str(available_trust(state, fund_id, account)),
         "local": str(local_trust(state, fund_id, account)),
         "initial": str(initial_trust(state, fund_id)),
     }
@@ -207,9 +212,9 @@ def redraw_view(
     request = REQUEST.unwire(raw)
     minimum = _min_reviewers(state)
     draws = []
-    for height, seed, keep, excluded, panel in request["draws"]:
-        eligible = [(a, t) for a, t in request["candidates"] if a not in excluded]
-        again = draw_reviewers(seed, eligible, request["amount"], minimum, keep) or []
+    for height, seed, keep, excluded, panel, eligible in request["draws"]:
+        pairs = [(a, t) for a, t in eligible]
+        again = draw_reviewers(seed, pairs, request["amount"], minimum, keep) or []
         draws.append(
             {
                 "height": height,
@@ -219,6 +224,9 @@ def redraw_view(
                 "stored": [address_text(a, hrp) for a in panel],
                 "recomputed": [address_text(a, hrp) for a in again],
                 "matches": again == panel,
+                "candidates": [
+                    {"account": address_text(a, hrp), "trust": str(t)} for a, t in pairs
+                ],
             }
         )
     return {
@@ -334,7 +342,8 @@ def register_credit_queries(registry: MethodRegistry, *, hrp: str = DEFAULT_HRP)
         "get",
         params=TrustParams,
         result=OBJECT,
-        description="An account's trust index at a fund (T1-T4).",
+        description="An account's trust index at a fund (T1-T4), its trust in use and "
+        "what it can still bring to a request (T5).",
     )
     def trust_get(state: StateReader, params: TrustParams) -> Any:
         return trust_view(state, params.fund, params.address)

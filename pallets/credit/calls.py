@@ -76,10 +76,15 @@ calls = CallSet("credit")
 # Weights bound storage operations: reading trust and funder records for
 # every borrower (8) and endorser, the C4 check, the score, and at approval
 # the debts and exit queue, the C4 check, every reviewer's trust and the
-# disbursement. Every trust read may look up recognized trust (T2).
+# disbursement. Every trust read may look up recognized trust (T2); T5 reads
+# each party's trust in use beside it, and reserves or releases its stake.
 T2 = FEDERATED_TRUST_WORK
-SUBMIT_WORK = MAX_BORROWERS * (8 + T2) + MAX_PROVIDERS * 2 + 64
-REVIEW_WORK = MAX_FUNDERS * (6 + T2) + MAX_BORROWERS * (4 + T2) + funds_api.OBLIGATION_WORK + 256
+STAKE_WORK = 2 * (T2 + 6)  # what a party can bring, checked then reserved (T5)
+SUBMIT_WORK = MAX_BORROWERS * (8 + T2 + STAKE_WORK) + MAX_PROVIDERS * 2 + 64
+REVIEW_WORK = (
+    (MAX_FUNDERS + MAX_BORROWERS) * (6 + T2 + STAKE_WORK) + funds_api.OBLIGATION_WORK + 256
+)
+RELEASE_WORK = (MAX_BORROWERS + MAX_FUNDERS) * 2  # every stake given back (T5)
 
 
 def _load(ctx: CallContext, request_id: int) -> dict[str, Any]:
@@ -172,6 +177,7 @@ def submit(
         "conflicts": [],
         "acceptances": [],
         "verdicts": [],
+        "reserved": [],
     }
     lifecycle.check_pooled_trust(ctx, request)
     funds_api.check_hard_limits(ctx, fund, amount)
@@ -311,6 +317,7 @@ def review(ctx: CallContext, request: int, verdict: str, conclusions_hash: bytes
     )
     if verdict == "decline":
         record["status"] = "declined"
+        lifecycle.release_all(ctx, record)
         ctx.emit(Resolved, request=request, outcome="declined")
     elif len(record["verdicts"]) == len(record["reviewers"]):
         if all(v[1] == "approve" for v in record["verdicts"]):
@@ -364,13 +371,14 @@ def amend(
     ctx.emit(Amended, request=request, round=record["round"])
 
 
-@calls.call(7, args=(("request", U64),), weight=8)
+@calls.call(7, args=(("request", U64),), weight=8 + RELEASE_WORK)
 def withdraw(ctx: CallContext, request: int) -> None:
-    """The submitter withdraws an open request."""
+    """The submitter withdraws an open request; its stakes are free again (T5)."""
     record = _load(ctx, request)
     _expect(record, *sorted(OPEN_STATUSES))
     if ctx.signer != record["submitter"]:
         raise NotSubmitter("only the submitting borrower may withdraw the request")
     record["status"] = "withdrawn"
+    lifecycle.release_all(ctx, record)
     lifecycle.save(ctx, request, record)
     ctx.emit(Resolved, request=request, outcome="withdrawn")

@@ -1,5 +1,7 @@
 """Credit hooks: reviewer draws (C6) at the start of a block, expiry (C8) at its end,
-and the invariants I3 (limits at disbursement) and I5 (approved credits covered).
+and the invariants I3 (limits at disbursement), I5 (approved credits covered)
+and the bookkeeping of I6: every account's trust in use at a fund is exactly
+its stakes in open requests plus its share of open loans' principal (T5).
 
 Each hook walks a queue ordered by height or time and handles at most a
 fixed number of items per block; the rest wait for the next block.
@@ -12,9 +14,21 @@ from typing import Final
 from ledger.overlay import StateReader
 from pallets.credit import lifecycle
 from pallets.credit.events import Resolved
-from pallets.credit.storage import APPROVAL, APPROVALS, DEADLINES, DRAW_DUE
+from pallets.credit.storage import (
+    APPROVAL,
+    APPROVALS,
+    DEADLINES,
+    DRAW_DUE,
+    OPEN_STATUSES,
+    REQUEST,
+    REQUESTS,
+)
+from pallets.funds.records import u32
+from pallets.loans.storage import LOAN, LOANS
 from pallets.runtime.context import CallContext
 from pallets.runtime.declare import Hooks
+from pallets.trust import api as trust_api
+from pallets.trust.storage import IN_USE
 
 MAX_DRAWS_PER_BLOCK: Final = 8
 MAX_EXPIRIES_PER_BLOCK: Final = 16
@@ -48,6 +62,7 @@ def on_finalize(ctx: CallContext) -> None:
         if lifecycle.deadline_of(ctx, request) != int.from_bytes(rest[:8], "big"):
             continue  # an older round's deadline; the request was amended since
         request["status"] = "expired"
+        lifecycle.release_all(ctx, request)
         lifecycle.save(ctx, request_id, request)
         ctx.emit(Resolved, request=request_id, outcome="expired")
 
@@ -68,7 +83,36 @@ def try_state(state: StateReader) -> list[str]:
         for label, parties in (("reviewers", reviewers), ("borrowers", borrowers)):
             if sum(p[2] for p in parties) != amount or any(p[2] > p[1] for p in parties):
                 problems.append(f"I5: credit {request_id}: the {label}' trust did not cover it")
+    problems.extend(_stake_problems(state))
     return problems
+
+
+def _stake_problems(state: StateReader) -> list[str]:
+    """I6 bookkeeping: trust in use = open requests' stakes + open loans' exposure (T5)."""
+    expected: dict[bytes, int] = {}
+    for _, raw in REQUESTS.items(state):
+        record = REQUEST.unwire(raw)
+        if record["reserved"] and record["status"] not in OPEN_STATUSES:
+            problems = [f"T5: a {record['status']} request still holds stakes"]
+            return problems
+        for account, amount in record["reserved"]:
+            key = u32(record["fund"]) + account
+            expected[key] = expected.get(key, 0) + amount
+    for _, raw in LOANS.items(state):
+        loan = LOAN.unwire(raw)
+        for account, brought in loan["stakes"]:
+            share = trust_api.exposure(brought, loan["principal"], loan["outstanding"])
+            if share:
+                key = u32(loan["fund"]) + account
+                expected[key] = expected.get(key, 0) + share
+    stored = {key[len(IN_USE.prefix) :]: IN_USE.get(state, key[len(IN_USE.prefix) :])
+              for key, _ in state.iterate(IN_USE.prefix)}  # fmt: skip
+    return [
+        f"I6: trust in use of 0x{key.hex()} is {stored.get(key, 0)}, its stakes sum to "
+        f"{expected.get(key, 0)}"
+        for key in sorted(set(expected) | set(stored))
+        if stored.get(key, 0) != expected.get(key, 0)
+    ]
 
 
 HOOKS = Hooks(on_initialize=on_initialize, on_finalize=on_finalize, try_state=try_state)

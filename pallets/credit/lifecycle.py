@@ -3,8 +3,15 @@
 Theory of operation
 -------------------
 * ``become_valid`` (C2 done): the pooled trust (C3) and hard limits (C4) are
-  checked again, the score computed (C5), and the draw queued for block
+  checked again, the score computed (C5), what each borrower brings is put
+  in use (T5: ``reserved``), and the draw queued for block
   ``valid_height + DRAW_DELAY``.
+
+Trust here is always what a party *can bring* (T5): its trust at the fund
+minus its trust in use elsewhere (``trust_api.available``), plus what it
+already has in use for this very request. A request's stakes (``reserved``)
+are released when it ends unapproved (declined, expired, withdrawn,
+unreviewable) and handed to its loan on approval.
 * ``run_draw`` runs in ``on_initialize`` of that (or a later) block with
   that block's seed ``H(parent_hash || last_commit_hash)``: when the request
   became valid in block H, the seed depends on block H+1's content and on the
@@ -41,7 +48,7 @@ from pallets.loans import api as loans_api
 from pallets.loans import interest
 from pallets.runtime.context import CallContext
 from pallets.runtime.declare import RuntimeFault
-from pallets.trust.api import trust_of
+from pallets.trust import api as trust_api
 
 DRAW_DELAY: Final = 2
 # (state, fund) -> the funds that lend their funders as reviewers to it (C6, X1).
@@ -58,19 +65,45 @@ def save(ctx: CallContext, request_id: int, request: dict[str, Any]) -> None:
     REQUESTS.put(ctx, request_id, REQUEST.wire(request))
 
 
+def own_stake(request: dict[str, Any], account: bytes) -> int:
+    return sum(amount for who, amount in request["reserved"] if who == account)
+
+
+def bringable(ctx: CallContext, request: dict[str, Any], account: bytes) -> int:
+    """T5: what ``account`` can bring to this request: available trust plus its stake here."""
+    return trust_api.available(ctx, request["fund"], account) + own_stake(request, account)
+
+
 def check_pooled_trust(ctx: CallContext, request: dict[str, Any]) -> list[int]:
-    """C3: the borrowers' trust, which must sum to at least the amount."""
-    trusts = [trust_of(ctx, request["fund"], b) for b in request["borrowers"]]
+    """C3 with T5: what the borrowers can bring, which must sum to at least the amount."""
+    trusts = [bringable(ctx, request, b) for b in request["borrowers"]]
     if sum(trusts) < request["amount"]:
         raise InsufficientTrust(
-            f"the borrowers' trust {sum(trusts)} does not cover the amount {request['amount']}"
+            f"the borrowers' available trust {sum(trusts)} (trust minus trust in use, T5) "
+            f"does not cover the amount {request['amount']}"
         )
     return trusts
 
 
+def release_all(ctx: CallContext, request: dict[str, Any]) -> None:
+    """The request ended unapproved: every stake in it is free again (T5)."""
+    trust_api.release_stakes(ctx, request["fund"], request["reserved"])
+    request["reserved"] = []
+
+
+def _set_stakes(
+    ctx: CallContext, request: dict[str, Any], accounts: list[bytes], trusts: list[int]
+) -> None:
+    """Reserve what each of ``accounts`` brings (same percentage, C3/C6) beside the others."""
+    stakes = [[a, b] for a, b in zip(accounts, draw.shares(trusts, request["amount"]), strict=True)]
+    trust_api.reserve_stakes(ctx, request["fund"], stakes)
+    request["reserved"] = request["reserved"] + stakes
+
+
 def become_valid(ctx: CallContext, request_id: int, request: dict[str, Any]) -> None:
-    check_pooled_trust(ctx, request)
+    trusts = check_pooled_trust(ctx, request)
     funds_api.check_hard_limits(ctx, request["fund"], request["amount"])
+    _set_stakes(ctx, request, list(request["borrowers"]), trusts)
     request["status"] = "awaiting_draw"
     request["valid_at"] = ctx.block.time
     request["valid_height"] = ctx.block.height
@@ -101,22 +134,31 @@ def run_draw(ctx: CallContext, request_id: int) -> None:
         return
     seed = ctx.block.seed
     minimum = ctx.param("credit", "min_reviewers")
-    if not request["candidates"]:  # first draw: snapshot the eligible funders' trust
-        request["candidates"] = candidates(ctx, request, seed, minimum)
+    # The reviewers' stakes of an earlier draw are given back; every draw sees
+    # what each candidate can bring now (T5) and stores it with the draw.
+    borrowers = set(request["borrowers"])
+    reviewer_stakes = [s for s in request["reserved"] if s[0] not in borrowers]
+    trust_api.release_stakes(ctx, request["fund"], reviewer_stakes)
+    request["reserved"] = [s for s in request["reserved"] if s[0] in borrowers]
+    request["candidates"] = candidates(ctx, request, seed, minimum)
     excluded = list(request["excluded"])
     eligible = [(a, t) for a, t in request["candidates"] if a not in excluded]
     keep = list(request["reviewers"])
     panel = draw.draw_reviewers(seed, eligible, request["amount"], minimum, keep)
+    snapshot = [[a, t] for a, t in eligible]
     request["draws"].append(
-        [ctx.block.height, seed, keep, excluded, [] if panel is None else panel]
+        [ctx.block.height, seed, keep, excluded, [] if panel is None else panel, snapshot]
     )
     if panel is None:
         request["status"] = "unreviewable"
+        release_all(ctx, request)
         save(ctx, request_id, request)
         ctx.emit(Unreviewable, request=request_id)
         ctx.emit(Resolved, request=request_id, outcome="unreviewable")
         return
     request["reviewers"] = panel
+    trust = dict(eligible)
+    _set_stakes(ctx, request, panel, [trust[a] for a in panel])
     request["status"] = "in_review"
     save(ctx, request_id, request)
     ctx.emit(ReviewersDrawn, request=request_id, seed=seed, reviewers=len(panel))
@@ -125,36 +167,52 @@ def run_draw(ctx: CallContext, request_id: int) -> None:
 def candidates(
     ctx: CallContext, request: dict[str, Any], seed: bytes, minimum: int
 ) -> list[list[Any]]:
-    """C6: the fund's funders, plus lent funders of federated funds if they cannot cover."""
+    """C6: the fund's funders, plus lent funders of federated funds if they cannot cover.
+
+    Each with the trust it can bring (T5); one with nothing to bring is no candidate.
+    """
     fund_id, borrowers = request["fund"], request["borrowers"]
     own: list[list[Any]] = [
-        [account, trust_of(ctx, fund_id, account)]
+        [account, trust]
         for account in funds_api.funders(ctx, fund_id)
-        if account not in borrowers
+        if account not in borrowers and (trust := bringable(ctx, request, account)) > 0
     ]
     if len(own) >= minimum and sum(t for _, t in own) >= request["amount"]:
         return own
     taken = {account for account, _ in own}
-    lent: set[bytes] = set()
+    lendable: set[bytes] = set()
     for source in LENDER_SOURCES:
         for lender in sorted(source(ctx, fund_id)):
-            lent.update(a for a in funds_api.funders(ctx, lender) if a not in borrowers)
+            lendable.update(a for a in funds_api.funders(ctx, lender) if a not in borrowers)
     room = MAX_FUNDERS - len(own)
-    chosen = draw.shuffled(seed, sorted(lent - taken))[:room]
-    return own + [[account, trust_of(ctx, fund_id, account)] for account in sorted(chosen)]
+    chosen = draw.shuffled(seed, sorted(lendable - taken))[:room]
+    lent: list[list[Any]] = [
+        [account, trust]
+        for account in sorted(chosen)
+        if (trust := bringable(ctx, request, account)) > 0
+    ]
+    return own + lent
 
 
 def approve(ctx: CallContext, request_id: int, request: dict[str, Any]) -> None:
-    """C8 approved -> F5 exits first, C4 again, C3/C6 cover, C9 record, L1 disburse."""
+    """C8 approved -> F5 exits first, C4 again, C3/C6/T5 cover, C9 record, L1 disburse.
+
+    The stakes reserved at validity and at the draw pass to the loan (T5).
+    """
     fund_id, amount = request["fund"], request["amount"]
     funds_api.require_no_pending_exits(ctx, fund_id)
     funds_api.check_hard_limits(ctx, fund_id, amount)
-    borrower_trust = check_pooled_trust(ctx, request)
-    reviewer_trust = [trust_of(ctx, fund_id, r) for r in request["reviewers"]]
+    check_pooled_trust(ctx, request)
+    reviewer_trust = [bringable(ctx, request, r) for r in request["reviewers"]]
     if sum(reviewer_trust) < amount:
         raise ReviewerTrustShort(
-            f"the reviewers' trust {sum(reviewer_trust)} no longer covers the amount {amount}"
+            f"the reviewers' available trust {sum(reviewer_trust)} no longer covers "
+            f"the amount {amount}"
         )
+    stakes = {account: stake for account, stake in request["reserved"]}
+    for party in (*request["borrowers"], *request["reviewers"]):
+        if party not in stakes:  # pragma: no cover - every party got a stake
+            raise RuntimeFault("T5: a party of an approved request has no stake")
     fund = funds_api.get_fund(ctx, fund_id)
     size = funds_api.size(ctx, fund_id, fund)
     now = ctx.block.time
@@ -173,8 +231,8 @@ def approve(ctx: CallContext, request_id: int, request: dict[str, Any]) -> None:
         "rate_bps": fund["rate_bps"],
         "estimated_interest": sum(row[2] for row in rows),
         "schedule": [list(row) for row in rows],
-        "borrowers": _parties(request["borrowers"], borrower_trust, amount),
-        "reviewers": _parties(request["reviewers"], reviewer_trust, amount),
+        "borrowers": _parties(ctx, fund_id, request["borrowers"], stakes),
+        "reviewers": _parties(ctx, fund_id, request["reviewers"], stakes),
         "conclusions_hash": blake2b256(conclusions),
         "min_reviewers": ctx.param("credit", "min_reviewers"),
         "size": size,
@@ -186,6 +244,8 @@ def approve(ctx: CallContext, request_id: int, request: dict[str, Any]) -> None:
     }
     APPROVALS.put(ctx, request_id, APPROVAL.wire(record))
     request["status"] = "approved"
+    loan_stakes = request["reserved"]
+    request["reserved"] = []  # handed to the loan, not released
     save(ctx, request_id, request)
     ctx.emit(Resolved, request=request_id, outcome="approved")
     loans_api.open_loan(
@@ -200,12 +260,12 @@ def approve(ctx: CallContext, request_id: int, request: dict[str, Any]) -> None:
         rate_bps=fund["rate_bps"],
         term=request["term"],
         installments=request["installments"],
+        stakes=loan_stakes,
     )
 
 
-def _parties(accounts: list[bytes], trusts: list[int], amount: int) -> list[list[Any]]:
-    try:
-        brought = draw.shares(trusts, amount)
-    except ValueError as exc:  # pragma: no cover - coverage was checked by the caller
-        raise RuntimeFault(str(exc)) from exc
-    return [[a, t, b] for a, t, b in zip(accounts, trusts, brought, strict=True)]
+def _parties(
+    ctx: CallContext, fund_id: int, accounts: list[bytes], stakes: dict[bytes, int]
+) -> list[list[Any]]:
+    """C9: each party with its trust at the fund and the stake it brought."""
+    return [[a, trust_api.trust_of(ctx, fund_id, a), stakes[a]] for a in accounts]

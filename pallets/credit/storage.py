@@ -30,6 +30,7 @@ from pallets.runtime.argtypes import (
     Text,
 )
 from pallets.runtime.storage import U64_KEY, FixedKey, StorageSet
+from pallets.trust.storage import STAKE
 
 MAX_TEXT: Final = 500
 MAX_DOCUMENTS: Final = 8
@@ -61,6 +62,8 @@ DRAW: Final = Record(
         ("keep", List(ACCOUNT, MAX_FUNDERS)),
         ("excluded", List(ACCOUNT, MAX_FUNDERS)),
         ("panel", List(ACCOUNT, MAX_FUNDERS)),
+        # the candidates with the trust each could bring at this draw (T5)
+        ("candidates", List(CANDIDATE, MAX_FUNDERS)),
     ),
 )
 VERDICT: Final = Record(
@@ -100,6 +103,8 @@ REQUEST: Final = RecordType(
         ("conflicts", List(ACCOUNT, MAX_FUNDERS)),
         ("acceptances", List(ACCEPTANCE, MAX_FUNDERS * 4)),
         ("verdicts", List(VERDICT, MAX_FUNDERS)),
+        # the trust each party has in use for this request (T5): borrowers, then reviewers
+        ("reserved", List(STAKE, MAX_BORROWERS + MAX_FUNDERS)),
     ),
 )
 

@@ -26,6 +26,7 @@ from pallets.loans.events import Disbursed, RateLowered
 from pallets.loans.storage import BY_FUND, HISTORY, LOAN, LOANS, OPEN
 from pallets.runtime.context import CallContext
 from pallets.runtime.storage import StateWriter
+from pallets.trust import api as trust_api
 
 DAY = 86_400
 PAR_DAYS = (30, 60, 90)
@@ -73,8 +74,12 @@ def open_loan(
     rate_bps: int,
     term: int,
     installments: int,
+    stakes: list[list[Any]],
 ) -> None:
-    """L1: disburse from fund cash to the recipient; the loan is active."""
+    """L1: disburse from fund cash to the recipient; the loan is active.
+
+    ``stakes`` (T5) stay in use, each for its share of the outstanding principal.
+    """
     fund = funds_api.get_fund(ctx, fund_id)
     currency.transfer(ctx, funds_api.cash_account(fund_id), recipient, amount)
     fund["outstanding"] += amount
@@ -101,12 +106,22 @@ def open_loan(
         "status": "active",
         "closed": 0,
         "missing": 0,
+        "stakes": stakes,
     }
     put_loan(ctx, loan_id, loan)
     OPEN.put(ctx, u32(fund_id) + u64(loan_id), 1)
     BY_FUND.put(ctx, u32(fund_id) + u64(loan_id), 1)
     ctx.emit(Disbursed, loan=loan_id, fund=fund_id, recipient=recipient, amount=amount)
     notify_flow(ctx, fund_id, "disbursed", amount)
+
+
+def release_exposure(ctx: CallContext, loan: dict[str, Any], outstanding_before: int) -> None:
+    """T5: the principal fell from ``outstanding_before``: each stake's share shrinks with it."""
+    principal, now_outstanding = loan["principal"], loan["outstanding"]
+    for account, brought in loan["stakes"]:
+        before = trust_api.exposure(brought, principal, outstanding_before)
+        after = trust_api.exposure(brought, principal, now_outstanding)
+        trust_api.release(ctx, loan["fund"], account, before - after)
 
 
 def accrue_to(loan: dict[str, Any], now: int) -> None:

@@ -42,8 +42,9 @@ from pallets.trust import api as trust_api
 calls = CallSet("loans")
 
 MAX_EXTENSION = 10 * 365 * 86_400
-# Closing a loan touches every borrower's and reviewer's trust (3 ops each).
-CLOSE_WORK = (MAX_BORROWERS + MAX_FUNDERS) * 6 + 64
+# Closing a loan touches every borrower's and reviewer's trust (3 ops each) and
+# each stake's trust in use (2 more, T5).
+CLOSE_WORK = (MAX_BORROWERS + MAX_FUNDERS) * 8 + 64
 
 
 def _active_loan(ctx: CallContext, loan_id: int) -> dict[str, Any]:
@@ -71,8 +72,10 @@ def repay(ctx: CallContext, loan: int, amount: int) -> None:
     to_principal = amount - to_interest
     record["interest_due"] -= to_interest
     record["interest_paid"] += to_interest
+    outstanding_before = record["outstanding"]
     record["outstanding"] -= to_principal
     record["principal_paid"] += to_principal
+    api.release_exposure(ctx, record, outstanding_before)  # T5: stakes shrink with it
     fund = funds_api.get_fund(ctx, fund_id)
     fund["outstanding"] -= to_principal
     fund["interest_income"] += to_interest
@@ -169,11 +172,19 @@ def _write_off(
     _close(ctx, loan_id, record, "written_off")
     for voter in sorted({*record["reviewers"], *funders}):
         WRITEOFF_VOTES.delete(ctx, u64(loan_id) + voter)
-    for borrower in record["borrowers"]:
-        trust_api.lower_trust(ctx, fund_id, borrower, missing // len(record["borrowers"]))
-        api.record_history(ctx, borrower, repaid=False)
-    for reviewer in record["reviewers"]:
-        trust_api.lower_trust(ctx, fund_id, reviewer, missing // len(record["reviewers"]))
+    # T5 first: every stake in the loan is released. Then T4: each borrower
+    # loses missing / borrowers and each reviewer missing / reviewers, except
+    # that no one's trust falls below what they still have in use for other
+    # credits (I6 wins: see docs/credit.md, "Trust in use").
+    api.release_exposure(ctx, record, missing)
+    for parties, is_borrower in ((record["borrowers"], True), (record["reviewers"], False)):
+        for party in parties:
+            loss = missing // len(parties)
+            floor = trust_api.in_use(ctx, fund_id, party)
+            room = max(0, trust_api.local_trust(ctx, fund_id, party) - floor)
+            trust_api.lower_trust(ctx, fund_id, party, min(loss, room))
+            if is_borrower:
+                api.record_history(ctx, party, repaid=False)
     api.put_loan(ctx, loan_id, record)
     ctx.emit(WrittenOff, loan=loan_id, missing=missing, interest_lost=interest_lost)
     if missing > 0:  # X3: federated funds that share losses take their part

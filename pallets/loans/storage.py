@@ -28,6 +28,7 @@ from pallets.runtime.argtypes import (
     Record,
 )
 from pallets.runtime.storage import ACCOUNT_KEY, U64_KEY, FixedKey, StorageSet
+from pallets.trust.storage import STAKE
 
 MAX_BORROWERS: Final = 8
 
@@ -55,6 +56,8 @@ LOAN: Final = RecordType(
         ("status", LOAN_STATUS),
         ("closed", U64),
         ("missing", AMOUNT),
+        # what each borrower and reviewer brought (T5); their exposure follows the principal
+        ("stakes", List(STAKE, MAX_BORROWERS + MAX_FUNDERS)),
     ),
 )
 HISTORY_RECORD: Final = Record("history", (("repaid", U32), ("written_off", U32)))

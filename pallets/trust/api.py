@@ -12,6 +12,14 @@ With none registered T2 changes nothing.
 
 ``raise_trust`` (T3) and ``lower_trust`` (T4, floored at zero) write the
 local index only: recognized trust is never written back to its own fund.
+
+T5, exposure: ``in_use`` is the trust an account has at stake at a fund;
+``available`` (trust minus in use, never below zero) is all it may bring to a
+new request, as borrower or reviewer. ``reserve`` and ``release`` move it;
+the credit pallet reserves what each party brings when a request becomes
+valid and when reviewers are drawn, the loans pallet releases it as the
+outstanding principal falls (``exposure``), and entirely when the loan is
+repaid or written off.
 """
 
 from __future__ import annotations
@@ -23,9 +31,10 @@ from ledger.overlay import StateReader
 from pallets.funds.api import find_fund
 from pallets.funds.records import u32
 from pallets.runtime.context import CallContext
+from pallets.runtime.declare import RuntimeFault
 from pallets.runtime.params import param
 from pallets.trust.events import TrustChanged
-from pallets.trust.storage import TRUST
+from pallets.trust.storage import IN_USE, TRUST
 
 FederationSource = Callable[[StateReader, int, bytes], int]
 FEDERATION_SOURCES: Final[list[FederationSource]] = []
@@ -76,3 +85,52 @@ def lower_trust(ctx: CallContext, fund_id: int, account: bytes, amount: int) -> 
 def _set(ctx: CallContext, fund_id: int, account: bytes, old: int, new: int, rule: str) -> None:
     TRUST.put(ctx, u32(fund_id) + account, new)
     ctx.emit(TrustChanged, fund=fund_id, account=account, old=old, new=new, rule=rule)
+
+
+# ---------------------------------------------------------------- T5, exposure
+
+
+def in_use(state: StateReader, fund_id: int, account: bytes) -> int:
+    value: int = IN_USE.get(state, u32(fund_id) + account)
+    return value
+
+
+def available(state: StateReader, fund_id: int, account: bytes) -> int:
+    """T5: what the account may still bring to a new request at the fund."""
+    return max(0, trust_of(state, fund_id, account) - in_use(state, fund_id, account))
+
+
+def reserve(ctx: CallContext, fund_id: int, account: bytes, amount: int) -> None:
+    """Put ``amount`` of the account's trust in use; callers check ``available`` first."""
+    if amount <= 0:
+        return
+    if amount > available(ctx, fund_id, account):
+        raise RuntimeFault(f"T5: reserving {amount} beyond the available trust")
+    IN_USE.put(ctx, u32(fund_id) + account, in_use(ctx, fund_id, account) + amount)
+
+
+def release(ctx: CallContext, fund_id: int, account: bytes, amount: int) -> None:
+    """Give back ``amount`` of the account's trust in use (a stake that ended or shrank)."""
+    if amount <= 0:
+        return
+    held = in_use(ctx, fund_id, account)
+    if amount > held:
+        raise RuntimeFault(f"T5: releasing {amount} of {held} in use")
+    IN_USE.put(ctx, u32(fund_id) + account, held - amount)
+
+
+def reserve_stakes(ctx: CallContext, fund_id: int, stakes: list[list[object]]) -> None:
+    for account, amount in stakes:
+        reserve(ctx, fund_id, account, amount)  # type: ignore[arg-type]
+
+
+def release_stakes(ctx: CallContext, fund_id: int, stakes: list[list[object]]) -> None:
+    for account, amount in stakes:
+        release(ctx, fund_id, account, amount)  # type: ignore[arg-type]
+
+
+def exposure(brought: int, principal: int, outstanding: int) -> int:
+    """A stake's share of a loan's outstanding principal: ``brought`` pro rata, rounded up."""
+    if principal <= 0:
+        return 0
+    return -(-brought * outstanding // principal)

@@ -1,4 +1,5 @@
-"""Trust invariants: I2 extended to trust (no index is negative or malformed)."""
+"""Trust invariants: I2 extended to trust (no index is negative or malformed) and I6
+(trust in use never above trust, T5)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from ledger import codec
 from ledger.codec import CodecError
 from ledger.overlay import StateReader
 from pallets.runtime.declare import Hooks
-from pallets.trust.storage import TRUST
+from pallets.trust.api import trust_of
+from pallets.trust.storage import IN_USE, TRUST
 
 
 def try_state(state: StateReader) -> list[str]:
@@ -22,6 +24,27 @@ def try_state(state: StateReader) -> list[str]:
             problems.append(f"trust: index {where} is not an integer")
         elif value < 0:
             problems.append(f"I2: trust index {where} is negative ({value})")
+    problems.extend(_exposure_problems(state))
+    return problems
+
+
+def _exposure_problems(state: StateReader) -> list[str]:
+    problems = []
+    cut = len(IN_USE.prefix)
+    for key, raw in state.iterate(IN_USE.prefix):
+        fund_id, account = int.from_bytes(key[cut : cut + 4], "big"), key[cut + 4 :]
+        where = f"fund {fund_id} account 0x{account.hex()}"
+        try:
+            used = codec.decode(raw)
+        except CodecError as exc:
+            problems.append(f"trust: in use of {where} does not decode: {exc}")
+            continue
+        if isinstance(used, bool) or not isinstance(used, int) or used <= 0:
+            problems.append(f"trust: in use of {where} is {used!r}, not a positive integer")
+            continue
+        trust = trust_of(state, fund_id, account)
+        if used > trust:
+            problems.append(f"I6: {where} has {used} of trust in use, above its trust {trust}")
     return problems
 
 

@@ -3,13 +3,17 @@
 Absent means "never changed": the index is then T1's initial value (a share
 of the fund's contribution C), computed on read. Zero is stored as 0, so an
 index that fell to zero (T4) is not confused with a new one.
+
+``trust/in_use/<fund u32><account>`` is the trust of the account in use at
+the fund (T5): the sum of its stakes in open requests and in the
+outstanding principal of open loans; absent means none.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-from pallets.runtime.argtypes import AMOUNT, Optional
+from pallets.runtime.argtypes import ACCOUNT, AMOUNT, Optional, Record
 from pallets.runtime.storage import FixedKey, StorageSet
 
 storage = StorageSet("trust")
@@ -21,3 +25,13 @@ TRUST: Final = storage.map(
     default=None,
     doc="trust index of an account at a fund; absent = trust_initial of C (T1)",
 )
+IN_USE: Final = storage.map(
+    "in_use",
+    FixedKey("fund_account", 4 + 32),
+    AMOUNT,
+    default=0,
+    doc="trust of an account in use at a fund: its stakes in open requests and loans (T5)",
+)
+
+# What one party has at stake in a request or loan: the trust it brought (C3, C6).
+STAKE: Final = Record("stake", (("account", ACCOUNT), ("amount", AMOUNT)))

@@ -78,7 +78,9 @@ def test_a_microcredit_from_fund_to_repayment_through_the_cli(cli: Any, chain: T
     listed = json.loads(cli("fund", "list", "--json").stdout)
     assert [f["name"] for f in listed] == ["FundZine"]
     trust = json.loads(cli("fund", "trust", "0", "lucia", "--json").stdout)
-    assert trust == {"trust": "100", "local": "100", "initial": "100"}
+    assert trust == {
+        "trust": "100", "in_use": "0", "available": "100", "local": "100", "initial": "100"
+    }  # fmt: skip
 
     cli("credit", "submit", "lucia", "0", "--amount", "0.0003", "--purpose", "creative_project",
         "--term", "90", "--installments", "3", "--borrower", "ana", "--borrower", "ben",
@@ -103,6 +105,8 @@ def test_a_microcredit_from_fund_to_repayment_through_the_cli(cli: Any, chain: T
         _last_ok()
     detail = json.loads(cli("credit", "show", "0", "--json").stdout)
     assert detail["status"] == "approved" and detail["approval"]["amount"] == "300"
+    trust = json.loads(cli("fund", "trust", "0", "lucia", "--json").stdout)
+    assert (trust["in_use"], trust["available"]) == ("100", "0")  # T5: all of it at stake
     schedule = json.loads(cli("loan", "schedule", "0", "--json").stdout)
     assert [row["principal"] for row in schedule] == ["100", "100", "100"]
     assert "schedule of loan 0" in cli("loan", "schedule", "0").stdout

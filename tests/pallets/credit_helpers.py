@@ -54,10 +54,22 @@ def create_args(**overrides: Any) -> dict[str, Any]:
 
 
 def fund_zine(
-    chain: TestChain | None = None, *, rate_bps: int = 500, contribution: int = C
+    chain: TestChain | None = None,
+    *,
+    rate_bps: int = 500,
+    contribution: int = C,
+    trust_initial: int | None = None,
 ) -> TestChain:
-    """Five funders x 1 000: fund 0, active. Lucía, Ana and Ben get some money."""
-    chain = chain or TestChain()
+    """Five funders x 1 000: fund 0, active. Lucía, Ana and Ben get some money.
+
+    ``trust_initial`` (bps of C, T1) raises everyone's starting trust, for tests
+    that keep several credits open at once: trust is exposure (T5).
+    """
+    if chain is None:
+        from tests.pallets.helpers import test_doc
+
+        params = {} if trust_initial is None else {"trust": {"trust_initial": trust_initial}}
+        chain = TestChain(test_doc(params=params) if params else None)
     ok(chain, ALICE, "funds", "create", **create_args(rate_bps=rate_bps, contribution=contribution))
     chain.execute([chain.sign(key, "funds", "join", {"fund": 0}) for key in FUNDERS[1:]])
     chain.execute([chain.transfer(FERDIE, key.public, 10**9) for key in (LUCIA, ANA, BEN)])

@@ -11,12 +11,14 @@ from pallets.credit.draw import draw_reviewers, shares, shuffled
 from pallets.credit.storage import APPROVAL, APPROVALS
 from pallets.funds.storage import PURPOSES
 from pallets.runtime.executor import InvalidBlock
+from pallets.trust import api as trust_api
 from tests.pallets.credit_helpers import (
     ANA,
     BEN,
     CONCLUSIONS,
     FUNDERS,
     LUCIA,
+    _next_id,
     approve,
     fund_zine,
     key_of,
@@ -89,7 +91,7 @@ def test_c3_pooled_trust_same_percentage() -> None:
 
 
 def test_c4_hard_limits_at_submission() -> None:
-    chain = fund_zine()
+    chain = fund_zine(trust_initial=10_000)  # 1 000 each: eight credits open at once (T5)
     borrowers = [LUCIA, ANA, BEN, FERDIE, *FUNDERS[:2]]  # 600 of trust
     raw = _submit(chain, LUCIA, **request_args(borrowers, amount=501))
     assert_noop(chain, LUCIA, raw, "CreditTooLarge", "C4")
@@ -127,9 +129,10 @@ def test_c6_the_draw_is_stored_reproducible_and_excludes_borrowers() -> None:
     request_id = submit_valid(chain, borrowers)
     record = request(chain, request_id)
     (draw,) = record["draws"]
-    height, seed, keep, _excluded, panel = draw
+    height, seed, keep, _excluded, panel, stored = draw
     assert height == record["valid_height"] + 2
     candidates = [(a, t) for a, t in record["candidates"]]
+    assert stored == [[a, t] for a, t in candidates]  # what each could bring (T5)
     assert FUNDERS[0].public not in dict(candidates)
     assert draw_reviewers(seed, candidates, 300, 3, keep) == panel == record["reviewers"]
     raw = _review(chain, request_id, LUCIA)
@@ -240,8 +243,9 @@ def test_c7_conflicts_accepted_by_all_others_or_replaced() -> None:
     assert record["status"] == "in_review"
     assert second.public not in record["reviewers"] and len(record["reviewers"]) == 3
     assert record["excluded"] == [second.public]
-    _, seed, keep, excluded, panel = record["draws"][-1]
-    eligible = [(a, t) for a, t in record["candidates"] if a not in excluded]
+    _, seed, keep, excluded, panel, stored = record["draws"][-1]
+    eligible = [(a, t) for a, t in stored]
+    assert all(a not in excluded for a, _ in eligible)
     assert draw_reviewers(seed, eligible, 300, 3, keep) == panel
 
 
@@ -299,7 +303,7 @@ def test_c8_window_verdicts_improvement_and_amendment() -> None:
 
 
 def test_c8_decline_and_expiry() -> None:
-    chain = fund_zine()
+    chain = fund_zine(trust_initial=10_000)  # two requests open at once (T5)
     declined = submit_valid(chain, [LUCIA, ANA, BEN])
     expiring = submit_valid(chain, [LUCIA, ANA, BEN])
     wait(chain, 20)
@@ -345,27 +349,30 @@ def test_the_largest_request_fits_its_declared_weight() -> None:
     assert request(chain, 0)["status"] == "unreviewable"  # every funder borrows
 
 
-def test_c6_reviewers_whose_trust_fell_cannot_approve() -> None:
+def test_t5_reviewers_whose_trust_is_in_use_are_not_drawn_again() -> None:
     from ledger.crypto import Keypair
 
     chain = fund_zine()
-    # A: 300 to Lucía, Ana, Ben; its three reviewers will lose 100 each when it is written off.
+    # A: 300 to Lucía, Ana, Ben; its three reviewers bring 100 each: all their trust.
     first = submit_valid(chain, [LUCIA, ANA, BEN], 300, term=30, installments=1)
     first_reviewers = approve(chain, first)
-    wait(chain, 30 + 100)
-    newcomers = [Keypair.from_seed(blake2b256(b"newcomer" + bytes([i]))) for i in range(3)]
-    second = submit_valid(chain, newcomers, 300)
-    # Five funders, two panels of three: they share at least one reviewer.
-    panel = [key_of(r) for r in request(chain, second)["reviewers"]]
-    assert set(panel) & set(first_reviewers)
-    wait(chain, 21)
+    state = chain.state()
     for reviewer in first_reviewers:
-        ok(chain, reviewer, "loans", "vote_writeoff", loan=first)
-    for reviewer in panel[:-1]:
-        ok(chain, reviewer, "credit", "review", request=second, verdict="approve",
-           conclusions_hash=CONCLUSIONS)  # fmt: skip
-    last = panel[-1]
-    assert_noop(chain, last, _review(chain, second, last), "ReviewerTrustShort", "C6")
+        assert trust_api.in_use(state, 0, reviewer.public) == 100
+        assert trust_api.available(state, 0, reviewer.public) == 0
+    newcomers = [Keypair.from_seed(blake2b256(b"newcomer" + bytes([i]))) for i in range(3)]
+    second = _next_id(chain)
+    ok(chain, newcomers[0], "credit", "submit", **request_args(newcomers, 300))
+    for co in newcomers[1:]:
+        ok(chain, co, "credit", "sign", request=second)
+    wait(chain, 1)
+    wait(chain, 1)
+    # Only the two other funders have trust to bring: 200 cannot cover 300.
+    record = request(chain, second)
+    assert record["status"] == "unreviewable"
+    assert {a for a, _ in record["candidates"]}.isdisjoint(k.public for k in first_reviewers)
+    # Their stakes are free again, and so are the borrowers'.
+    assert all(trust_api.in_use(chain.state(), 0, k.public) == 0 for k in newcomers)
 
 
 def test_c7_a_request_is_drawn_at_most_eight_times() -> None:

@@ -1,4 +1,5 @@
-"""Property tests: random fund, credit and loan operations keep I1, I2, I3 and I5;
+"""Property tests: random fund, credit and loan operations keep I1, I2, I3, I5 and I6
+(no one's trust in use above their trust, and in use = their stakes, T5);
 interest accrued in any number of steps equals interest accrued in one.
 
 ``TestChain`` checks every pallet's ``try_state`` (I1, I2 in balances and
@@ -18,6 +19,7 @@ from pallets.credit.draw import draw_reviewers, shares
 from pallets.credit.storage import NEXT_REQUEST
 from pallets.loans import interest
 from pallets.loans.api import find_loan
+from pallets.trust import api as trust_api
 from tests.pallets.credit_helpers import (
     ANA,
     BEN,
@@ -46,6 +48,7 @@ OPERATION = st.one_of(
     st.tuples(st.just("repay"), st.integers(0, 5), st.integers(1, 100)),
     st.tuples(st.just("writeoff"), st.integers(0, 5)),
     st.tuples(st.just("leave"), st.integers(0, 4)),
+    st.tuples(st.just("withdraw"), st.integers(0, 5)),
 )
 
 
@@ -85,6 +88,9 @@ def _apply(chain: TestChain, op: tuple[Any, ...]) -> None:
         raw.extend(chain.sign(key, "loans", "vote_writeoff", {"loan": op[1]}) for key in FUNDERS)
     elif kind == "leave":
         raw.append(chain.sign(FUNDERS[op[1]], "funds", "leave", {"fund": 0}))
+    elif kind == "withdraw" and op[1] < requests:
+        submitter = key_of(request(chain, op[1])["submitter"])
+        raw.append(chain.sign(submitter, "credit", "withdraw", {"request": op[1]}))
     chain.execute(raw)
 
 
@@ -99,6 +105,11 @@ def test_random_operations_keep_the_invariants(ops: list[tuple[Any, ...]]) -> No
     for op in ops:
         _apply(chain, op)  # TestChain.execute asserts check_invariants() == [] each block
     assert chain.runtime.check_invariants(chain.root) == []
+    state = chain.state()
+    for person in PEOPLE:  # T5: no one's exposure exceeds their trust
+        assert trust_api.in_use(state, 0, person.public) <= trust_api.trust_of(
+            state, 0, person.public
+        )
 
 
 @settings(max_examples=200, deadline=None)

@@ -38,7 +38,7 @@ from pallets.loans import api as loans_api
 from pallets.loans.api import WRITE_OFF_WORK
 from pallets.runtime.context import BlockInfo, CallContext
 from pallets.runtime.executor import InvalidBlock
-from pallets.trust.api import FEDERATED_TRUST_WORK, local_trust, trust_of
+from pallets.trust.api import FEDERATED_TRUST_WORK, in_use, local_trust, trust_of
 from pallets.trust.storage import TRUST as TRUST_INDEX
 from tests.pallets import helpers
 from tests.pallets.credit_helpers import (
@@ -47,6 +47,7 @@ from tests.pallets.credit_helpers import (
     CONCLUSIONS,
     FUNDERS,
     LUCIA,
+    _next_id,
     create_args,
     ok,
     owed_next_block,
@@ -193,7 +194,13 @@ def test_t2_trust_at_f_is_the_larger_of_f_and_a_partner_recognizing_trust() -> N
     assert trust_of(state, 0, FERDIE.public) == 100
 
     # C3 counts recognized trust: alone, Lucía now covers 200 at fund 0.
+    alone = _next_id(chain)
     ok(chain, LUCIA, "credit", "submit", **request_args([LUCIA], 200))
+    assert in_use(chain.state(), 0, LUCIA.public) == 200  # T5: all of it
+    # Ending recognition while a stake rests on it would leave her over-exposed
+    # (I6); she withdraws first (docs/credit.md, "Trust in use").
+    ok(chain, LUCIA, "credit", "withdraw", request=alone)
+    assert in_use(chain.state(), 0, LUCIA.public) == 0
 
     # Options are independent: reviewers and losses without trust recognize nothing.
     federate(chain, 0, 1, REVIEWERS | LOSSES)
@@ -234,6 +241,7 @@ def test_c6_lent_reviewers_are_drawn_only_when_the_funds_own_cannot_cover() -> N
     covered = submit_valid(chain, [LUCIA, ANA, BEN], 300)
     own = {k.public for k in ALICE_TO_EVE}
     assert {a for a, _ in request(chain, covered)["candidates"]} == own
+    ok(chain, LUCIA, "credit", "withdraw", request=covered)  # T5: their stakes are free again
 
     # 500 with Alice borrowing: fund 1's funders join, with their trust at fund 0.
     lent = submit_valid(chain, five, 500)

@@ -90,7 +90,7 @@ def test_c4_a_forming_fund_lends_nothing() -> None:
 
 
 def test_f4_growth_needs_utilization_and_consent() -> None:
-    chain = fund_zine()
+    chain = fund_zine(trust_initial=10_000)  # five credits open at once (T5)
     raw = chain.sign(ALICE, "funds", "propose", _propose("new_funder", subject=FERDIE.public))
     assert_noop(chain, ALICE, raw, "GrowthNotNeeded", "F4")
     # Lend 1700 of 5000 (above 33%) in credits of at most 500 (C4): growth is allowed.
@@ -194,7 +194,7 @@ def test_f5_leaving_waits_for_min_membership_and_exits_are_paid_before_credits()
 
 
 def test_f5_a_pending_exit_blocks_disbursement() -> None:
-    chain = fund_zine()
+    chain = fund_zine(trust_initial=10_000)  # five credits open at once (T5)
     for _ in range(5):
         approve(chain, submit_valid(chain, BORROWERS, 400))
     assert cash(chain) == 3000
@@ -249,7 +249,7 @@ def test_f2_a_forming_fund_needs_no_consent() -> None:
 
 
 def test_f5_a_leaving_funder_cannot_ask_twice() -> None:
-    chain = fund_zine()
+    chain = fund_zine(trust_initial=10_000)  # five credits open at once (T5)
     for _ in range(5):
         approve(chain, submit_valid(chain, BORROWERS, 400))
     wait(chain, 300)
