@@ -60,6 +60,8 @@ def _args(argv: list[str] | None) -> tuple[ProfileConfig, Path | None]:
                         help="silent connections per p2p port")  # fmt: skip
     parser.add_argument("--rpc-clients", type=int, default=defaults.rpc_clients,
                         help="closed-loop RPC connections per port")  # fmt: skip
+    parser.add_argument("--rpc-reconnect", action="store_true",
+                        help="a new connection for every RPC batch")  # fmt: skip
     parser.add_argument("--attacker-ips", type=int, default=defaults.attacker_ips,
                         help="source addresses 127.0.0.2.. of the attack traffic")  # fmt: skip
     args = parser.parse_args(argv)
@@ -81,6 +83,7 @@ def _args(argv: list[str] | None) -> tuple[ProfileConfig, Path | None]:
         hs_conns=args.hs_conns,
         rpc_clients=args.rpc_clients,
         attacker_ips=args.attacker_ips,
+        rpc_reconnect=args.rpc_reconnect,
     )
     config = ProfileConfig(
         directory=directory,

@@ -47,6 +47,7 @@ class AttackSizes:
     flood_per_key: int = 50
     rpc_clients: int = 2  # closed-loop connections per port
     rpc_batch: int = 100  # calls per batch (the default max_batch)
+    rpc_reconnect: bool = False  # a new connection for every batch
     proof_keys: int = 1024  # keys per state_getReadProof (the method's limit)
     burst_senders: int = 32
     burst_per_sender: int = 10  # 320 transfers per burst
@@ -174,7 +175,9 @@ async def _hammer_every_port(ctx: AttackContext, body: bytes, stop_at: float, ta
         for node, port in enumerate(ctx.net.rpc_ports):
             for k in range(ctx.sizes.rpc_clients):
                 source = ctx.source(node * ctx.sizes.rpc_clients + k)
-                nursery.start_soon(hammer, port, body, stop_at, tally, 10_000, source)
+                nursery.start_soon(
+                    hammer, port, body, stop_at, tally, 10_000, source, ctx.sizes.rpc_reconnect
+                )
 
 
 async def rpc_batch(ctx: AttackContext, win: Window) -> dict[str, Any]:
@@ -186,6 +189,7 @@ async def rpc_batch(ctx: AttackContext, win: Window) -> dict[str, Any]:
     await _hammer_every_port(ctx, body, stop_at, tally)
     return {
         "method": method,
+        "reconnect": ctx.sizes.rpc_reconnect,
         "batch": ctx.sizes.rpc_batch,
         "body_bytes": len(body),
         "replies": tally.to_json(),

@@ -270,11 +270,17 @@ def attacker_sources(count: int) -> list[str]:
 
 
 async def hammer(
-    port: int, body: bytes, stop_at: float, tally: Tally, max_requests: int, source: str | None
+    port: int,
+    body: bytes,
+    stop_at: float,
+    tally: Tally,
+    max_requests: int,
+    source: str | None,
+    reconnect: bool = False,
 ) -> None:
-    """Send ``body`` again as soon as each reply is in, until ``stop_at`` (closed loop).
-
-    A request still unanswered at ``stop_at`` is abandoned and counted."""
+    """Send ``body`` again as soon as each reply is in, until ``stop_at`` (closed loop);
+    with ``reconnect``, each request on a new connection (a limit kept per connection
+    starts afresh). A request still unanswered at ``stop_at`` is abandoned and counted."""
     http = RawHttp(port, source, tally)
     try:
         for _ in range(max_requests):
@@ -286,6 +292,8 @@ async def hammer(
             if scope.cancelled_caught:
                 tally.add("unanswered at the end")
                 return
+            if reconnect:
+                await http.aclose()
     finally:
         await http.aclose()
 
