@@ -118,6 +118,11 @@ class Dispatcher:
         session: Session | None,
         bucket: TokenBucket | None = None,
     ) -> str | None:
+        if bucket is not None and bucket.exhausted():  # not worth parsing
+            try:
+                bucket.check(1)
+            except RpcError as exc:
+                return error_reply(None, exc)
         try:
             if len(text) > THREAD_JSON_BYTES:
                 request = await trio.to_thread.run_sync(loads, text, limiter=self.limiter)

@@ -39,13 +39,23 @@ class TokenBucket:
         self._tokens = float(capacity)
         self._stamp = clock()
 
+    def _refill(self) -> None:
+        now = self._clock()
+        self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+
+    def exhausted(self) -> bool:
+        """Not even one token left: refuse before parsing the request at all."""
+        if self.rate <= 0:
+            return False
+        self._refill()
+        return self._tokens < 1
+
     def take(self, cost: int) -> float:
         """Take ``cost`` tokens and return 0, or take none and return the seconds to wait."""
         if self.rate <= 0:
             return 0.0
-        now = self._clock()
-        self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
-        self._stamp = now
+        self._refill()
         if cost <= self._tokens:
             self._tokens -= cost
             return 0.0

@@ -201,6 +201,22 @@ def test_token_bucket_refills_at_its_rate() -> None:
     assert caught.value.code == -32005 and caught.value.message == "rate limited"
     assert "retry in 0.10 s" in caught.value.data
     assert TokenBucket(rate=0, capacity=1).take(10**9) == 0  # rate 0: off
+    assert not TokenBucket(rate=0, capacity=1).exhausted()
+    now[0] = 10.0
+    assert not bucket.exhausted() and bucket.take(20) == 0 and bucket.exhausted()
+
+
+async def test_a_call_that_finds_tokens_but_not_enough_is_refused_with_its_id() -> None:
+    application = make_app(rate_limit_per_s=0.01, rate_limit_burst=10, max_batch_cost=10)
+    _, payload = await post(application, request("chain_getBlock", id_=3))  # 10 of 10
+    assert "result" in json.loads(payload)
+    application = make_app(rate_limit_per_s=0.01, rate_limit_burst=10, max_batch_cost=10)
+    for i in range(5):
+        await post(application, request("system_chain", id_=i))  # 5 left
+    _, payload = await post(application, request("chain_getBlock", id_=9))  # costs 10
+    reply = json.loads(payload)
+    assert reply["id"] == 9 and reply["error"]["code"] == -32005
+    assert "this request costs 10" in reply["error"]["data"]
 
 
 async def test_http_connections_are_rate_limited_each_on_its_own(nursery: trio.Nursery) -> None:
@@ -212,7 +228,8 @@ async def test_http_connections_are_rate_limited_each_on_its_own(nursery: trio.N
         for _ in range(10):  # one connection, kept alive: 10 cost units
             assert (await client.post("/", json=one_call)).json()["result"]
         refused = (await client.post("/", json=one_call)).json()
-    assert refused["id"] == 1 and refused["error"]["code"] == -32005
+    # No token left at all: refused before the body is even parsed, so without its id.
+    assert refused["id"] is None and refused["error"]["code"] == -32005
     assert refused["error"]["message"] == "rate limited"
     assert "retry in" in refused["error"]["data"]
     async with httpx.AsyncClient(base_url=bound.url, timeout=5) as other:  # a new connection
@@ -229,7 +246,7 @@ async def test_a_websocket_is_rate_limited(nursery: trio.Nursery) -> None:
     for i in range(5):
         assert (await socket.call("system_name", i))["result"] == "credichain-fake"
     refused = await socket.call("system_name", 5)
-    assert refused["id"] == 5 and refused["error"]["code"] == -32005
+    assert refused["id"] is None and refused["error"]["code"] == -32005
     nursery.cancel_scope.cancel()
 
 
