@@ -170,7 +170,9 @@ class Dispatcher:
         reply = await self.handle_one(request, session)
         if reply is not None and len(reply) > self.config.max_response_bytes:
             request_id = request.get("id") if isinstance(request, dict) else None
-            return error_reply(request_id, self._too_big(len(reply)))
+            return error_reply(
+                request_id if _valid_id(request_id) else None, self._too_big(len(reply))
+            )
         return reply
 
     def _too_big(self, size: int) -> RpcError:
