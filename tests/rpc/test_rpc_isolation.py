@@ -475,6 +475,21 @@ async def test_a_lag_error_reaches_a_client_iterating_heads(
 # ---------------------------------------------------------------- node config
 
 
+def test_the_shipped_isolation_limits_are_the_documented_ones() -> None:
+    """docs/rpc.md "Limits and isolation": a default changed here must change there."""
+    shipped = RpcConfig()
+    assert (shipped.worker_threads, shipped.max_batch_cost) == (2, 1000)
+    assert (shipped.rate_limit_per_s, shipped.rate_limit_burst) == (5000, 10_000)
+    assert (shipped.pending_page_default, shipped.pending_page_max) == (100, 1000)
+    assert (shipped.body_timeout_s, shipped.read_timeout_s, shipped.keep_alive_timeout_s) == (
+        10,
+        10,
+        10,
+    )
+    assert (shipped.max_connections, shipped.max_response_bytes) == (500, 15 << 20)
+    assert shipped.ws_send_queue == 1024 and shipped.unsafe_methods is False
+
+
 def test_every_limit_is_reachable_from_the_nodes_rpc_section() -> None:
     not_in_section = {"host", "port", "explorer_dir", "keep_alive_max_requests"}
     assert set(RpcConfig.model_fields) - not_in_section <= set(RpcSection.model_fields)
