@@ -12,6 +12,7 @@ from pallets.credit.errors import (
     AlreadyResolved,
     AlreadySigned,
     BadTerms,
+    CannotDeclare,
     CannotEndorse,
     ConflictPending,
     NoSuchConflict,
@@ -35,11 +36,11 @@ from pallets.credit.events import (
     RequestSubmitted,
     RequestValid,
     Resolved,
-    ReviewerReplaced,
     Verdict,
 )
 from pallets.credit.storage import (
     BY_FUND,
+    CONFLICT_DUE,
     MAX_DOCUMENTS,
     MAX_DRAWS,
     MAX_ENDORSEMENTS,
@@ -85,6 +86,7 @@ REVIEW_WORK = (
     (MAX_FUNDERS + MAX_BORROWERS) * (6 + T2 + STAKE_WORK) + funds_api.OBLIGATION_WORK + 256
 )
 RELEASE_WORK = (MAX_BORROWERS + MAX_FUNDERS) * 2  # every stake given back (T5)
+RECUSE_WORK = 16 + RELEASE_WORK  # the request, the draw queue, or its end (unreviewable)
 
 
 def _load(ctx: CallContext, request_id: int) -> dict[str, Any]:
@@ -237,17 +239,40 @@ def _require_reviewer(record: dict[str, Any], account: bytes) -> None:
         raise NotReviewer("only a drawn reviewer of this request may do this")
 
 
+# Declaring reads the request, the fund's funder record, the conflict window and
+# writes the request and the conflict's deadline.
 @calls.call(3, args=(("request", U64), ("reason_hash", HASH)), weight=12)
 def declare_conflict(ctx: CallContext, request: int, reason_hash: bytes) -> None:
-    """C7: a reviewer declares a conflict; the others accept them or they are replaced."""
+    """C7: declare a conflict of interest with a request.
+
+    Before the draw, a funder of the fund who is not a borrower: they will not
+    be drawn. A drawn reviewer: replaced by another draw unless every other
+    reviewer accepts them within ``conflict_window``; silence replaces.
+    """
     record = _load(ctx, request)
+    account = ctx.signer
+    if record["status"] in ("awaiting_signatures", "awaiting_draw") and account not in (
+        record["reviewers"]
+    ):
+        if (
+            not funds_api.is_funder(ctx, record["fund"], account)
+            or account in record["borrowers"]
+            or account in record["excluded"]
+        ):
+            raise CannotDeclare("before the draw, only a funder who is not a borrower, once")
+        record["excluded"] = sorted(record["excluded"] + [account])
+        lifecycle.save(ctx, request, record)
+        ctx.emit(ConflictDeclared, request=request, reviewer=account, reason_hash=reason_hash)
+        return
     _expect(record, "in_review", "needs_improvement")
-    _require_reviewer(record, ctx.signer)
-    if ctx.signer in record["conflicts"]:
+    _require_reviewer(record, account)
+    if account in record["conflicts"]:
         raise AlreadyDeclared("this reviewer already declared a conflict")
-    record["conflicts"] = sorted(record["conflicts"] + [ctx.signer])
+    record["conflicts"] = sorted(record["conflicts"] + [account])
+    due = ctx.block.time + ctx.param("credit", "conflict_window")
+    CONFLICT_DUE.put(ctx, u64(due) + u64(request) + account, 1)
     lifecycle.save(ctx, request, record)
-    ctx.emit(ConflictDeclared, request=request, reviewer=ctx.signer, reason_hash=reason_hash)
+    ctx.emit(ConflictDeclared, request=request, reviewer=account, reason_hash=reason_hash)
 
 
 @calls.call(4, args=(("request", U64), ("reviewer", ACCOUNT), ("accept", BOOL)), weight=24)
@@ -261,15 +286,7 @@ def answer_conflict(ctx: CallContext, request: int, reviewer: bytes, accept: boo
     if not accept:
         if len(record["draws"]) >= MAX_DRAWS:
             raise TooManyReplacements(f"a request is drawn at most {MAX_DRAWS} times")
-        record["conflicts"].remove(reviewer)
-        record["reviewers"].remove(reviewer)
-        record["excluded"] = sorted(record["excluded"] + [reviewer])
-        record["acceptances"] = [a for a in record["acceptances"] if reviewer not in a]
-        record["verdicts"] = [v for v in record["verdicts"] if v[0] != reviewer]
-        record["status"] = "awaiting_draw"
-        lifecycle.queue_draw(ctx, request)
-        lifecycle.save(ctx, request, record)
-        ctx.emit(ReviewerReplaced, request=request, reviewer=reviewer)
+        lifecycle.replace_reviewer(ctx, request, record, reviewer)
         return
     if [reviewer, ctx.signer] not in record["acceptances"]:
         record["acceptances"] = sorted(record["acceptances"] + [[reviewer, ctx.signer]])
@@ -278,6 +295,17 @@ def answer_conflict(ctx: CallContext, request: int, reviewer: bytes, accept: boo
         record["conflicts"].remove(reviewer)
         ctx.emit(ConflictAccepted, request=request, reviewer=reviewer)
     lifecycle.save(ctx, request, record)
+
+
+@calls.call(8, args=(("request", U64),), weight=RECUSE_WORK)
+def recuse(ctx: CallContext, request: int) -> None:
+    """C7: a drawn reviewer steps down at once; another is drawn in their place."""
+    record = _load(ctx, request)
+    _expect(record, "in_review", "needs_improvement")
+    _require_reviewer(record, ctx.signer)
+    if any(v[0] == ctx.signer for v in record["verdicts"]):
+        raise AlreadyResolved("a reviewer who gave a verdict in this round cannot recuse")
+    lifecycle.replace_reviewer(ctx, request, record, ctx.signer)
 
 
 @calls.call(

@@ -80,3 +80,10 @@ NotSubmitter: Final = errors.define(
 TooManyReplacements: Final = errors.define(
     18, "TooManyReplacements", rule="C7", doc="a request is drawn at most 8 times"
 )
+CannotDeclare: Final = errors.define(
+    19,
+    "CannotDeclare",
+    rule="C7",
+    doc="a conflict is declared by a drawn reviewer, or before the draw by a funder who "
+    "is not a borrower",
+)

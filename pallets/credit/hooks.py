@@ -1,4 +1,5 @@
-"""Credit hooks: reviewer draws (C6) at the start of a block, expiry (C8) at its end,
+"""Credit hooks: reviewer draws (C6) at the start of a block, silent conflicts (C7) and
+expiry (C8) at its end,
 and the invariants I3 (limits at disbursement), I5 (approved credits covered)
 and the bookkeeping of I6: every account's trust in use at a fund is exactly
 its stakes in open requests plus its share of open loans' principal (T5).
@@ -17,6 +18,7 @@ from pallets.credit.events import Resolved
 from pallets.credit.storage import (
     APPROVAL,
     APPROVALS,
+    CONFLICT_DUE,
     DEADLINES,
     DRAW_DUE,
     OPEN_STATUSES,
@@ -32,6 +34,7 @@ from pallets.trust.storage import IN_USE
 
 MAX_DRAWS_PER_BLOCK: Final = 8
 MAX_EXPIRIES_PER_BLOCK: Final = 16
+MAX_CONFLICTS_PER_BLOCK: Final = 16
 EXPIRING: Final = ("awaiting_draw", "in_review", "needs_improvement")
 
 
@@ -52,6 +55,18 @@ def on_initialize(ctx: CallContext) -> None:
 
 
 def on_finalize(ctx: CallContext) -> None:
+    # C7: a conflict not accepted by every other reviewer by the end of its
+    # window is replaced: silence never stalls a request.
+    for rest in _due(ctx, CONFLICT_DUE.prefix, ctx.block.time - 1, MAX_CONFLICTS_PER_BLOCK):
+        CONFLICT_DUE.delete(ctx, rest)
+        request_id, reviewer = int.from_bytes(rest[8:16], "big"), rest[16:]
+        request = lifecycle.load(ctx, request_id)
+        if (
+            request is not None
+            and request["status"] in ("in_review", "needs_improvement")
+            and reviewer in request["conflicts"]
+        ):
+            lifecycle.replace_reviewer(ctx, request_id, request, reviewer)
     # A deadline expires once block time is past it (reviews are allowed at it).
     for rest in _due(ctx, DEADLINES.prefix, ctx.block.time - 1, MAX_EXPIRIES_PER_BLOCK):
         DEADLINES.delete(ctx, rest)

@@ -39,8 +39,16 @@ from typing import Any, Final
 from ledger.crypto import blake2b256
 from pallets.credit import draw, score
 from pallets.credit.errors import InsufficientTrust, ReviewerTrustShort
-from pallets.credit.events import Resolved, ReviewersDrawn, Unreviewable
-from pallets.credit.storage import APPROVAL, APPROVALS, DEADLINES, DRAW_DUE, REQUEST, REQUESTS
+from pallets.credit.events import Resolved, ReviewerReplaced, ReviewersDrawn, Unreviewable
+from pallets.credit.storage import (
+    APPROVAL,
+    APPROVALS,
+    DEADLINES,
+    DRAW_DUE,
+    MAX_DRAWS,
+    REQUEST,
+    REQUESTS,
+)
 from pallets.funds import api as funds_api
 from pallets.funds.records import u64
 from pallets.funds.storage import MAX_FUNDERS
@@ -162,6 +170,33 @@ def run_draw(ctx: CallContext, request_id: int) -> None:
     request["status"] = "in_review"
     save(ctx, request_id, request)
     ctx.emit(ReviewersDrawn, request=request_id, seed=seed, reviewers=len(panel))
+
+
+def replace_reviewer(
+    ctx: CallContext, request_id: int, request: dict[str, Any], reviewer: bytes
+) -> None:
+    """C7: ``reviewer`` leaves the panel (refused, silent others, or recused) for a new draw.
+
+    A request drawn MAX_DRAWS times already cannot be drawn again: it ends as
+    unreviewable rather than stall (silence never blocks a request).
+    """
+    if reviewer in request["conflicts"]:
+        request["conflicts"].remove(reviewer)
+    request["reviewers"].remove(reviewer)
+    request["excluded"] = sorted(request["excluded"] + [reviewer])
+    request["acceptances"] = [a for a in request["acceptances"] if reviewer not in a]
+    request["verdicts"] = [v for v in request["verdicts"] if v[0] != reviewer]
+    ctx.emit(ReviewerReplaced, request=request_id, reviewer=reviewer)
+    if len(request["draws"]) >= MAX_DRAWS:
+        request["status"] = "unreviewable"
+        release_all(ctx, request)
+        save(ctx, request_id, request)
+        ctx.emit(Unreviewable, request=request_id)
+        ctx.emit(Resolved, request=request_id, outcome="unreviewable")
+        return
+    request["status"] = "awaiting_draw"
+    queue_draw(ctx, request_id)
+    save(ctx, request_id, request)
 
 
 def candidates(

@@ -154,6 +154,13 @@ DRAW_DUE: Final = storage.map(
     default=0,
     doc="reviewer draws to run at the first block at or after a height (C6)",
 )
+CONFLICT_DUE: Final = storage.map(
+    "conflict_due",
+    FixedKey("time_id_account", 8 + 8 + 32),
+    U8,
+    default=0,
+    doc="declared conflicts by the end of their conflict_window: silence replaces (C7)",
+)
 DEADLINES: Final = storage.map(
     "deadline",
     FixedKey("time_id", 8 + 8),

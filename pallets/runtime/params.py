@@ -136,6 +136,8 @@ PARAMS: Final[tuple[ParamDef, ...]] = (
        doc="earliest resolution after a request became valid"),
     _p("credit", "review_max", 14 * DAY, localnet=60, lo=1, hi=YEAR, unit="s", rule="C8",
        doc="latest resolution; the request expires after it"),
+    _p("credit", "conflict_window", 3 * DAY, localnet=10, lo=1, hi=YEAR, unit="s", rule="C7",
+       doc="time the other reviewers have to accept a declared conflict; silence replaces"),
     _p("credit", "weight_community_infrastructure", 95, hi=100, unit="score", rule="C5",
        doc="assessment weight of the purpose"),
     _p("credit", "weight_ecological_restoration", 90, hi=100, unit="score", rule="C5",

@@ -11,6 +11,7 @@ from pallets.credit.draw import draw_reviewers, shares, shuffled
 from pallets.credit.storage import APPROVAL, APPROVALS
 from pallets.funds.storage import PURPOSES
 from pallets.runtime.executor import InvalidBlock
+from pallets.runtime.params import param
 from pallets.trust import api as trust_api
 from tests.pallets.credit_helpers import (
     ANA,
@@ -179,7 +180,10 @@ def test_c6_a_request_the_eligible_funders_cannot_cover_is_unreviewable() -> Non
 
 
 def test_c7_conflicts_accepted_by_all_others_or_replaced() -> None:
-    chain = fund_zine()
+    from tests.pallets.helpers import test_doc
+
+    # A window longer than review_min: a conflict is still open when reviews open.
+    chain = fund_zine(TestChain(test_doc(params={"credit": {"conflict_window": 100}})))
     request_id = submit_valid(chain, [LUCIA, ANA, BEN])
     first, second, third = (key_of(r) for r in request(chain, request_id)["reviewers"])
     ok(chain, first, "credit", "declare_conflict", request=request_id, reason_hash=CONCLUSIONS)
@@ -406,3 +410,50 @@ def test_c7_a_request_is_drawn_at_most_eight_times() -> None:
         {"request": request_id, "reviewer": first.public, "accept": False},
     )
     assert_noop(chain, second, raw, "TooManyReplacements", "C7")
+
+
+def test_c7_silence_replaces_a_conflicted_reviewer() -> None:
+    chain = fund_zine()
+    request_id = submit_valid(chain, [LUCIA, ANA, BEN])
+    first, second, _ = (key_of(r) for r in request(chain, request_id)["reviewers"])
+    ok(chain, first, "credit", "declare_conflict", request=request_id, reason_hash=CONCLUSIONS)
+    ok(chain, second, "credit", "answer_conflict", request=request_id, reviewer=first.public,
+       accept=True)  # fmt: skip
+    window = param(chain.state(), "credit", "conflict_window")
+    wait(chain, window)  # the third reviewer said nothing
+    record = request(chain, request_id)
+    assert first.public not in record["reviewers"] and record["excluded"] == [first.public]
+    wait(chain, 1)
+    wait(chain, 1)  # the replacement draw
+    record = request(chain, request_id)
+    assert record["status"] == "in_review" and len(record["reviewers"]) == 3
+    assert first.public not in record["reviewers"]
+
+
+def test_c7_a_reviewer_recuses_and_a_funder_declares_before_the_draw() -> None:
+    chain = fund_zine()
+    request_id = _next_id(chain)
+    ok(chain, LUCIA, "credit", "submit", **request_args([LUCIA, ANA, BEN]))
+    # Before the draw a funder declares a conflict: never drawn for this request.
+    ok(chain, FUNDERS[0], "credit", "declare_conflict", request=request_id,
+       reason_hash=CONCLUSIONS)  # fmt: skip
+    raw = chain.sign(LUCIA, "credit", "declare_conflict",
+                     {"request": request_id, "reason_hash": CONCLUSIONS})  # fmt: skip
+    assert_noop(chain, LUCIA, raw, "CannotDeclare", "C7")  # a borrower, not a funder
+    ok(chain, ANA, "credit", "sign", request=request_id)
+    ok(chain, BEN, "credit", "sign", request=request_id)
+    wait(chain, 1)
+    wait(chain, 1)
+    record = request(chain, request_id)
+    assert record["status"] == "in_review"
+    assert FUNDERS[0].public not in record["reviewers"]
+    assert FUNDERS[0].public not in {a for a, _ in record["draws"][-1][5]}  # not eligible
+    # A drawn reviewer recuses: out at once, a new draw follows.
+    quitter = key_of(record["reviewers"][0])
+    ok(chain, quitter, "credit", "recuse", request=request_id)
+    assert request(chain, request_id)["status"] == "awaiting_draw"
+    wait(chain, 1)
+    wait(chain, 1)
+    record = request(chain, request_id)
+    assert record["status"] == "in_review" and quitter.public not in record["reviewers"]
+    assert set(record["excluded"]) == {FUNDERS[0].public, quitter.public}
