@@ -51,6 +51,7 @@ from node.wallet_cli import (
 from pallets.construct import registry
 from pallets.credit.storage import STATUSES, VERDICTS
 from pallets.funds.storage import PROPOSAL_KINDS, PURPOSES
+from pallets.loans.interest import accrue
 from rpc.client import RpcClient
 
 ZERO_HASH: Final = "0x" + "00" * 32
@@ -407,6 +408,7 @@ def _request_call(name: str, doc: str) -> None:
 _request_call("sign", "C2: a co-borrower signs the request.")
 _request_call("endorse", "C5: a funder vouches for the request on chain.")
 _request_call("withdraw", "The submitter withdraws an open request.")
+_request_call("recuse", "C7: a drawn reviewer steps down; another is drawn in their place.")
 
 
 @credit_app.command("conflict")
@@ -414,7 +416,7 @@ _request_call("withdraw", "The submitter withdraws an open request.")
 def credit_conflict(ctx: typer.Context, signer: Signer, request: int,
                     reason: Annotated[str, typer.Option()] = ZERO_HASH,
                     as_json: JsonOut = False) -> None:  # fmt: skip
-    """C7: a reviewer declares a conflict of interest."""
+    """C7: a reviewer (or, before the draw, a funder) declares a conflict of interest."""
     args = {"request": request, "reason_hash": parse_hash(reason)}
     _send(ctx, signer, "credit", "declare_conflict", args, as_json)
 
@@ -516,12 +518,56 @@ def credit_redraw(ctx: typer.Context, request: int, as_json: JsonOut = False) ->
 # ------------------------------------------------------------- loans
 
 
+# ``loan repay ID all`` signs ``loans.settle`` with a ceiling of what is owed now
+# plus the interest of SETTLE_MARGIN_SECONDS more. The call executes in a later
+# block, whose time is later, and pays exactly what is owed then: the margin is
+# a ceiling the payer consents to, never charged. One hour is far more than an
+# extrinsic stays valid (256 blocks) on any sane block interval, yet stays
+# small: 1 h of interest at 10% a year is about 0.001% of the principal.
+SETTLE_MARGIN_SECONDS: Final = 3_600
+
+
+def settle_ceiling(outstanding: int, rate_bps: int, owed_now: int) -> int:
+    """What is owed now + the interest of SETTLE_MARGIN_SECONDS more, rounded up."""
+    margin, rest = accrue(outstanding, rate_bps, SETTLE_MARGIN_SECONDS, 0)
+    return owed_now + margin + (1 if rest else 0)
+
+
 @loan_app.command("repay")
 @guarded
-def loan_repay(ctx: typer.Context, signer: Signer, loan: int, amount: str,
-               as_json: JsonOut = False) -> None:  # fmt: skip
-    """L4: pay towards a loan (anyone may): interest first, then principal."""
-    _send(ctx, signer, "loans", "repay", {"loan": loan, "amount": _units(ctx, amount)}, as_json)
+def loan_repay(
+    ctx: typer.Context,
+    signer: Signer,
+    loan: int,
+    amount: Annotated[str, typer.Argument(help='token units, or "all" to settle in full')],
+    as_json: JsonOut = False,
+) -> None:
+    """L4: pay towards a loan (anyone may): interest first, then principal.
+
+    AMOUNT "all" pays the loan off in one call (loans.settle): exactly what is
+    owed at the block's time, signed with a ceiling of what is owed now plus one
+    hour of interest (the call runs in a later block; only what is owed then is
+    paid, the margin is never charged).
+    """
+    if amount.strip().lower() != "all":
+        args = {"loan": loan, "amount": _units(ctx, amount)}
+        _send(ctx, signer, "loans", "repay", args, as_json)
+        return
+    data = _query(ctx, "loans_get", loan=loan)
+    if data is None:
+        raise WalletError(f"loan {loan}: not found")
+    if data["status"] != "active":
+        raise WalletError(f"loan {loan} is {data['status']}: nothing to pay")
+    owed_now = int(data["owed_now"])
+    ceiling = settle_ceiling(int(data["outstanding"]), int(data["rate_bps"]), owed_now)
+    shown = {
+        "loan": str(loan),
+        "max_amount": str(ceiling),
+        "owed now": f"{owed_now} (at block time {data['time']}; what is owed when the "
+        "call runs is paid, up to max_amount)",
+    }
+    args = {"loan": loan, "max_amount": ceiling}
+    _send(ctx, signer, "loans", "settle", args, as_json, shown)
 
 
 @loan_app.command("extend")

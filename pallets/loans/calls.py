@@ -1,4 +1,4 @@
-"""Loans calls: repayment by anyone (L4), extensions (L5), write-off (L6).
+"""Loans calls: repayment by anyone (L4), settling in full (L4), extensions (L5), write-off (L6).
 
 A full repayment raises every borrower's and reviewer's trust by
 ``amount / borrowers`` and ``amount / reviewers`` (T3, interest left out);
@@ -22,6 +22,7 @@ from pallets.loans.errors import (
     NotLongEnoughLate,
     NotReviewer,
     Overpayment,
+    OwedExceedsMax,
     UnknownLoan,
     ZeroPayment,
 )
@@ -66,6 +67,33 @@ def repay(ctx: CallContext, loan: int, amount: int) -> None:
     owed = record["interest_due"] + record["outstanding"]
     if amount > owed:
         raise Overpayment(f"the payment {amount} exceeds what is owed ({owed})")
+    _pay(ctx, loan, record, amount)
+
+
+@calls.call(3, args=(("loan", U64), ("max_amount", AMOUNT)), weight=CLOSE_WORK)
+def settle(ctx: CallContext, loan: int, max_amount: int) -> None:
+    """L4: anyone pays a loan off in one call: exactly what is owed at this block's time.
+
+    The payer signs a ceiling, ``max_amount``; the interest accrued by the time
+    the call executes cannot be known when it is signed, so the payer allows a
+    margin and is charged only what is owed.
+    """
+    record = _active_loan(ctx, loan)
+    api.accrue_to(record, ctx.block.time)
+    interest_due, outstanding = record["interest_due"], record["outstanding"]
+    owed = interest_due + outstanding
+    if owed > max_amount:
+        raise OwedExceedsMax(
+            f"loan {loan} owes {owed} at this block's time (interest {interest_due} + "
+            f"principal {outstanding}), more than max_amount {max_amount}"
+        )
+    _pay(ctx, loan, record, owed)
+
+
+def _pay(ctx: CallContext, loan: int, record: dict[str, Any], amount: int) -> None:
+    """L4 for ``repay`` and ``settle``: ``amount`` (at most what is owed, interest accrued
+    to the block) goes to interest first, then principal; at zero principal the loan
+    closes: T3 raises trust, the history counts it, and T5 released every stake."""
     fund_id = record["fund"]
     currency.transfer(ctx, ctx.signer, funds_api.cash_account(fund_id), amount)
     to_interest = min(amount, record["interest_due"])

@@ -32,3 +32,9 @@ NotEntitled: Final = errors.define(
     doc="a write-off is voted by the loan's reviewers or the fund's funders",
 )
 AlreadyVoted: Final = errors.define(7, "AlreadyVoted", rule="L6", doc="one vote per voter")
+OwedExceedsMax: Final = errors.define(
+    8,
+    "OwedExceedsMax",
+    rule="L4",
+    doc="settling pays what is owed at the block's time; it was more than the signed max_amount",
+)

@@ -123,13 +123,49 @@ def test_a_microcredit_from_fund_to_repayment_through_the_cli(cli: Any, chain: T
     assert trust["trust"] == "200"
 
 
+def test_loan_repay_all_settles_in_one_call(cli: Any, chain: TestChain) -> None:
+    """``loan repay ID all`` signs loans.settle: the loan closes exactly, in one payment."""
+    from node.credit_cli import SETTLE_MARGIN_SECONDS, settle_ceiling
+    from pallets.loans import api as loans_api
+    from pallets.loans.interest import accrue
+    from tests.pallets.credit_helpers import approve, submit_valid
+
+    amount = 3 * 10**10
+    fund_zine(chain, rate_bps=10_000, contribution=10**11)
+    approve(chain, submit_valid(chain, [LUCIA, ANA, BEN], amount))
+    wait(chain, 30)
+    ChainClient.backend.record()
+    shown = json.loads(cli("loan", "show", "0", "--json").stdout)
+    assert int(shown["owed_now"]) > amount  # interest accrued every second
+    before = chain.state()
+    cli("loan", "repay", "ferdie", "0", "all")
+    _last_ok()
+    receipt = ChainClient.receipts[-1]
+    paid = next(e for e in receipt.events if e.name == "Repaid")
+    owed = paid.attrs["interest"] + paid.attrs["principal"]
+    assert paid.attrs["principal"] == amount and owed > int(shown["owed_now"])
+    names = [e.name for e in receipt.events]
+    assert "LoanClosedRepaid" in names
+    loan = json.loads(cli("loan", "show", "0", "--json").stdout)
+    assert loan["status"] == "repaid" and loan["owed_now"] == "0"
+    # The ceiling signed: owed at the last block + one hour of interest (rounded up).
+    margin, rest = accrue(amount, 10_000, SETTLE_MARGIN_SECONDS, 0)
+    expected = int(shown["owed_now"]) + margin + (1 if rest else 0)
+    assert settle_ceiling(amount, 10_000, int(shown["owed_now"])) == expected
+    stored = loans_api.find_loan(before, 0)
+    assert stored is not None and stored["status"] == "active"
+    result = cli("loan", "repay", "ferdie", "0", "all", ok=False)
+    assert result.exit_code == 1 and "repaid" in result.output
+
+
 def test_every_call_has_a_command(cli: Any) -> None:
     from pallets.credit.calls import calls as credit_calls
     from pallets.funds.calls import calls as fund_calls
     from pallets.loans.calls import calls as loan_calls
 
     renamed = {"vote_removal": "vote-removal", "declare_conflict": "conflict",
-               "answer_conflict": "answer-conflict", "vote_writeoff": "write-off"}  # fmt: skip
+               "answer_conflict": "answer-conflict", "vote_writeoff": "write-off",
+               "settle": "repay"}  # fmt: skip
     for app, calls in (("fund", fund_calls), ("credit", credit_calls), ("loan", loan_calls)):
         typer_app = getattr(credit_cli, f"{app}_app")
         names = {c.name for c in typer_app.registered_commands}

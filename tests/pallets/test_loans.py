@@ -10,6 +10,7 @@ from ledger.crypto import Keypair
 from pallets.funds import api as funds_api
 from pallets.loans import api as loans_api
 from pallets.loans import interest
+from pallets.trust import api as trust_api
 from pallets.trust.api import trust_of
 from tests.pallets import credit_helpers
 from tests.pallets.credit_helpers import (
@@ -89,6 +90,60 @@ def test_l4_repayment_by_anyone_interest_first_overpayment_refused() -> None:
     assert_noop(chain, LUCIA, raw, "LoanClosed", "L4")
     raw = chain.sign(LUCIA, "loans", "repay", {"loan": 9, "amount": 1})
     assert_noop(chain, LUCIA, raw, "UnknownLoan", "L1")
+
+
+def test_l4_settle_pays_exactly_what_is_owed_and_closes_the_loan() -> None:
+    """Anyone settles in one call; the payer is charged what is owed, not the ceiling."""
+    chain, reviewers = _big_loan()
+    ok(chain, LUCIA, "loans", "repay", loan=0, amount=sum(owed_next_block(chain)) // 2)
+    wait(chain, 10)
+    in_use_before = trust_api.in_use(chain.state(), 0, LUCIA.public)
+    assert in_use_before > 0
+    interest_due, principal = owed_next_block(chain)
+    owed = interest_due + principal
+    assert interest_due > 0
+    raw = chain.sign(FERDIE, "loans", "settle", {"loan": 0, "max_amount": owed - 1})
+    receipt = assert_noop(chain, FERDIE, raw, "OwedExceedsMax", "L4")
+    assert receipt.error is not None and str(owed) in receipt.error.message
+    interest_due, principal = owed_next_block(chain)  # assert_noop used a block's time
+    owed = interest_due + principal
+    before, cash_before = balance(chain, FERDIE), cash(chain)
+    receipt = ok(chain, FERDIE, "loans", "settle", loan=0, max_amount=owed + 10**6)
+    assert balance(chain, FERDIE) == before - owed  # the margin is not charged
+    assert cash(chain) == cash_before + owed
+    repaid = next(e for e in receipt.events if e.name == "Repaid")
+    assert (repaid.attrs["interest"], repaid.attrs["principal"]) == (interest_due, principal)
+    assert "LoanClosedRepaid" in [e.name for e in receipt.events]
+    loan = _loan(chain, 0)
+    assert loan["status"] == "repaid" and loan["outstanding"] == loan["interest_due"] == 0
+    assert loan["principal_paid"] == AMOUNT
+    fund = funds_api.get_fund(chain.state(), 0)
+    assert fund["outstanding"] == 0
+    # T3: trust rises by amount / borrowers and amount / reviewers; T5: no stake left.
+    state = chain.state()
+    for borrower in (LUCIA, ANA, BEN):
+        assert trust_of(state, 0, borrower.public) == BIG // 10 + AMOUNT // 3
+        assert trust_api.in_use(state, 0, borrower.public) == 0
+    for reviewer in reviewers:
+        assert trust_api.in_use(state, 0, reviewer.public) == 0
+    assert loans_api.history(state, LUCIA.public) == (1, 0)
+    raw = chain.sign(FERDIE, "loans", "settle", {"loan": 0, "max_amount": owed})
+    assert_noop(chain, FERDIE, raw, "LoanClosed", "L4")
+    raw = chain.sign(FERDIE, "loans", "settle", {"loan": 9, "max_amount": owed})
+    assert_noop(chain, FERDIE, raw, "UnknownLoan", "L1")
+
+
+def test_l4_settle_matches_a_full_repay() -> None:
+    """settle and a repay of exactly what is owed change the state in the same way."""
+    by_settle, _ = _big_loan()
+    by_repay, _ = _big_loan()
+    for chain in (by_settle, by_repay):
+        wait(chain, 7)
+    owed = sum(owed_next_block(by_repay))
+    assert sum(owed_next_block(by_settle)) == owed
+    ok(by_settle, FERDIE, "loans", "settle", loan=0, max_amount=owed)
+    ok(by_repay, FERDIE, "loans", "repay", loan=0, amount=owed)
+    assert by_settle.root == by_repay.root
 
 
 def owed_next_block(chain: TestChain) -> tuple[int, int]:
