@@ -61,10 +61,13 @@ class RpcConfig(BaseModel):
     pending_page_default: int = Field(default=100, ge=1, le=100_000)
     pending_page_max: int = Field(default=1000, ge=1, le=100_000)
     # A request body not received whole within this many seconds is answered
-    # 408 and its connection closed; hypercorn also closes a connection that
-    # sends nothing for ``read_timeout_s`` while a request is under way.
+    # 408 and its connection closed (the app's deadline, rpc.app).
     body_timeout_s: float = Field(default=10.0, gt=0, le=3600)
-    read_timeout_s: int = Field(default=10, ge=1, le=3600)
+    # hypercorn closes any connection silent this long, WebSockets included:
+    # so the server pings every ``ws_ping_interval_s`` and a live client's pong
+    # keeps it open; a dead peer is closed (jsonrpsee's ping / inactive limit).
+    read_timeout_s: int = Field(default=60, ge=1, le=3600)
+    ws_ping_interval_s: float = Field(default=20.0, gt=0, le=3600)
     # A reply (a whole batch's) larger than this is not sent: -32008 "response
     # too big", as Substrate's --rpc-max-response-size (15 MiB by default).
     max_response_bytes: int = Field(default=15 << 20, ge=1024, le=1 << 30)
@@ -86,6 +89,11 @@ class RpcConfig(BaseModel):
             raise ValueError(
                 f"max_ws_connections ({self.max_ws_connections}) exceeds "
                 f"max_connections ({self.max_connections})"
+            )
+        if self.ws_ping_interval_s >= self.read_timeout_s:
+            raise ValueError(
+                f"ws_ping_interval_s ({self.ws_ping_interval_s:g}) must be below read_timeout_s "
+                f"({self.read_timeout_s}): a live WebSocket client would be cut between pings"
             )
         if self.pending_page_default > self.pending_page_max:
             raise ValueError("pending_page_default exceeds pending_page_max")

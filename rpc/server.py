@@ -48,9 +48,11 @@ def hypercorn_config(config: RpcConfig) -> HypercornConfig:
     hc.errorlog = logging.getLogger("hypercorn.error")
     hc.keep_alive_timeout = config.keep_alive_timeout_s
     hc.keep_alive_max_requests = config.keep_alive_max_requests
-    # A connection silent this long while a request is under way is closed
-    # (the whole-body deadline, body_timeout_s, is the app's: rpc.app).
+    # Any connection silent this long is closed (the whole-body deadline,
+    # body_timeout_s, is the app's: rpc.app); WebSockets are pinged more often
+    # than that, so a live client's pongs keep it open.
     hc.read_timeout = config.read_timeout_s
+    hc.websocket_ping_interval = config.ws_ping_interval_s
     hc.websocket_max_message_size = config.max_body_bytes
     hc.include_server_header = False
     hc.graceful_timeout = 1.0

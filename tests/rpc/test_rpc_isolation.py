@@ -370,10 +370,28 @@ async def test_connections_beyond_the_cap_are_refused_until_one_ends(
     await held[1].aclose()
 
 
-def test_hypercorn_gets_the_read_timeout() -> None:
+def test_hypercorn_gets_the_read_timeout_and_the_ping_interval() -> None:
     from rpc.server import hypercorn_config
 
-    assert hypercorn_config(RpcConfig(read_timeout_s=7)).read_timeout == 7
+    hc = hypercorn_config(RpcConfig(read_timeout_s=7, ws_ping_interval_s=3))
+    assert (hc.read_timeout, hc.websocket_ping_interval) == (7, 3)
+    with pytest.raises(ValueError, match="must be below read_timeout_s"):
+        RpcConfig(read_timeout_s=7, ws_ping_interval_s=7)
+
+
+async def test_a_quiet_subscriber_outlives_the_read_timeout(nursery: trio.Nursery) -> None:
+    """It sends nothing for longer than read_timeout_s: the server's pings keep it open."""
+    backend = FakeBackend()
+    config = RpcConfig(port=0, read_timeout_s=1, ws_ping_interval_s=0.3)
+    bound: BoundAddress = await nursery.start(
+        serve_asgi, RpcApp(build_registry(), backend, config), config
+    )
+    async with WsClient.connect(bound.ws_url) as ws, ws.new_heads() as heads:
+        await trio.sleep(2.5)  # quiet for 2.5 x read_timeout_s (WsClient answers pings)
+        backend.produce_block()
+        with trio.fail_after(5):
+            assert (await heads.__anext__())["number"] == 1
+        assert ws.close_code is None
 
 
 # ---------------------------------------------------------------- subscriptions
@@ -481,11 +499,8 @@ def test_the_shipped_isolation_limits_are_the_documented_ones() -> None:
     assert (shipped.worker_threads, shipped.max_batch_cost) == (2, 1000)
     assert (shipped.rate_limit_per_s, shipped.rate_limit_burst) == (5000, 10_000)
     assert (shipped.pending_page_default, shipped.pending_page_max) == (100, 1000)
-    assert (shipped.body_timeout_s, shipped.read_timeout_s, shipped.keep_alive_timeout_s) == (
-        10,
-        10,
-        10,
-    )
+    assert (shipped.body_timeout_s, shipped.keep_alive_timeout_s) == (10, 10)
+    assert (shipped.read_timeout_s, shipped.ws_ping_interval_s) == (60, 20)
     assert (shipped.max_connections, shipped.max_response_bytes) == (500, 15 << 20)
     assert shipped.ws_send_queue == 1024 and shipped.unsafe_methods is False
 
