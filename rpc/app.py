@@ -31,9 +31,10 @@ Limits against abuse (docs/rpc.md, "Limits and isolation"): HTTP requests in
 progress plus open WebSockets are counted against ``max_connections``
 (``rpc.limits.ConnectionGate``; beyond it: 503 and ``Connection: close``, or
 WebSocket close 1013); a body must arrive whole within ``body_timeout_s``
-(else 408 and the connection is closed; hypercorn's ``read_timeout`` closes a
-connection silent for ``read_timeout_s`` mid-request); every connection has a
-token bucket of cost units (-32005 "rate limited").
+(else 408 and the connection is closed; hypercorn's ``read_timeout`` closes
+any connection silent for ``read_timeout_s``, and pings WebSockets every
+``ws_ping_interval_s`` so that a live client's pongs keep it open); every
+connection has a token bucket of cost units (-32005 "rate limited").
 
 No exception escapes to hypercorn (which would answer a bare 500): the
 dispatcher already maps method failures to -32603, and this layer catches
