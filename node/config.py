@@ -115,6 +115,8 @@ class RpcSection(BaseModel):
     max_batch_cost: int = Field(1000, ge=1, le=1_000_000)
     rate_limit_per_s: int = Field(5000, ge=0, le=1_000_000)
     rate_limit_burst: int = Field(10_000, ge=1, le=10_000_000)
+    rate_limit_per_ip_s: int = Field(20_000, ge=0, le=10_000_000)
+    rate_limit_per_ip_burst: int = Field(40_000, ge=1, le=100_000_000)
     pending_page_default: int = Field(100, ge=1, le=100_000)
     pending_page_max: int = Field(1000, ge=1, le=100_000)
     body_timeout_s: int = Field(10, ge=1, le=3600)

@@ -34,7 +34,8 @@ WebSocket close 1013); a body must arrive whole within ``body_timeout_s``
 (else 408 and the connection is closed; hypercorn's ``read_timeout`` closes
 any connection silent for ``read_timeout_s``, and pings WebSockets every
 ``ws_ping_interval_s`` so that a live client's pongs keep it open); every
-connection has a token bucket of cost units (-32005 "rate limited").
+connection, and each client address, has a token bucket of cost units
+(-32005 "rate limited").
 
 No exception escapes to hypercorn (which would answer a bare 500): the
 dispatcher already maps method failures to -32603, and this layer catches
@@ -57,7 +58,7 @@ from rpc.backend import RpcBackend
 from rpc.config import RpcConfig
 from rpc.dispatch import Dispatcher, dumps, error_reply
 from rpc.errors import RpcError
-from rpc.limits import BucketTable, ConnectionGate, TokenBucket
+from rpc.limits import BucketTable, ConnectionGate, RateLimit, TokenBucket
 from rpc.registry import MethodRegistry
 from rpc.subscriptions import Session
 
@@ -157,8 +158,10 @@ class RpcApp:
         self.dispatcher = Dispatcher(registry, backend, config)
         self.ws_connections = 0
         self.gate = ConnectionGate(config.max_connections)
-        self.http_buckets = BucketTable(
-            config.rate_limit_per_s, config.rate_limit_burst, max(1024, 4 * config.max_connections)
+        entries = max(1024, 4 * config.max_connections)
+        self.http_buckets = BucketTable(config.rate_limit_per_s, config.rate_limit_burst, entries)
+        self.ip_buckets = BucketTable(
+            config.rate_limit_per_ip_s, config.rate_limit_per_ip_burst, entries, "this address"
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -219,10 +222,15 @@ class RpcApp:
         finally:
             self.gate.leave()
 
-    def _http_bucket(self, scope: Scope) -> TokenBucket:
+    def _address_bucket(self, scope: Scope) -> TokenBucket:
+        client = scope.get("client")
+        host = client[0] if isinstance(client, (list, tuple)) and client else None
+        return self.ip_buckets.bucket(host)
+
+    def _http_limit(self, scope: Scope) -> RateLimit:
         client = scope.get("client")
         key = tuple(client) if isinstance(client, (list, tuple)) else None
-        return self.http_buckets.bucket(key)
+        return RateLimit(self.http_buckets.bucket(key), self._address_bucket(scope))
 
     async def _http_request(self, scope: Scope, receive: Receive, send: Send) -> None:
         path, verb = scope.get("path", "/"), scope.get("method", "GET")
@@ -278,7 +286,7 @@ class RpcApp:
             await self._respond(send, 413, reply, [*cors, (b"connection", b"close")])
             return
         try:
-            reply_text = await self.dispatcher.handle(body, None, self._http_bucket(scope))
+            reply_text = await self.dispatcher.handle(body, None, self._http_limit(scope))
         except Exception:
             log.exception("rpc request failed")
             reply_text = error_reply(None, RpcError(errors.INTERNAL_ERROR))
@@ -411,14 +419,15 @@ class RpcApp:
             return
         self.ws_connections += 1
         try:
-            await self._serve_websocket(receive, send)
+            await self._serve_websocket(receive, send, self._address_bucket(scope))
         finally:
             self.ws_connections -= 1
             self.gate.leave()
 
-    async def _serve_websocket(self, receive: Receive, send: Send) -> None:
+    async def _serve_websocket(self, receive: Receive, send: Send, address: TokenBucket) -> None:
         outgoing, queued = trio.open_memory_channel[str](self.config.ws_send_queue)
-        bucket = TokenBucket(self.config.rate_limit_per_s, self.config.rate_limit_burst)
+        own = TokenBucket(self.config.rate_limit_per_s, self.config.rate_limit_burst)
+        bucket = RateLimit(own, address)
         session: Session | None = None
         async with trio.open_nursery() as nursery:
             session = Session(nursery, outgoing, self.config.max_subscriptions_per_connection)

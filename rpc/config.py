@@ -56,6 +56,10 @@ class RpcConfig(BaseModel):
     # capacity; a call or batch that finds too few tokens gets -32005. 0: off.
     rate_limit_per_s: float = Field(default=5000.0, ge=0, le=1_000_000)
     rate_limit_burst: int = Field(default=10_000, ge=1, le=10_000_000)
+    # The same per client address, shared by all its connections (a client
+    # reconnecting for every batch starts each connection's bucket afresh). 0: off.
+    rate_limit_per_ip_s: float = Field(default=20_000.0, ge=0, le=10_000_000)
+    rate_limit_per_ip_burst: int = Field(default=40_000, ge=1, le=100_000_000)
     # author_pendingExtrinsics (unsafe only): page size when none is asked for,
     # and the hard cap on the ``limit`` parameter.
     pending_page_default: int = Field(default=100, ge=1, le=100_000)
@@ -101,6 +105,11 @@ class RpcConfig(BaseModel):
             raise ValueError(
                 f"rate_limit_burst ({self.rate_limit_burst}) is below max_batch_cost "
                 f"({self.max_batch_cost}): the largest allowed batch could never run"
+            )
+        if self.rate_limit_per_ip_s > 0 and self.rate_limit_per_ip_burst < self.max_batch_cost:
+            raise ValueError(
+                f"rate_limit_per_ip_burst ({self.rate_limit_per_ip_burst}) is below "
+                f"max_batch_cost ({self.max_batch_cost}): the largest allowed batch could never run"
             )
         return self
 

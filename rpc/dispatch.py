@@ -50,7 +50,7 @@ from rpc import errors
 from rpc.backend import ExtrinsicRejected, RpcBackend
 from rpc.config import RpcConfig
 from rpc.errors import RpcError
-from rpc.limits import TokenBucket
+from rpc.limits import RateLimit
 from rpc.registry import CallContext, Method, MethodRegistry, RawJson, call_handler, parse_params
 from rpc.subscriptions import Session
 
@@ -116,7 +116,7 @@ class Dispatcher:
         self,
         text: str | bytes,
         session: Session | None,
-        bucket: TokenBucket | None = None,
+        bucket: RateLimit | None = None,
     ) -> str | None:
         if bucket is not None and bucket.exhausted():  # not worth parsing
             try:

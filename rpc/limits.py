@@ -9,7 +9,10 @@ that finds too few tokens is refused with -32005 "rate limited" and the time
 after which it would fit (the code go-ethereum and many other nodes use for
 rate limits). A WebSocket owns its bucket; HTTP connections are told apart
 by the client address and port ASGI reports, kept in a bounded table
-(``BucketTable``; the least recently used entry is forgotten).
+(``BucketTable``; the least recently used entry is forgotten). Since a client
+can open a new connection for every batch, each client address also has a
+bucket (``rate_limit_per_ip_s``, larger, for NAT) that all its connections
+share; a request is charged to both (``RateLimit``).
 
 ``ConnectionGate`` counts HTTP requests in progress and open WebSockets
 against ``max_connections``: hypercorn has no connection cap of its own, and
@@ -28,11 +31,16 @@ from rpc.errors import RATE_LIMITED, RpcError
 class TokenBucket:
     """``capacity`` tokens, ``rate`` more each second; ``rate == 0`` never refuses."""
 
-    __slots__ = ("_clock", "_stamp", "_tokens", "capacity", "rate")
+    __slots__ = ("_clock", "_stamp", "_tokens", "capacity", "rate", "scope")
 
     def __init__(
-        self, rate: float, capacity: int, clock: Callable[[], float] = time.monotonic
+        self,
+        rate: float,
+        capacity: int,
+        clock: Callable[[], float] = time.monotonic,
+        scope: str = "this connection",
     ) -> None:
+        self.scope = scope
         self.rate = rate
         self.capacity = float(capacity)
         self._clock = clock
@@ -61,26 +69,60 @@ class TokenBucket:
             return 0.0
         return (cost - self._tokens) / self.rate
 
+    def refund(self, cost: int) -> None:
+        """Give back what ``take`` took (another limit refused the same request)."""
+        if self.rate > 0:
+            self._tokens = min(self.capacity, self._tokens + cost)
+
+    def refusal(self, cost: int, wait: float) -> RpcError:
+        return RpcError(
+            RATE_LIMITED,
+            "rate limited",
+            data=(
+                f"{self.scope} may spend {self.rate:g} cost units per second "
+                f"(bursts of {self.capacity:g}); this request costs {cost}; "
+                f"retry in {wait:.2f} s"
+            ),
+        )
+
     def check(self, cost: int) -> None:
         """``take`` or raise the -32005 refusal."""
         wait = self.take(cost)
         if wait > 0:
-            raise RpcError(
-                RATE_LIMITED,
-                "rate limited",
-                data=(
-                    f"this connection may spend {self.rate:g} cost units per second "
-                    f"(bursts of {self.capacity:g}); this request costs {cost}; "
-                    f"retry in {wait:.2f} s"
-                ),
-            )
+            raise self.refusal(cost, wait)
+
+
+class RateLimit:
+    """Every bucket a request is charged to: its connection's and its address's."""
+
+    __slots__ = ("buckets",)
+
+    def __init__(self, *buckets: TokenBucket) -> None:
+        self.buckets = buckets
+
+    def exhausted(self) -> bool:
+        return any(bucket.exhausted() for bucket in self.buckets)
+
+    def check(self, cost: int) -> None:
+        """Charge every bucket, or none of them and raise the first refusal."""
+        taken: list[TokenBucket] = []
+        for bucket in self.buckets:
+            wait = bucket.take(cost)
+            if wait > 0:
+                for done in taken:
+                    done.refund(cost)
+                raise bucket.refusal(cost, wait)
+            taken.append(bucket)
 
 
 class BucketTable:
-    """Token buckets of HTTP connections, keyed by (client address, port)."""
+    """Token buckets keyed by (client address, port) or by client address."""
 
-    def __init__(self, rate: float, capacity: int, max_entries: int) -> None:
+    def __init__(
+        self, rate: float, capacity: int, max_entries: int, scope: str = "this connection"
+    ) -> None:
         self.rate, self.capacity, self.max_entries = rate, capacity, max_entries
+        self.scope = scope
         self._buckets: OrderedDict[Hashable, TokenBucket] = OrderedDict()
 
     def __len__(self) -> int:
@@ -89,7 +131,7 @@ class BucketTable:
     def bucket(self, key: Hashable) -> TokenBucket:
         found = self._buckets.get(key)
         if found is None:
-            found = self._buckets[key] = TokenBucket(self.rate, self.capacity)
+            found = self._buckets[key] = TokenBucket(self.rate, self.capacity, scope=self.scope)
             while len(self._buckets) > self.max_entries:
                 self._buckets.popitem(last=False)
         else:

@@ -32,7 +32,7 @@ from rpc.client import WsClient
 from rpc.config import RpcConfig
 from rpc.errors import RpcError
 from rpc.events import EventHub
-from rpc.limits import TokenBucket
+from rpc.limits import RateLimit, TokenBucket
 from rpc.server import BoundAddress, serve_asgi
 from tests.fuzz.targets_rpc import asgi_request
 from tests.rpc.fake_backend import FakeBackend, build_registry
@@ -237,6 +237,36 @@ async def test_http_connections_are_rate_limited_each_on_its_own(nursery: trio.N
         assert len((await other.post("/", json=batch)).json()) == 10
         refused = (await other.post("/", json=batch[:1])).json()  # a batch: refused whole
         assert refused["id"] is None and refused["error"]["code"] == -32005
+
+
+def test_a_request_is_charged_to_every_bucket_or_to_none() -> None:
+    connection = TokenBucket(rate=1, capacity=10, clock=lambda: 0.0)
+    address = TokenBucket(rate=1, capacity=5, clock=lambda: 0.0, scope="this address")
+    limit = RateLimit(connection, address)
+    limit.check(4)
+    with pytest.raises(RpcError) as caught:
+        limit.check(4)  # the connection has 6, the address 1: refused by the address
+    assert caught.value.data.startswith("this address may spend 1 cost units per second")
+    assert connection.take(6) == 0  # the refused request took nothing from the connection
+    assert not address.exhausted() and address.take(1) == 0 and limit.exhausted()
+
+
+async def test_reconnecting_for_every_request_meets_the_per_address_limit(
+    nursery: trio.Nursery,
+) -> None:
+    config = RpcConfig(
+        port=0, rate_limit_per_ip_s=0.01, rate_limit_per_ip_burst=10, max_batch_cost=10
+    )
+    application = RpcApp(build_registry(), FakeBackend(), config)
+    bound: BoundAddress = await nursery.start(serve_asgi, application, config)
+    replies = []
+    for i in range(11):  # a new connection each time: each starts a fresh connection bucket
+        async with httpx.AsyncClient(base_url=bound.url, timeout=5) as client:
+            replies.append((await client.post("/", json=request("system_chain", id_=i))).json())
+    assert all("result" in reply for reply in replies[:10])
+    refused = replies[10]["error"]
+    assert refused["code"] == -32005
+    assert refused["data"].startswith("this address may spend 0.01 cost units per second")
 
 
 async def test_a_websocket_is_rate_limited(nursery: trio.Nursery) -> None:
@@ -498,6 +528,7 @@ def test_the_shipped_isolation_limits_are_the_documented_ones() -> None:
     shipped = RpcConfig()
     assert (shipped.worker_threads, shipped.max_batch_cost) == (2, 1000)
     assert (shipped.rate_limit_per_s, shipped.rate_limit_burst) == (5000, 10_000)
+    assert (shipped.rate_limit_per_ip_s, shipped.rate_limit_per_ip_burst) == (20_000, 40_000)
     assert (shipped.pending_page_default, shipped.pending_page_max) == (100, 1000)
     assert (shipped.body_timeout_s, shipped.keep_alive_timeout_s) == (10, 10)
     assert (shipped.read_timeout_s, shipped.ws_ping_interval_s) == (60, 20)
