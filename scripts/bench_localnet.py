@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -138,6 +139,19 @@ def submitter(url: str, txs: list[bytes], load: Load, stop_at: float, rate: floa
     client.close()
 
 
+def pool_size(metrics_url: str) -> int:
+    """Extrinsics in a node's pool, from its Prometheus metrics (-1 if unreadable)."""
+    try:
+        with urllib.request.urlopen(metrics_url, timeout=10) as reply:
+            text = reply.read().decode()
+    except OSError:
+        return -1
+    for line in text.splitlines():
+        if line.startswith("credichain_mempool_extrinsics "):
+            return int(float(line.split()[1]))
+    return -1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=60.0)
@@ -189,10 +203,12 @@ def main() -> int:
             thread.join()
         window_end = time.time()
         elapsed_submit = window_end - window_start
-        # Drain: wait until every pool is empty (all accepted transfers final).
+        # Drain: wait until every pool is empty (all accepted transfers final), as
+        # each node's /metrics says (author_pendingExtrinsics is an unsafe method).
+        metrics = [f"http://127.0.0.1:{ports.metrics + i}/metrics" for i in range(4)]
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            if all(not RpcClient(u, timeout=10).pending_extrinsics() for u in urls):
+            if all(pool_size(u) == 0 for u in metrics):
                 break
             time.sleep(0.5)
         time.sleep(1)
