@@ -257,6 +257,13 @@ def _amend(chain: TestChain, n: int) -> Prepared:
     )
 
 
+@SCENARIOS.add("credit.recuse", "a reviewer steps down: excluded, a new draw queued (C7)")
+def _recuse(chain: TestChain, n: int) -> Prepared:
+    fund = big_fund(chain)
+    ids = in_review(chain, fund, n)
+    return Prepared([sign(chain, reviewers(chain, r)[0], "credit.recuse", request=r) for r in ids])
+
+
 @SCENARIOS.add("credit.withdraw", "the submitter withdraws a request in review (largest record)")
 def _withdraw(chain: TestChain, n: int) -> Prepared:
     fund = big_fund(chain)
@@ -331,6 +338,21 @@ def _repay(chain: TestChain, n: int) -> Prepared:
         loans_api.accrue_to(loan, at)
         owed = loan["interest_due"] + loan["outstanding"]
         txs.append(sign(chain, OUTSIDERS[i], "loans.repay", loan=r, amount=owed))
+    return Prepared(txs)
+
+
+@SCENARIOS.add(
+    "loans.settle",
+    "paying a loan off in full (L4): interest and principal, trust raised for 8 borrowers "
+    "and 16 reviewers, stakes released, histories",
+)
+def _settle(chain: TestChain, n: int) -> Prepared:
+    ids = loans(chain, n)
+    wait(chain, 10)
+    txs = [
+        sign(chain, OUTSIDERS[i], "loans.settle", loan=r, max_amount=10**12)
+        for i, r in enumerate(ids)
+    ]
     return Prepared(txs)
 
 
