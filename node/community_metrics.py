@@ -6,7 +6,8 @@ Theory of operation
 (active or forming), each fund's L7 report (``loans.api.fund_report``: open
 loans, outstanding principal, principal 30+ days late), every registered
 bioregion's health score (H2) and credit velocity of the open health epoch
-(H3, ``health.measures.velocity``), and the commons pool (R1). The result is
+(H3, ``health.measures.velocity``), the commons pool (R1), and each fund's
+exit arrears (F5: claims unpaid past ``exit_period``). The result is
 an immutable ``CommunityFigures``, integers only, that ``NodeMetrics`` caches
 and serves: the Prometheus scrape runs in another thread and never touches
 the trie.
@@ -66,6 +67,8 @@ class CommunityFigures:
     commons_minted: int
     commons_granted: int
     bioregions: tuple[BioregionFigures, ...] = ()
+    # F5: (fund, claims unpaid past exit_period) of every fund in arrears, by fund id.
+    fund_arrears: tuple[tuple[int, int], ...] = ()
 
     def __post_init__(self) -> None:
         for name in (
@@ -84,12 +87,16 @@ class CommunityFigures:
         names = [b.bioregion for b in self.bioregions]
         if names != sorted(set(names)):
             raise ValueError("CommunityFigures.bioregions must be sorted and unique")
+        ids = [fund for fund, _ in self.fund_arrears]
+        if ids != sorted(set(ids)) or any(owed <= 0 for _, owed in self.fund_arrears):
+            raise ValueError("CommunityFigures.fund_arrears must be sorted, unique and positive")
 
 
 def community_figures(state: StateReader, height: int) -> CommunityFigures:
     """Read every figure from ``state`` (the committed state of block ``height``)."""
     now: int = TIME.get(state)
     active = outstanding = at_risk = 0
+    arrears: list[tuple[int, int]] = []
     for fund_id, raw in FUNDS.items(state):
         if raw is None:
             continue
@@ -98,6 +105,8 @@ def community_figures(state: StateReader, height: int) -> CommunityFigures:
         report = loans_api.fund_report(state, fund_id, now)
         outstanding += report["outstanding"]
         at_risk += sum(row["par30"] for row in report["by_purpose"].values())
+        if report["exit_arrears"] > 0:
+            arrears.append((fund_id, report["exit_arrears"]))
     regions = []
     placed: set[int] = set()
     for region in health_api.bioregions(state):
@@ -122,4 +131,5 @@ def community_figures(state: StateReader, height: int) -> CommunityFigures:
         commons_minted=totals["minted"],
         commons_granted=totals["granted"],
         bioregions=tuple(regions),
+        fund_arrears=tuple(arrears),
     )

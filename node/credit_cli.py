@@ -339,7 +339,8 @@ def fund_list(ctx: typer.Context, as_json: JsonOut = False) -> None:
 @fund_app.command("report")
 @guarded
 def fund_report(ctx: typer.Context, fund: int, as_json: JsonOut = False) -> None:
-    """L7: cash, outstanding, utilization, income, losses, PAR30/60/90 (funds_report)."""
+    """L7: cash, outstanding, utilization, income, losses, PAR30/60/90; F5: exits pending,
+    exit_arrears and exits_in_arrears (claims unpaid past exit_period) (funds_report)."""
     _print(as_json, f"fund {fund} report", _query(ctx, "funds_report", fund=fund))
 
 

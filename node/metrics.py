@@ -110,6 +110,7 @@ PULLED_METRICS = (
     "credichain_bioregion_health_bps",
     "credichain_bioregion_credit_velocity_bps",
     "credichain_bioregion_funds",
+    "credichain_fund_exit_arrears",
 )
 
 
@@ -227,6 +228,14 @@ def _community_families(figures: CommunityFigures) -> Iterator[Metric]:
         velocity.add_metric([region.bioregion], region.credit_velocity_bps)
         funds.add_metric([region.bioregion], region.funds)
     yield from (health, velocity, funds)
+    arrears = GaugeMetricFamily(
+        "credichain_fund_exit_arrears",
+        "F5: claims of leaving funders unpaid past exit_period (base units); only funds in arrears",
+        labels=["fund"],
+    )
+    for fund_id, owed in figures.fund_arrears:
+        arrears.add_metric([str(fund_id)], owed)
+    yield arrears
 
 
 class NodeMetrics:

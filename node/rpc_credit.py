@@ -127,13 +127,16 @@ def fund_list(state: StateReader, hrp: str = DEFAULT_HRP) -> list[dict[str, Any]
     return out
 
 
-def fund_report_view(state: StateReader, fund_id: int) -> dict[str, Any] | None:
+def fund_report_view(
+    state: StateReader, fund_id: int, hrp: str = DEFAULT_HRP
+) -> dict[str, Any] | None:
     if funds_api.find_fund(state, fund_id) is None:
         return None
     now: int = TIME.get(state)
     report = loans_api.fund_report(state, fund_id, now)
+    nested = ("par_bps", "by_purpose", "exits_in_arrears")
     return {
-        **_amounts({k: v for k, v in report.items() if k not in ("par_bps", "by_purpose")}),
+        **_amounts({k: v for k, v in report.items() if k not in nested}),
         "fund": fund_id,
         "funders": report["funders"],
         "utilization_bps": report["utilization_bps"],
@@ -142,6 +145,18 @@ def fund_report_view(state: StateReader, fund_id: int) -> dict[str, Any] | None:
             purpose: {**_amounts(row), "loans": row["loans"]}
             for purpose, row in report["by_purpose"].items()
         },
+        "exits_pending": report["exits_pending"],
+        "exits_in_arrears": [  # F5: unpaid past requested + exit_period, oldest first
+            {
+                "funder": address_text(row["funder"], hrp),
+                "requested": row["requested"],
+                "deadline": row["deadline"],
+                "claim": str(row["claim"]),
+                "paid": str(row["paid"]),
+                "owed": str(row["owed"]),
+            }
+            for row in report["exits_in_arrears"]
+        ],
         "time": now,
     }
 
@@ -332,10 +347,11 @@ def register_credit_queries(registry: MethodRegistry, *, hrp: str = DEFAULT_HRP)
         "report",
         params=FundParams,
         result=OBJECT,
-        description="Fund report (L7): cash, outstanding, utilization, income, losses, PAR.",
+        description="Fund report (L7): cash, outstanding, utilization, income, losses, PAR; "
+        "exits pending and in arrears (F5).",
     )
     def funds_report(state: StateReader, params: FundParams) -> Any:
-        return fund_report_view(state, params.fund)
+        return fund_report_view(state, params.fund, hrp)
 
     @registry.pallet_query(
         "trust",

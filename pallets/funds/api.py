@@ -11,9 +11,16 @@ at submission and again at approval.
 
 Leaving funders (F5, F6) wait in an exit queue ordered by request time.
 ``pay_exits`` pays them oldest first, each their claim ``size // funders``
-at payment time, while cash allows (the division's remainder stays in the
-fund); the loans pallet calls it before every disbursement, and the funds
-hook every block, a bounded number at a time.
+(the division's remainder stays in the fund). When cash does not cover the
+first exit in the queue, it is paid what cash allows: its claim is fixed at
+that first payment (``EXIT_PROGRESS``: claim, paid) and the rest stays at
+the head of the queue, paid first from later cash; the leaving funder keeps
+counting as a funder until paid in full. The credit pallet calls
+``pay_exits`` before every disbursement, ``leave`` at once, and the funds
+hook every block for up to MAX_EXIT_FUNDS_PER_BLOCK funds that have cash,
+taken in turn from a cursor so that funds that cannot pay never block the
+others. An exit not paid in full by ``requested + exit_period`` is *in
+arrears* (``exit_queue``, ``arrears``): computed at read time, never stored.
 
 F7 lets a lower interest rate apply to open credits: the funds pallet does
 not know loans, so the loans pallet registers a listener here.
@@ -43,9 +50,13 @@ from pallets.funds.errors import (
     UnknownFund,
     UtilizationExceeded,
 )
-from pallets.funds.events import ExitPaid, ProposalMade
+from pallets.funds.events import ExitPaid, ExitPartlyPaid, ProposalMade
 from pallets.funds.records import key_of, u32, u64
 from pallets.funds.storage import (
+    EXIT_COUNT,
+    EXIT_PROGRESS,
+    EXIT_PROGRESS_RECORD,
+    EXIT_WAITING,
     EXITS,
     FUND,
     FUNDER,
@@ -64,6 +75,7 @@ from pallets.runtime.storage import StateWriter
 RateListener = Callable[[CallContext, int, int], None]
 RATE_LOWERED_LISTENERS: Final[list[RateListener]] = []  # (ctx, fund, new rate)
 MAX_EXITS_PER_CALL: Final = 8
+EXIT_PAYMENT_WORK: Final = 24  # storage operations to pay one exit, in full or in part
 
 # (ctx, proposal id, proposal) -> None when carried out, else why it failed.
 ProposalHandler = Callable[[CallContext, int, dict[str, Any]], str | None]
@@ -201,30 +213,123 @@ def settle_obligations(ctx: CallContext, fund_id: int) -> bool:
     return still_owes
 
 
+def queue_exit(ctx: CallContext, fund_id: int, requested: int, account: bytes) -> None:
+    """F5/F6: the account enters the fund's exit queue (the caller marks it leaving)."""
+    EXITS.put(ctx, key_of(u32(fund_id), u64(requested), account), True)
+    count: int = EXIT_COUNT.get(ctx, fund_id)
+    if count == 0:
+        EXIT_WAITING.put(ctx, EXIT_WAITING.get(ctx) + 1)
+    EXIT_COUNT.put(ctx, fund_id, count + 1)
+
+
+def _dequeue_exit(ctx: CallContext, fund_id: int, queue_key: bytes) -> None:
+    EXITS.delete(ctx, queue_key)
+    EXIT_PROGRESS.delete(ctx, queue_key)
+    count: int = EXIT_COUNT.get(ctx, fund_id) - 1
+    if count > 0:
+        EXIT_COUNT.put(ctx, fund_id, count)
+    else:
+        EXIT_COUNT.delete(ctx, fund_id)
+        EXIT_WAITING.put(ctx, EXIT_WAITING.get(ctx) - 1)
+
+
+def exit_progress(state: StateReader, queue_key: bytes) -> tuple[int, int] | None:
+    """(claim, paid) of an exit paid in part, else None (its claim is not fixed yet)."""
+    raw = EXIT_PROGRESS.get(state, queue_key)
+    if raw is None:
+        return None
+    record = EXIT_PROGRESS_RECORD.unwire(raw)
+    return record["claim"], record["paid"]
+
+
+def can_pay_exits(state: StateReader, fund_id: int) -> bool:
+    """Whether paying the fund's exits can move anything: it has cash, or its size is 0."""
+    fund = find_fund(state, fund_id)
+    return fund is not None and (cash(state, fund_id) > 0 or fund["outstanding"] == 0)
+
+
 def pay_exits(ctx: CallContext, fund_id: int, limit: int = MAX_EXITS_PER_CALL) -> int:
     """Pay leaving funders oldest first while cash allows; the number still waiting.
 
-    Debts to federated funds (X3) come first: while any remains, exits wait.
+    The first exit that cash does not cover is paid what there is (its claim
+    fixed at that first payment) and stays first in the queue. Debts to
+    federated funds (X3) come first: while any remains, exits wait.
     """
     queue = pending_exits(ctx, fund_id)
     if queue and settle_obligations(ctx, fund_id):
         return len(queue)
-    for paid, (queue_key, account) in enumerate(queue):
-        if paid >= limit:
-            return len(queue) - paid
+    for done, (queue_key, account) in enumerate(queue):
+        if done >= limit:
+            return len(queue) - done
         fund = get_fund(ctx, fund_id)
-        claim = size(ctx, fund_id, fund) // max(fund["funders"], 1)
-        if claim > cash(ctx, fund_id):
-            return len(queue) - paid
-        if claim > 0:
-            currency.transfer(ctx, cash_account(fund_id), account, claim)
-        EXITS.delete(ctx, queue_key)
+        progress = exit_progress(ctx, queue_key)
+        if progress is None:
+            claim, paid = size(ctx, fund_id, fund) // max(fund["funders"], 1), 0
+        else:
+            claim, paid = progress
+        owed = claim - paid
+        available = cash(ctx, fund_id)
+        if owed > available:
+            if available > 0:  # F5: a partial payment as cash comes in
+                currency.transfer(ctx, cash_account(fund_id), account, available)
+                progress_record = {"claim": claim, "paid": paid + available}
+                EXIT_PROGRESS.put(ctx, queue_key, EXIT_PROGRESS_RECORD.wire(progress_record))
+                fund["exits_paid"] += available
+                put_fund(ctx, fund_id, fund)
+                ctx.emit(
+                    ExitPartlyPaid,
+                    fund=fund_id,
+                    funder=account,
+                    amount=available,
+                    owed=owed - available,
+                )
+            return len(queue) - done
+        if owed > 0:
+            currency.transfer(ctx, cash_account(fund_id), account, owed)
+        _dequeue_exit(ctx, fund_id, queue_key)
         FUNDERS.delete(ctx, u32(fund_id) + account)
         fund["funders"] -= 1
-        fund["exits_paid"] += claim
+        fund["exits_paid"] += owed
         put_fund(ctx, fund_id, fund)
-        ctx.emit(ExitPaid, fund=fund_id, funder=account, claim=claim)
+        ctx.emit(ExitPaid, fund=fund_id, funder=account, claim=claim, amount=owed)
     return 0
+
+
+def exit_queue(state: StateReader, fund_id: int, now: int) -> list[dict[str, Any]]:
+    """F5: the fund's queued exits, oldest first, with what each is owed and its deadline.
+
+    An exit paid in part is owed the rest of its fixed claim; one not yet paid
+    anything is owed its claim if paid now (``size // funders`` once the exits
+    before it are paid). Past ``requested + exit_period`` it is in arrears.
+    """
+    fund = get_fund(state, fund_id)
+    exit_period: int = param(state, "funds", "exit_period")
+    rest, counted = size(state, fund_id, fund), fund["funders"]
+    rows = []
+    for queue_key, account in pending_exits(state, fund_id):
+        requested = int.from_bytes(queue_key[4:12], "big")
+        progress = exit_progress(state, queue_key)
+        claim, paid = (rest // max(counted, 1), 0) if progress is None else progress
+        owed = claim - paid
+        deadline = requested + exit_period
+        rows.append(
+            {
+                "funder": account,
+                "requested": requested,
+                "deadline": deadline,
+                "claim": claim,
+                "paid": paid,
+                "owed": owed,
+                "in_arrears": now > deadline,
+            }
+        )
+        rest, counted = max(rest - owed, 0), counted - 1
+    return rows
+
+
+def arrears(state: StateReader, fund_id: int, now: int) -> int:
+    """F5: what the fund still owes leaving funders past their exit_period deadline."""
+    return sum(row["owed"] for row in exit_queue(state, fund_id, now) if row["in_arrears"])
 
 
 def require_no_pending_exits(ctx: CallContext, fund_id: int) -> None:

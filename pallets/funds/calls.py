@@ -37,7 +37,6 @@ from pallets.funds.events import (
 from pallets.funds.records import key_of, u32, u64
 from pallets.funds.storage import (
     ADMITTED,
-    EXITS,
     FUNDER,
     FUNDERS,
     MAX_FUNDERS,
@@ -72,9 +71,10 @@ calls = CallSet("funds")
 
 # Weights: a bound on storage operations. Walking a fund's funders costs at
 # most MAX_FUNDERS reads; paying the exit queue at most MAX_EXITS_PER_CALL
-# payments of ~12 operations each, after settling debts to federated funds (X3).
+# payments (EXIT_PAYMENT_WORK each, in full or the last in part), after settling
+# debts to federated funds (X3); entering the queue 6 operations (queue_exit).
 FUNDER_WALK = MAX_FUNDERS + 4
-EXIT_WORK = MAX_FUNDERS + api.MAX_EXITS_PER_CALL * 16 + 16 + api.OBLIGATION_WORK
+EXIT_WORK = MAX_FUNDERS + api.MAX_EXITS_PER_CALL * api.EXIT_PAYMENT_WORK + 16 + api.OBLIGATION_WORK
 
 
 @calls.call(
@@ -250,7 +250,7 @@ def object(ctx: CallContext, proposal: int, reason_hash: bytes) -> None:
     ctx.emit(ProposalObjected, proposal=proposal, objector=ctx.signer, reason_hash=reason_hash)
 
 
-@calls.call(4, args=(("fund", U32), ("target", ACCOUNT)), weight=FUNDER_WALK * 3 + 16)
+@calls.call(4, args=(("fund", U32), ("target", ACCOUNT)), weight=FUNDER_WALK * 3 + 22)
 def vote_removal(ctx: CallContext, fund: int, target: bytes) -> None:
     """F6: a funder votes to remove another; at removal_threshold of the others it leaves."""
     record = api.get_fund(ctx, fund)
@@ -297,5 +297,5 @@ def _enter_exit_queue(
     record["leaving_since"] = now
     record["removed"] = removed
     FUNDERS.put(ctx, u32(fund) + account, FUNDER.wire(record))
-    EXITS.put(ctx, key_of(u32(fund), u64(now), account), True)
+    api.queue_exit(ctx, fund, now, account)
     ctx.emit(ExitRequested, fund=fund, funder=account, removed=int(removed))

@@ -58,6 +58,12 @@ ExitRequested: Final = events.define(
 )
 ExitPaid: Final = events.define(
     "ExitPaid",
-    (("fund", U32), ("funder", ACCOUNT), ("claim", AMOUNT)),
-    doc="a leaving funder was paid their claim size / funders and left (F5)",
+    (("fund", U32), ("funder", ACCOUNT), ("claim", AMOUNT), ("amount", AMOUNT)),
+    doc="a leaving funder was paid the rest of their claim (amount; claim in all) and left (F5)",
+)
+ExitPartlyPaid: Final = events.define(
+    "ExitPartlyPaid",
+    (("fund", U32), ("funder", ACCOUNT), ("amount", AMOUNT), ("owed", AMOUNT)),
+    doc="a leaving funder was paid what cash allowed; owed is the rest, paid first from "
+    "later cash (F5)",
 )

@@ -1,8 +1,17 @@
 """Funds hooks: decide consent proposals when their period ends (F8), pay exits (F5).
 
-Both walk a time-ordered queue and stop at a fixed number of items per block
-(hooks are not metered, so each bounds its own work); what is left waits for
-the next block. A passed proposal is carried out here: admit the candidate
+Consent walks its time-ordered queue and stops at a fixed number of items
+per block (hooks are not metered, so each bounds its own work); what is left
+waits for the next block. Exits are paid fund by fund, in turn: from a
+cursor the hook probes at most MAX_EXIT_PROBES fund ids (one counter read
+each), skips funds with no queued exit or no cash, pays the exits of at most
+MAX_EXIT_FUNDS_PER_BLOCK funds (in full or in part, ``api.pay_exits``) and
+leaves the cursor after the last fund it looked at. Funds that cannot pay
+are passed over, so they never hold up the others (issue 18: four such funds
+of low id used to block every exit of every other fund); a fund with cash
+and exits is reached within ceil(funds / MAX_EXIT_FUNDS_PER_BLOCK) blocks.
+
+A passed proposal is carried out here: admit the candidate
 (F4), change the rate (F7), pay the expense (F9; after any debt to federated
 funds, X3), or hand a federation proposal to its pallet's handler (X1) — or
 record why it failed.
@@ -19,11 +28,17 @@ from pallets.funds.events import ExpensePaid, ProposalFailed, ProposalPassed, Ra
 from pallets.funds.records import u32
 from pallets.funds.storage import (
     ADMITTED,
+    EXIT_COUNT,
+    EXIT_CURSOR,
+    EXIT_PROGRESS,
+    EXIT_PROGRESS_RECORD,
+    EXIT_WAITING,
     EXITS,
     FEDERATION_KINDS,
     FUND,
     FUNDERS,
     FUNDS,
+    NEXT_FUND,
     PROPOSAL,
     PROPOSAL_DUE,
     PROPOSALS,
@@ -34,6 +49,7 @@ from pallets.runtime.storage import CorruptState
 
 MAX_PROPOSALS_PER_BLOCK: Final = 16
 MAX_EXIT_FUNDS_PER_BLOCK: Final = 4
+MAX_EXIT_PROBES: Final = 64
 
 
 def on_finalize(ctx: CallContext) -> None:
@@ -47,15 +63,25 @@ def on_finalize(ctx: CallContext) -> None:
     for queue_key in due:
         PROPOSAL_DUE.delete(ctx, queue_key)
         _decide(ctx, int.from_bytes(queue_key[8:], "big"))
-    funds_waiting: list[int] = []
-    for key, _ in ctx.iterate(EXITS.prefix):
-        fund_id = int.from_bytes(key[len(EXITS.prefix) :][:4], "big")
-        if fund_id not in funds_waiting:
-            funds_waiting.append(fund_id)
-        if len(funds_waiting) >= MAX_EXIT_FUNDS_PER_BLOCK:
-            break
-    for fund_id in funds_waiting:
+    _pay_exits_in_turn(ctx)
+
+
+def _pay_exits_in_turn(ctx: CallContext) -> None:
+    """F5: pay the exits of up to MAX_EXIT_FUNDS_PER_BLOCK funds that can pay, from the cursor."""
+    if EXIT_WAITING.get(ctx) == 0:
+        return
+    total: int = NEXT_FUND.get(ctx)
+    cursor: int = EXIT_CURSOR.get(ctx) % max(total, 1)
+    visited = step = 0
+    for step in range(min(MAX_EXIT_PROBES, total)):
+        fund_id = (cursor + step) % total
+        if EXIT_COUNT.get(ctx, fund_id) == 0 or not api.can_pay_exits(ctx, fund_id):
+            continue
         api.pay_exits(ctx, fund_id)
+        visited += 1
+        if visited >= MAX_EXIT_FUNDS_PER_BLOCK:
+            break
+    EXIT_CURSOR.put(ctx, (cursor + step + 1) % max(total, 1))
 
 
 def _decide(ctx: CallContext, proposal_id: int) -> None:
@@ -124,6 +150,25 @@ def try_state(state: StateReader) -> list[str]:
             problems.append(
                 f"funds: fund {fund_id} counts {fund['funders']} funders, has {counted}"
             )
+    return problems + _exit_queue_problems(state)
+
+
+def _exit_queue_problems(state: StateReader) -> list[str]:
+    """F5 bookkeeping: the per-fund counters match the queue; a part-paid exit is queued."""
+    problems = []
+    queued: dict[int, int] = {}
+    for key, _ in state.iterate(EXITS.prefix):
+        fund_id = int.from_bytes(key[len(EXITS.prefix) :][:4], "big")
+        queued[fund_id] = queued.get(fund_id, 0) + 1
+    counters = {fund_id: count for fund_id, count in EXIT_COUNT.items(state)}
+    if counters != queued:
+        problems.append(f"funds: exit counters {counters} != queued exits {queued}")
+    if EXIT_WAITING.get(state) != len(queued):
+        problems.append(f"funds: {EXIT_WAITING.get(state)} funds waiting, queue has {len(queued)}")
+    for queue_key, raw in EXIT_PROGRESS.items(state):
+        progress = EXIT_PROGRESS_RECORD.unwire(raw)
+        if not EXITS.get(state, queue_key) or not 0 < progress["paid"] < progress["claim"]:
+            problems.append(f"funds: exit progress {queue_key.hex()} {progress} is not queued")
     return problems
 
 

@@ -4,7 +4,12 @@ Keys: ``funds/next_id``; ``funds/fund/<id u32>``; ``funds/funder/<id u32><accoun
 ``funds/proposal/<pid u64>``; ``funds/proposal_due/<ends u64><pid u64>`` (the
 consent queue the hook walks in time order); ``funds/admitted/<id><account>``
 (F4 consent given, the candidate may join); ``funds/removal_vote/<id><target><voter>``;
-``funds/exit/<id><requested u64><account>`` (the F5 exit queue, oldest first).
+``funds/exit/<id><requested u64><account>`` (the F5 exit queue, oldest first);
+``funds/exit_progress/<same key>`` (an exit paid in part: its claim, fixed at the
+first payment, and what was paid); ``funds/exit_count/<id>`` and
+``funds/exit_waiting`` (queued exits per fund, funds with any: the hook probes
+these instead of walking the queue) and ``funds/exit_cursor`` (the fund id the
+hook starts from next block).
 """
 
 from __future__ import annotations
@@ -90,6 +95,10 @@ PROPOSAL: Final = RecordType(
         ("objector", Optional(ACCOUNT)),
     ),
 )
+EXIT_PROGRESS_RECORD: Final = RecordType(
+    "exit_progress",
+    (("claim", AMOUNT), ("paid", AMOUNT)),  # paid < claim while the exit is queued
+)
 
 FUND_ACCOUNT_KEY: Final = FixedKey("fund_account", 4 + 32)
 DUE_KEY: Final = FixedKey("time_id", 8 + 8)
@@ -138,4 +147,23 @@ EXITS: Final = storage.map(
     BOOL,
     default=False,
     doc="funders waiting to be paid their claim, oldest first (F5)",
+)
+EXIT_PROGRESS: Final = storage.map(
+    "exit_progress",
+    EXIT_KEY,
+    Optional(EXIT_PROGRESS_RECORD.record),
+    default=None,
+    doc="exits paid in part (F5): the claim, fixed at the first payment, and what was paid",
+)
+EXIT_COUNT: Final = storage.map(
+    "exit_count", U32_KEY, U32, default=0, doc="queued exits of each fund (F5)"
+)
+EXIT_WAITING: Final = storage.value(
+    "exit_waiting", U32, default=0, doc="number of funds with a queued exit (F5)"
+)
+EXIT_CURSOR: Final = storage.value(
+    "exit_cursor",
+    U32,
+    default=0,
+    doc="the fund id where the exit hook starts next block (F5: every fund gets its turn)",
 )

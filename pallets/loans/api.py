@@ -191,7 +191,7 @@ def lower_open_rates(ctx: CallContext, fund_id: int, rate_bps: int) -> None:
 
 
 def fund_report(state: StateReader, fund_id: int, now: int) -> dict[str, Any]:
-    """L7: cash, outstanding, utilization, income, losses, PAR30/60/90, by purpose."""
+    """L7: cash, outstanding, utilization, income, losses, PAR30/60/90, by purpose; F5 arrears."""
     fund = funds_api.get_fund(state, fund_id)
     cash = funds_api.cash(state, fund_id)
     outstanding = fund["outstanding"]
@@ -212,6 +212,8 @@ def fund_report(state: StateReader, fund_id: int, now: int) -> dict[str, Any]:
             if since is not None and now - since > days * DAY:
                 at_risk[days] += loan["outstanding"]
                 row[f"par{days}"] += loan["outstanding"]
+    exits = funds_api.exit_queue(state, fund_id, now)
+    in_arrears = [row for row in exits if row["in_arrears"]]
     return {
         "fund": fund_id,
         "cash": cash,
@@ -227,6 +229,10 @@ def fund_report(state: StateReader, fund_id: int, now: int) -> dict[str, Any]:
             for days in PAR_DAYS
         },
         "by_purpose": {p: purposes[p] for p in PURPOSES if p in purposes},
+        # F5: what leaving funders are still owed past requested + exit_period.
+        "exits_pending": len(exits),
+        "exit_arrears": sum(row["owed"] for row in in_arrears),
+        "exits_in_arrears": in_arrears,
     }
 
 

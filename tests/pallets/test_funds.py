@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ledger.crypto import blake2b256
 from pallets.funds import api as funds_api
 from pallets.funds.storage import ADMITTED, PROPOSAL, PROPOSALS
@@ -259,3 +261,132 @@ def test_f5_a_leaving_funder_cannot_ask_twice() -> None:
     assert funds_api.is_funder(chain.state(), 0, last.public)  # waiting: cash is 0
     raw = chain.sign(last, "funds", "leave", {"fund": 0})
     assert_noop(chain, last, raw, "AlreadyLeaving", "F5")
+
+
+def _repay_in_full(chain: TestChain, loan_id: int) -> list[Any]:
+    """FERDIE pays a loan off in one block; that block's events (the hook's included)."""
+    from tests.pallets.credit_helpers import owed_next_block
+
+    owed = sum(owed_next_block(chain, loan_id))
+    result = chain.execute(
+        [chain.sign(FERDIE, "loans", "settle", {"loan": loan_id, "max_amount": owed})]
+    )
+    assert all(r.success for r in result.receipts), result.receipts
+    return [*result.events, *(e for r in result.receipts for e in r.events)]
+
+
+def test_f5_a_leaving_funder_is_paid_in_parts_and_is_in_arrears_after_exit_period() -> None:
+    from node.community_metrics import community_figures
+    from node.metrics import NodeMetrics
+    from node.rpc_credit import fund_report_view
+    from pallets.balances.currency import free_balance
+    from pallets.loans import api as loans_api
+
+    chain = fund_zine(trust_initial=10_000)  # five credits open at once (T5)
+    for _ in range(5):
+        approve(chain, submit_valid(chain, BORROWERS, 400))
+    wait(chain, 300)
+    for key in FUNDERS[1:4]:  # claims of 1000 each, paid at once: cash 3000 -> 0
+        ok(chain, key, "funds", "leave", fund=0)
+    assert cash(chain) == 0
+    eve = FUNDERS[4]
+    before = free_balance(chain.state(), eve.public)
+    receipt = ok(chain, eve, "funds", "leave", fund=0)
+    assert "ExitPartlyPaid" not in [e.name for e in receipt.events]  # nothing to pay yet
+    state = chain.state()
+    ((queue_key, account),) = funds_api.pending_exits(state, 0)
+    requested = int.from_bytes(queue_key[4:12], "big")
+    assert account == eve.public and funds_api.exit_progress(state, queue_key) is None
+    now = chain.time_ms // 1000
+    (row,) = funds_api.exit_queue(state, 0, now)
+    assert (row["claim"], row["paid"], row["owed"]) == (1000, 0, 1000)  # 2000 / 2 funders
+    assert row["deadline"] == requested + 120 and row["in_arrears"] is False  # localnet
+    report = loans_api.fund_report(state, 0, now)
+    assert (report["exits_pending"], report["exit_arrears"], report["exits_in_arrears"]) == (
+        1,
+        0,
+        [],
+    )
+    # Past requested + exit_period the unpaid claim is in arrears, publicly.
+    wait(chain, requested + 121 - chain.time_ms // 1000)
+    state, now = chain.state(), chain.time_ms // 1000
+    assert now > row["deadline"] and funds_api.arrears(state, 0, now) == 1000
+    report = loans_api.fund_report(state, 0, now)
+    assert report["exit_arrears"] == 1000
+    assert [r["funder"] for r in report["exits_in_arrears"]] == [eve.public]
+    view = fund_report_view(state, 0)
+    assert view is not None and view["exit_arrears"] == "1000" and view["exits_pending"] == 1
+    (shown,) = view["exits_in_arrears"]
+    assert shown["owed"] == "1000" and shown["deadline"] == requested + 120
+    assert shown["funder"].startswith("cc1")
+    figures = community_figures(state, chain.height)  # and in the node's metrics
+    assert figures.fund_arrears == ((0, 1000),)
+    metrics = NodeMetrics()
+    metrics.refresh_community(lambda: figures, now=0.0)
+    assert metrics.registry.get_sample_value("credichain_fund_exit_arrears", {"fund": "0"}) == 1000
+    # Cash comes in (a loan repaid): the hook pays what it allows; the claim is fixed.
+    events = _repay_in_full(chain, 0)
+    (part,) = [e for e in events if e.name == "ExitPartlyPaid"]
+    first = part.attrs["amount"]
+    assert 400 <= first < 1000 and cash(chain) == 0
+    state = chain.state()
+    claim, paid = funds_api.exit_progress(state, queue_key) or (0, 0)
+    assert paid == first and part.attrs["owed"] == claim - first
+    assert funds_api.is_funder(state, 0, eve.public)  # still counted until paid in full
+    assert funds_api.get_fund(state, 0)["funders"] == 2
+    assert funds_api.arrears(state, 0, chain.time_ms // 1000) == claim - first
+    # More cash: another part, then the rest; then she leaves.
+    events = _repay_in_full(chain, 1)
+    assert [e.name for e in events if e.name.startswith("Exit")] == ["ExitPartlyPaid"]
+    events = _repay_in_full(chain, 2)
+    (done,) = [e for e in events if e.name == "ExitPaid"]
+    assert done.attrs["claim"] == claim and 0 < done.attrs["amount"] < claim
+    state = chain.state()
+    assert free_balance(state, eve.public) == before + claim
+    assert not funds_api.is_funder(state, 0, eve.public)
+    assert funds_api.pending_exits(state, 0) == []
+    assert funds_api.exit_progress(state, queue_key) is None
+    assert funds_api.arrears(state, 0, chain.time_ms // 1000) == 0
+    assert community_figures(state, chain.height).fund_arrears == ()
+    fund = funds_api.get_fund(state, 0)
+    assert fund["funders"] == 1 and fund["exits_paid"] == 3000 + claim
+
+
+def test_f5_funds_that_cannot_pay_do_not_hold_up_the_exits_of_others() -> None:
+    """Issue 18: five funds of lower id whose exits cannot be paid (cash 0, a loan out)
+    used to take the hook's four visits every block; the highest fund's exit waited forever."""
+    chain = fund_zine(trust_initial=10_000)
+    funds = list(range(6))
+    for fund in funds[1:]:
+        ok(chain, ALICE, "funds", "create", **create_args(name=f"Fund {fund}"))
+        chain.execute([chain.sign(key, "funds", "join", {"fund": fund}) for key in FUNDERS[1:]])
+    loans = {}
+    for fund in funds:
+        approve(chain, submit_valid(chain, BORROWERS, 400, fund=fund))
+        (loans[fund],) = loans_api_ids(chain, fund)
+    for fund in funds:  # F9: spend every fund's cash, so that none can pay an exit
+        spend = _propose("expense", fund=fund, subject=FERDIE.public, amount=cash(chain, fund))
+        ok(chain, ALICE, "funds", "propose", **spend)
+    wait(chain, 31)
+    assert all(cash(chain, fund) == 0 for fund in funds)
+    wait(chain, 300)
+    for fund in funds:
+        ok(chain, BOB, "funds", "leave", fund=fund)
+    wait(chain, 3)
+    assert all(funds_api.is_funder(chain.state(), f, BOB.public) for f in funds)
+    # Cash comes in at the highest fund only: its exit is paid within ceil(6 / 4) blocks.
+    _repay_in_full(chain, loans[5])
+    blocks = 1
+    while funds_api.is_funder(chain.state(), 5, BOB.public):
+        assert blocks < 2, "the exit of fund 5 is still waiting"
+        wait(chain, 1)
+        blocks += 1
+    state = chain.state()
+    assert funds_api.pending_exits(state, 5) == []
+    assert all(len(funds_api.pending_exits(state, f)) == 1 for f in funds[:5])
+
+
+def loans_api_ids(chain: TestChain, fund: int) -> list[int]:
+    from pallets.loans import api as loans_api
+
+    return loans_api.fund_loan_ids(chain.state(), fund, open_only=True)
