@@ -203,11 +203,15 @@ async def pending_pool(ctx: AttackContext, win: Window) -> dict[str, Any]:
     # They wait for a nonce gap that never fills, and leave when they expire,
     # a few seconds after the window (at the baseline's block rate).
     expiry = top + int(ctx.baseline_rate * (ctx.window_s + 5)) + 10
-    raws = []
-    for key in ctx.accounts.pool:
-        first = await ctx.in_thread(
-            lambda k=key: net.clients[0].next_index(encode_address(k.public, net.hrp))
+    keys = ctx.accounts.pool
+    nonces = await ctx.in_thread(
+        lambda: net.clients[0].batch(
+            [("account_nextIndex", [encode_address(k.public, net.hrp)]) for k in keys]
         )
+    )
+    raws = []
+    for key, next_nonce in zip(keys, nonces, strict=True):
+        first = next_nonce if isinstance(next_nonce, int) else 0
         for offset in range(sizes.pool_per_key):
             raws.append(
                 heavy_credit_submit(key, first + 1 + offset, expiry, net.genesis_hash, ctx.rng)
