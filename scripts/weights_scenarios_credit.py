@@ -276,46 +276,26 @@ def _withdraw(chain: TestChain, n: int) -> Prepared:
 
 @SCENARIOS.add(
     "funds.leave",
-    "after min_membership, with 7 removed funders queued before it: it pays 8 exits "
-    "(MAX_EXITS_PER_CALL); the queue persists because 4 funds of lower id hold unpayable "
-    "exits (cash 0 after an expense, a loan outstanding) and on_finalize pays at most "
-    "MAX_EXIT_FUNDS_PER_BLOCK funds a block",
+    "after min_membership, with 5 removed funders still queued: it pays 6 exits. The exit "
+    "hook pays 8 a block, and a fund of 56 can remove at most 13 in one block (42 votes "
+    "each), so 13 removals land in the block before and 5 are left for the call",
 )
 def _leave(chain: TestChain, n: int) -> Prepared:
     n = min(n, 8)
-    blockers = [new_fund(chain) for _ in range(4)]
-    ids = [in_review(chain, f, 1)[0] for f in blockers]
-    wait(chain, 20)
-    verdicts(chain, ids, skip_last=False)  # a loan outstanding in each
+    targets = [new_fund(chain) for _ in range(n)]
+    removed = FUNDERS[43:56]  # 13; FUNDERS[42] leaves
+    last = {f: removal_votes(chain, f, removed, 1) for f in targets}
+    wait(chain, 300)  # min_membership (localnet)
     run(
         chain,
         [
-            sign(
-                chain,
-                FUNDERS[0],
-                "funds.propose",
-                fund=f,
-                kind="expense",
-                subject=OUTSIDERS[0].public,
-                amount=funds_api.cash(chain.state(), f),
-                rate_bps=0,
-                apply_to_open=False,
-                reason_hash=REASON,
-            )
-            for f in blockers
+            sign(chain, voter, "funds.vote_removal", fund=f, target=target.public)
+            for f in targets
+            for voter, target in zip(last[f], removed, strict=True)
         ],
     )
-    wait(chain, 31)
-    wait(chain, 1)
-    assert all(funds_api.cash(chain.state(), f) == 0 for f in blockers)
-    for f in blockers:  # claim = outstanding / funders > cash = 0: never paid
-        removal_votes(chain, f, FUNDERS[55:56], 0)
-    targets = [new_fund(chain) for _ in range(n)]
-    for f in targets:
-        removal_votes(chain, f, FUNDERS[49:56], 0)
     queued = funds_api.pending_exits(chain.state(), targets[-1])
-    assert len(queued) == 7, queued
-    wait(chain, 300)  # min_membership (localnet)
+    assert len(queued) == 5, queued
     return Prepared([sign(chain, FUNDERS[42], "funds.leave", fund=f) for f in targets])
 
 
