@@ -34,6 +34,7 @@ from scripts.chaos_lib.attack_traffic import (
     batch_body,
     hammer,
     heavy_credit_submit,
+    noise_first_message,
     slow_body_headers,
     squat,
     submit_all,
@@ -381,12 +382,17 @@ async def restart_victim(ctx: AttackContext, follow_until: float) -> dict[str, A
 
 
 async def handshake_slots(ctx: AttackContext, win: Window) -> dict[str, Any]:
-    """Silent TCP connections to every p2p port (never a Noise message), while one
-    validator restarts and must handshake with its peers again."""
+    """Connections to every p2p port that never finish the Noise handshake (half send
+    nothing, half a valid first message and then nothing), while one validator restarts
+    and must handshake with its peers again."""
     net, sizes = ctx.net, ctx.sizes
     stats = SquatStats()
     stop_at = await win.begin()
     rejoin: dict[str, Any] = {}
+
+    def opening(slot: int) -> bytes:
+        # Half say nothing; half send a valid first message and then nothing more.
+        return b"" if slot % 2 == 0 else noise_first_message(net.genesis_hash)
 
     async def victim() -> None:
         await trio.sleep(RESTART_AT_S)  # the squatters are in place
@@ -400,7 +406,7 @@ async def handshake_slots(ctx: AttackContext, win: Window) -> dict[str, Any]:
                 squat,
                 port,
                 sizes.hs_conns,
-                b"",
+                opening,
                 None,
                 stop_at,
                 stats,

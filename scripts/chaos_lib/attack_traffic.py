@@ -33,6 +33,7 @@ import random
 import re
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,8 @@ import wsproto.utilities
 
 from ledger.crypto import Keypair
 from ledger.types import Call, Extrinsic
+from p2p.framing import encode_record
+from p2p.handshake import Handshake, StaticKey
 from rpc.client import RpcConnectionError, RpcError, WsClient
 
 PARSE_LIMIT = 1 << 20  # a reply larger than this is counted, not parsed
@@ -356,6 +359,12 @@ class SquatStats:
         }
 
 
+def _answer_label(data: bytes) -> str:
+    if data.startswith(b"HTTP/"):
+        return data.split(b"\r\n", 1)[0][:40].decode(errors="replace")
+    return "binary reply (a Noise message)" if len(data) > 2 else "binary reply"
+
+
 async def _one_squat(
     port: int,
     first: bytes,
@@ -366,6 +375,7 @@ async def _one_squat(
     source: str | None,
 ) -> bool:
     """Hold one connection until the node closes it (True) or ``stop_at`` (False)."""
+    stream: trio.SocketStream | None = None
     async with connecting:
         with trio.move_on_after(CONNECT_TIMEOUT_S):
             try:
@@ -384,14 +394,20 @@ async def _one_squat(
     try:
         if first:
             await stream.send_all(first)
+        answered = False
         while (left := stop_at - time.monotonic()) > 0:
             wait = min(left, dribble_every) if dribble_every else left
+            data: bytes | None = None
             with trio.move_on_after(wait):
                 data = await stream.receive_some(4096)
-                if data:
-                    stats.answers[data.split(b"\r\n", 1)[0][:40].decode(errors="replace")] += 1
+            if data == b"":
                 closed = True
                 break
+            if data:  # an answer (a 408, a Noise reply) is not a close: hold on
+                if not answered:
+                    answered = True
+                    stats.answers[_answer_label(data)] += 1
+                continue
             if dribble_every:
                 await stream.send_all(b" ")
     except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
@@ -410,7 +426,7 @@ async def _one_squat(
 async def squat(
     port: int,
     count: int,
-    first: bytes | list[bytes],
+    first: bytes | Callable[[int], bytes],
     dribble_every: float | None,
     stop_at: float,
     stats: SquatStats,
@@ -418,16 +434,17 @@ async def squat(
     sources: list[str],
 ) -> None:
     """Keep ``count`` connections to ``port`` open until ``stop_at``, reopening closed ones;
-    connection ``i`` comes from ``sources[i % len(sources)]``."""
+    connection ``i`` comes from ``sources[i % len(sources)]`` and opens with ``first`` (or
+    ``first(i)``, made anew for each connection)."""
     stats.target += count
     connecting = trio.CapacityLimiter(32)
     opens = [0]
 
     async def keeper(slot: int) -> None:
-        payload = first[slot % len(first)] if isinstance(first, list) else first
         every = dribble_every if slot % 2 == 0 else None  # half dribble, half stall
         while time.monotonic() < stop_at and opens[0] < max_opens:
             opens[0] += 1
+            payload = first(slot) if callable(first) else first
             began = time.monotonic()
             source = sources[slot % len(sources)] if sources else None
             if not await _one_squat(port, payload, every, stop_at, stats, connecting, source):
@@ -438,6 +455,19 @@ async def squat(
     async with trio.open_nursery() as nursery:
         for slot in range(count):
             nursery.start_soon(keeper, slot)
+
+
+def noise_first_message(genesis_hash: bytes) -> bytes:
+    """A valid first Noise XX message (``e`` and the chain's hello) from a fresh key nobody
+    allows: the node answers it and waits for the third message, which never comes."""
+    handshake = Handshake(
+        initiator=True,
+        identity=Keypair.generate(),
+        static=StaticKey.generate(),
+        genesis_hash=genesis_hash,
+        check_peer=lambda _identity: None,
+    )
+    return encode_record(handshake.start())
 
 
 def slow_body_headers(port: int, length: int = 100_000) -> bytes:
