@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, Final
 
-from ledger import codec
+from ledger import codec, vrf
 from ledger.codec import (
     DecodeError,
     DecodeLimits,
@@ -24,12 +24,21 @@ from ledger.codec import (
 )
 from ledger.crypto import HASH_LEN, KEY_LEN, SIGNATURE_LEN, Keypair, blake2b256, verify
 from ledger.merkle import merkle_root
+from ledger.vrf import OUTPUT_LEN as VRF_OUTPUT_LEN
+from ledger.vrf import PROOF_LEN as VRF_PROOF_LEN
 
 EXTRINSIC_VERSION: Final = 1
-HEADER_VERSION: Final = 1
+# 2: proposal_round and vrf_proof appended (issue 18, C6).
+HEADER_VERSION: Final = 2
 EXTRINSIC_DOMAIN: Final = b"CREDICHAIN/EXTRINSIC/1"
 VOTE_DOMAIN: Final = b"CREDICHAIN/VOTE/1"
 PROPOSAL_DOMAIN: Final = b"CREDICHAIN/PROPOSAL/1"
+BLOCK_VRF_DOMAIN: Final = b"CREDICHAIN/BLOCK-VRF/1"
+# Genesis has no proposer and no proof: its vrf_proof is 80 zero bytes, never
+# verified, and block 1's proof chains on 64 zero bytes instead of an output.
+NO_VRF_PROOF: Final = bytes(VRF_PROOF_LEN)
+GENESIS_VRF_OUTPUT: Final = bytes(VRF_OUTPUT_LEN)
+MAX_ROUND: Final = 2**32 - 1  # a round is a u32 in the VRF input
 EMPTY_HASH: Final = bytes(HASH_LEN)
 
 # An extrinsic is small; its decode limits are tighter than the defaults.
@@ -420,7 +429,14 @@ class Evidence:
 
 @dataclass(frozen=True, slots=True)
 class Header:
-    """Block header. ``state_root`` is the state *after* executing this block."""
+    """Block header. ``state_root`` is the state *after* executing this block.
+
+    ``proposal_round`` is the round the block was built and first proposed in
+    (a block committed in round r was proposed in some round <= r and may
+    have been re-proposed as a valid value), so the header alone names its
+    proposer and its VRF input. ``vrf_proof`` is the proposer's RFC 9381 proof
+    over ``block_vrf_alpha`` (chain, height, that round, the parent's output).
+    """
 
     height: int
     timestamp_ms: int
@@ -434,6 +450,8 @@ class Header:
     validators_hash: bytes
     next_validators_hash: bytes
     proposer: bytes
+    proposal_round: int = 0
+    vrf_proof: bytes = NO_VRF_PROOF
 
     def to_wire(self) -> list[Any]:
         return [
@@ -450,6 +468,8 @@ class Header:
             self.validators_hash,
             self.next_validators_hash,
             self.proposer,
+            self.proposal_round,
+            self.vrf_proof,
         ]
 
     def encode(self) -> bytes:
@@ -461,7 +481,7 @@ class Header:
 
     @classmethod
     def from_wire(cls, value: Any) -> Header:
-        fields = expect_list(value, 13, "header")
+        fields = expect_list(value, 15, "header")
         if fields[0] != HEADER_VERSION:
             raise DecodeError(f"header: unknown version {fields[0]!r}")
         names = [
@@ -483,8 +503,47 @@ class Header:
             height=expect_int(fields[1], "header height"),
             timestamp_ms=expect_int(fields[2], "header timestamp"),
             proposer=expect_bytes(fields[12], "header proposer", KEY_LEN),
+            proposal_round=expect_int(fields[13], "header proposal_round", 0, MAX_ROUND),
+            vrf_proof=expect_bytes(fields[14], "header vrf_proof", VRF_PROOF_LEN),
             **hashes,
         )
+
+
+def block_vrf_alpha(
+    genesis_hash: bytes, height: int, proposal_round: int, parent_output: bytes
+) -> bytes:
+    """The VRF input of block ``height`` proposed in ``proposal_round`` (docs/PROTOCOL.md §3).
+
+    ``BLOCK_VRF_DOMAIN || genesis_hash || u64be(height) || u32be(round) ||
+    parent_output`` (22 + 32 + 8 + 4 + 64 = 130 bytes); ``parent_output`` is the
+    parent block's VRF output (``GENESIS_VRF_OUTPUT`` for block 1).
+    """
+    if len(genesis_hash) != HASH_LEN or len(parent_output) != VRF_OUTPUT_LEN:
+        raise ValueError("block_vrf_alpha: a 32-byte genesis hash and a 64-byte parent output")
+    if not 0 <= proposal_round <= MAX_ROUND or not 0 <= height < 2**64:
+        raise ValueError("block_vrf_alpha: height is a u64, round a u32")
+    return (
+        BLOCK_VRF_DOMAIN
+        + genesis_hash
+        + height.to_bytes(8, "big")
+        + proposal_round.to_bytes(4, "big")
+        + parent_output
+    )
+
+
+def verify_block_vrf(
+    genesis_hash: bytes,
+    height: int,
+    proposal_round: int,
+    proposer: bytes,
+    vrf_proof: bytes,
+    parent_output: bytes,
+) -> bytes | None:
+    """The block's 64-byte VRF output if ``vrf_proof`` is the proposer's proof, else None."""
+    if not 0 <= proposal_round <= MAX_ROUND or len(parent_output) != VRF_OUTPUT_LEN:
+        return None
+    alpha = block_vrf_alpha(genesis_hash, height, proposal_round, parent_output)
+    return vrf.verify(proposer, vrf_proof, alpha)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,12 +7,18 @@ and the validator set of every height. It answers the three questions
 consensus asks of a node:
 
 * ``build_block`` (we propose): the header's time is the BFT time of the
-  parent's commit (genesis time + 1 ms at height 1), the runtime packs
-  extrinsics from the pool, and the result is kept until the block commits;
+  parent's commit (genesis time + 1 ms at height 1), the header names the
+  round we propose in (``proposal_round``) and carries our VRF proof over
+  ``block_vrf_alpha(genesis, height, round, parent's output)`` (C6), the
+  runtime packs extrinsics from the pool, and the result is kept until the
+  block commits;
 * ``validate_block`` (a peer proposed, or block sync fetched it): every
   header field is recomputed (parent link, last commit against the set of
-  h−1, BFT time, validator hashes, evidence, proposer) and the block is
-  executed; any difference makes it invalid, with the reason;
+  h−1, BFT time, validator hashes, evidence, the proposer of
+  ``proposal_round``, which may not be later than the round the block is
+  considered in or committed in) and the block is executed, which first
+  verifies the VRF proof against the parent's output (``Runtime._begin``);
+  any difference makes it invalid, with the reason;
 * ``commit_block``: the block's trie nodes, the block, its commit, receipts
   and the validator set of h+2 go to LevelDB in one synced batch, so a crash
   leaves the node at h−1 or h, never between.
@@ -30,21 +36,24 @@ from typing import Final
 
 import structlog
 
-from consensus import InvalidCommit, bft_time, check_vote, proposer_of, verify_commit
+from consensus import InvalidCommit, ProposerSelector, bft_time, check_vote, verify_commit
 from consensus.verify import InvalidMessage
 from genesis.build import genesis_header, genesis_state
 from genesis.schema import GenesisDoc
-from ledger import codec
+from ledger import codec, vrf
 from ledger.blockstore import BlockStore
+from ledger.crypto import Keypair
 from ledger.kv import KVStore, LevelDBKV, MemoryKV, WriteBatch
 from ledger.trie import EMPTY_ROOT, StateTrie
 from ledger.types import (
     EMPTY_HASH,
+    GENESIS_VRF_OUTPUT,
     Block,
     Commit,
     Evidence,
     Header,
     ValidatorSet,
+    block_vrf_alpha,
     evidence_root,
 )
 from pallets.construct import build_runtime
@@ -115,6 +124,7 @@ class Chain:
         self.blocks = BlockStore(kv)
         self.genesis_set = genesis.validator_set()
         self._pending: dict[bytes, Executed] = {}
+        self._selector: ProposerSelector | None = None
         self._init_genesis()
         self.genesis_hash = self.header_at(0).hash
         self.runtime: Runtime = build_runtime(self.genesis_hash, self.trie, verifier=verifier)
@@ -178,6 +188,20 @@ class Chain:
             raise ChainError(f"validator set of height {height} is not known yet")
         return ValidatorSet.from_wire(codec.decode(raw))
 
+    def proposer_for(self, height: int, round_: int) -> bytes:
+        """The proposer of (height, round) under the set of ``height`` (memoised per set)."""
+        validators = self.validators_for(height)
+        selector = self._selector
+        if selector is None or selector.validator_set != validators:
+            selector = self._selector = ProposerSelector(validators)
+        return selector.proposer(height, round_)
+
+    def vrf_output_of(self, header: Header) -> bytes:
+        """The VRF output of a stored header (verified when it was committed)."""
+        if header.height == 0:
+            return GENESIS_VRF_OUTPUT
+        return vrf.proof_to_hash(header.vrf_proof)
+
     def block_time_for(self, height: int, last_commit: Commit | None) -> int:
         """The header timestamp block ``height`` must carry."""
         if height == 1 or last_commit is None:
@@ -189,20 +213,27 @@ class Chain:
     def build_block(
         self,
         *,
-        proposer: bytes,
+        proposer: Keypair,
+        round_: int,
         last_commit: Commit | None,
         candidates: list[bytes],
         evidence: tuple[Evidence, ...] = (),
         max_count: int | None = None,
         max_bytes: int | None = None,
     ) -> Executed:
+        """Our block for ``round_``, with our VRF proof for (chain, height, round, parent)."""
         height = self.height + 1
+        parent_output = self.vrf_output_of(self.head)
+        alpha = block_vrf_alpha(self.genesis_hash, height, round_, parent_output)
         env = BlockEnv(
             height=height,
             timestamp_ms=self.block_time_for(height, last_commit),
             parent_hash=self.head.hash,
             last_commit_hash=EMPTY_HASH if last_commit is None else last_commit.hash,
-            proposer=proposer,
+            proposer=proposer.public,
+            proposal_round=round_,
+            vrf_proof=vrf.prove(proposer, alpha),
+            parent_vrf_output=parent_output,
         )
         result = self.runtime.build_block(
             self.state_root,
@@ -230,11 +261,20 @@ class Chain:
     # ------------------------------------------------------------ validate
 
     def validate_block(self, block: Block, *, round_: int | None = None) -> Executed:
-        """Check every header field and execute; ``InvalidBlock`` says what is wrong."""
+        """Check every header field and execute; ``InvalidBlock`` says what is wrong.
+
+        ``round_`` is the round the block is considered in (a proposal's, or
+        the round of the commit that finalized it): the block was proposed in
+        ``header.proposal_round`` <= that round.
+        """
+        header = block.header
+        if round_ is not None and header.proposal_round > round_:
+            raise InvalidBlock(
+                f"proposal_round {header.proposal_round} is later than round {round_}"
+            )
         known = self._pending.get(block.hash)
         if known is not None:
             return known
-        header = block.header
         height = self.height + 1
         if header.height != height:
             raise InvalidBlock(f"height {header.height}, expected {height}")
@@ -254,16 +294,16 @@ class Chain:
             raise InvalidBlock("validators_hash is not the set of this height")
         if header.next_validators_hash != self.validators_for(height + 1).hash:
             raise InvalidBlock("next_validators_hash is not the set of the next height")
-        if round_ is not None and header.proposer != proposer_of(validators, height, round_):
-            raise InvalidBlock(f"proposer is not the proposer of round {round_}")
         if validators.power_of(header.proposer) == 0:
             raise InvalidBlock("proposer is not a validator")
+        if header.proposer != self.proposer_for(height, header.proposal_round):
+            raise InvalidBlock(f"proposer is not the proposer of round {header.proposal_round}")
         if header.evidence_root != evidence_root(block.evidence):
             raise InvalidBlock("evidence_root does not match the evidence")
         check_evidence_bounds(block.evidence)
         for item in block.evidence:
             self.check_evidence(item)
-        result = self.runtime.execute_block(self.state_root, block)
+        result = self.runtime.execute_block(self.state_root, block, self.vrf_output_of(self.head))
         executed = Executed(block, result)
         self._remember(executed)
         return executed
@@ -320,7 +360,9 @@ class Chain:
             raise ChainError("commit_block: the commit is not for this block")
         executed = self._pending.get(block.hash)
         if executed is None:
-            executed = self.validate_block(block)
+            executed = self.validate_block(block, round_=commit.round)
+        elif block.header.proposal_round > commit.round:
+            raise ChainError("commit_block: committed before the round it was proposed in")
         height = block.header.height
         result = executed.result
         batch = WriteBatch()

@@ -88,7 +88,7 @@ class ConsensusLoop:
         wal: WriteAheadLog,
         guard: SignerGuard | None,
         block_interval_ms: int,
-        build_block: Callable[[Commit | None, tuple[Evidence, ...]], Executed],
+        build_block: Callable[[Commit | None, tuple[Evidence, ...], int], Executed],
         on_commit: Callable[[Executed, Commit], None],
         broadcast: Callable[[Action], None],
     ) -> None:
@@ -229,7 +229,7 @@ class ConsensusLoop:
             return
         last_commit = self.chain.blocks.commit_at(action.height - 1) if action.height > 1 else None
         evidence = select_evidence(self.evidence)
-        executed = self._build_block(last_commit, evidence)
+        executed = self._build_block(last_commit, evidence, action.round)
         block = executed.block
         log.debug("proposing", height=action.height, round=action.round, txs=len(block.extrinsics))
         self.feed(

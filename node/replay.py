@@ -17,9 +17,13 @@ naming the height, the field, and the expected and found values:
 4. ``validators_hash`` / ``next_validators_hash`` against the sets the replay
    derived itself: the genesis set for heights 1 and 2, then the set of h+2
    fixed by executing h (the H+2 rule);
-5. the proposer is in the set; ``evidence_root``; ``extrinsics_root``;
+5. the proposer is in the set and is the proposer of ``proposal_round``,
+   which is not later than the round of the block's commit;
+   ``evidence_root``; ``extrinsics_root``;
 6. every extrinsic signature;
-7. execution (``Chain.validate_block``): state, receipts and events roots;
+7. execution (``Chain.validate_block``): first the header's VRF proof
+   (``vrf_proof``: the proposer's proof over the chain, height, proposal
+   round and the parent's output, C6), then state, receipts and events roots;
 8. the receipts and hook events the source stored (when it has them) equal the re-executed ones;
 9. the runtime invariants (every pallet's ``try_state``) on the new state.
 
@@ -62,7 +66,7 @@ from ledger.types import (
 )
 from node.chain import Chain
 from node.replay_summary import ChainSummary, summarize
-from pallets.runtime.executor import InvalidBlock
+from pallets.runtime.executor import InvalidBlock, InvalidVrf
 from pallets.runtime.validate import InvalidExtrinsic, decode_extrinsic, signing_payload
 from pallets.runtime.verify import BatchVerifier, SignedItem
 
@@ -321,12 +325,14 @@ class Replayer:
             )
         self._check_own_commit(record, height)
         self._check_last_commit(block, height)
-        self._check_header(block, height)
+        self._check_header(block, height, record.commit.round)
         if bad_signature is not None:
             raise bad_signature
         started = time.perf_counter()
         try:
-            executed = chain.validate_block(block)
+            executed = chain.validate_block(block, round_=record.commit.round)
+        except InvalidVrf as exc:
+            raise ReplayDivergence(height, "vrf_proof", detail=str(exc)) from exc
         except InvalidBlock as exc:
             raise ReplayDivergence(height, "execution", detail=str(exc)) from exc
         result = executed.result
@@ -386,7 +392,7 @@ class Replayer:
         except InvalidCommit as exc:
             raise ReplayDivergence(height, "last_commit", detail=str(exc)) from exc
 
-    def _check_header(self, block: Block, height: int) -> None:
+    def _check_header(self, block: Block, height: int, commit_round: int) -> None:
         chain = self.chain
         header = block.header
         expected_time = chain.block_time_for(height, block.last_commit)
@@ -410,6 +416,17 @@ class Replayer:
         if validators.power_of(header.proposer) == 0:
             raise ReplayDivergence(
                 height, "proposer", detail=f"0x{header.proposer.hex()} is not a validator"
+            )
+        if header.proposal_round > commit_round:
+            raise ReplayDivergence(
+                height,
+                "proposal_round",
+                detail=f"{header.proposal_round}, after the commit's round {commit_round}",
+            )
+        expected_proposer = chain.proposer_for(height, header.proposal_round)
+        if header.proposer != expected_proposer:
+            raise ReplayDivergence(
+                height, "proposer", expected=expected_proposer, found=header.proposer
             )
         root = evidence_root(block.evidence)
         if header.evidence_root != root:

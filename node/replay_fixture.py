@@ -146,7 +146,8 @@ class ChainBuilder:
         height = chain.height + 1
         validators = chain.validators_for(height)
         executed = chain.build_block(
-            proposer=proposer_of(validators, height, 0),
+            proposer=self.keys[proposer_of(validators, height, 0)],
+            round_=0,
             last_commit=self.last_commit,
             candidates=list(extrinsics),
             max_count=len(extrinsics) or None,

@@ -67,6 +67,8 @@ def header_from_json(data: dict[str, Any], hrp: str) -> Header:
         validators_hash=_hex(data["validatorsHash"], "header.validatorsHash"),
         next_validators_hash=_hex(data["nextValidatorsHash"], "header.nextValidatorsHash"),
         proposer=_account(data["proposer"], hrp, "header.proposer"),
+        proposal_round=_int(data["proposalRound"], "header.proposalRound"),
+        vrf_proof=_hex(data["vrfProof"], "header.vrfProof"),
     )
 
 

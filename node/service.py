@@ -255,12 +255,15 @@ class NodeService:
 
     # ------------------------------------------------------------ consensus hooks
 
-    def _build_block(self, last_commit: Commit | None, evidence: tuple[Evidence, ...]) -> Executed:
+    def _build_block(
+        self, last_commit: Commit | None, evidence: tuple[Evidence, ...], round_: int
+    ) -> Executed:
         c = self.config.consensus
         candidates = self.mempool.select(c.max_block_extrinsics, c.max_block_bytes)
         assert self.validator_key is not None
         executed = self.chain.build_block(
-            proposer=self.validator_key.public,
+            proposer=self.validator_key,
+            round_=round_,
             last_commit=last_commit,
             candidates=candidates,
             evidence=evidence,
@@ -479,7 +482,7 @@ class NodeService:
                     continue
                 self.metrics.signature_checks("commit", len(commit.signatures))
                 verify_commit(commit, self.chain.validators_for(height), self.chain.genesis_hash)
-                self.chain.validate_block(block)
+                self.chain.validate_block(block, round_=commit.round)
                 executed = self.chain.commit_block(block, commit)
                 self._on_commit(executed, commit)
                 self.metrics.synced(height)

@@ -123,6 +123,8 @@ def header_json(header: Header, hrp: str) -> dict[str, Any]:
         "receiptsRoot": hex0x(header.receipts_root),
         "eventsRoot": hex0x(header.events_root),
         "nextValidatorsHash": hex0x(header.next_validators_hash),
+        "proposalRound": header.proposal_round,
+        "vrfProof": hex0x(header.vrf_proof),
     }
 
 
@@ -200,6 +202,16 @@ HEADER_SCHEMA: Final = {
         "receiptsRoot": HASH_SCHEMA,
         "eventsRoot": HASH_SCHEMA,
         "nextValidatorsHash": HASH_SCHEMA,
+        "proposalRound": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "the round the block was proposed in (its VRF input, C6)",
+        },
+        "vrfProof": {
+            "type": "string",
+            "pattern": "^0x[0-9a-fA-F]{160}$",
+            "description": "the proposer's RFC 9381 ECVRF proof (80 bytes; docs/PROTOCOL.md §3)",
+        },
     },
     "required": ["hash", "parentHash", "number", "timestamp", "stateRoot", "extrinsicsRoot"],
 }

@@ -30,10 +30,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ledger import vrf
 from ledger.crypto import Keypair, blake2b256
 from ledger.kv import KVStore, LevelDBKV, MemoryKV, WriteBatch
 from ledger.trie import EMPTY_ROOT, StateTrie
-from ledger.types import Call, Extrinsic, Validator, ValidatorSet
+from ledger.types import (
+    GENESIS_VRF_OUTPUT,
+    Call,
+    Extrinsic,
+    Validator,
+    ValidatorSet,
+    block_vrf_alpha,
+)
 from pallets import construct
 from pallets.runtime.executor import BlockEnv, BlockResult, Runtime
 from pallets.runtime.genesis import GenesisConfig, genesis_state
@@ -42,6 +50,7 @@ from pallets.runtime.verify import BatchVerifier
 
 GENESIS_TIME = 1_700_000_000
 GENESIS_HASH = blake2b256(b"bench-genesis")  # signatures only need a fixed value
+PROPOSER = Keypair.from_seed(blake2b256(b"bench-proposer"))  # proves each block's VRF
 
 
 class TimedTrie:
@@ -87,6 +96,7 @@ class Chain:
     senders: list[Keypair]
     accounts: list[bytes]
     next_sender: int = 0
+    vrf_output: bytes = GENESIS_VRF_OUTPUT  # the last block's, for the next proof (C6)
 
 
 def account_id(index: int) -> bytes:
@@ -158,12 +168,17 @@ def run_blocks(chain: Chain, runtime: Runtime, blocks: list[list[bytes]], sync: 
     verifier.seconds, chain.trie.stage_seconds = 0.0, 0.0
     execute_s = write_s = 0.0
     for raws in blocks:
+        height = chain.height + 1
+        alpha = block_vrf_alpha(GENESIS_HASH, height, 0, chain.vrf_output)
         env = BlockEnv(
-            chain.height + 1,
-            (GENESIS_TIME + chain.height + 1) * 1000,
+            height,
+            (GENESIS_TIME + height) * 1000,
             blake2b256(chain.root),
             bytes(32),
-            bytes(32),
+            PROPOSER.public,
+            0,
+            vrf.prove(PROPOSER, alpha),
+            chain.vrf_output,
         )
         start = time.perf_counter()
         result: BlockResult = runtime.execute(chain.root, env, raws)
@@ -177,6 +192,7 @@ def run_blocks(chain: Chain, runtime: Runtime, blocks: list[list[bytes]], sync: 
         if not all(r.success for r in result.receipts):
             raise SystemExit("a benchmark transfer failed: the setup is wrong")
         chain.root, chain.height = result.state_root, env.height
+        chain.vrf_output = result.vrf_output
     return Run(
         verifier.threads,
         len(blocks),

@@ -20,6 +20,7 @@ from pallets.credit.errors import (
     NotReviewer,
     NotSubmitter,
     PurposeNotServed,
+    ResubmitCooldown,
     SubmitterNotBorrower,
     TooEarly,
     TooLate,
@@ -41,6 +42,7 @@ from pallets.credit.events import (
 from pallets.credit.storage import (
     BY_FUND,
     CONFLICT_DUE,
+    COOLDOWNS,
     MAX_DOCUMENTS,
     MAX_DRAWS,
     MAX_ENDORSEMENTS,
@@ -122,7 +124,7 @@ DOCUMENTS = List(HASH, MAX_DOCUMENTS, unique=True)
         ("documents", DOCUMENTS),
         ("providers", List(ACCOUNT, MAX_PROVIDERS, unique=True)),
     ),
-    weight=SUBMIT_WORK,
+    weight=SUBMIT_WORK + MAX_BORROWERS,  # + each borrower's C6 cooldown
 )
 def submit(
     ctx: CallContext,
@@ -148,6 +150,7 @@ def submit(
         raise PurposeNotServed(f"fund {fund} serves {', '.join(record['purposes'])}")
     if amount <= 0 or not 1 <= installments <= MAX_INSTALLMENTS or term < installments:
         raise BadTerms("amount > 0, 1-120 installments, term >= installments seconds")
+    _check_cooldown(ctx, fund, borrowers)
     request_id: int = NEXT_REQUEST.get(ctx)
     request: dict[str, Any] = {
         "fund": fund,
@@ -188,6 +191,34 @@ def submit(
     ctx.emit(RequestSubmitted, request=request_id, fund=fund, submitter=ctx.signer, amount=amount)
     _maybe_valid(ctx, request_id, request)
     lifecycle.save(ctx, request_id, request)
+
+
+# ---- C6 resubmit cooldown (issue 18): a withdrawn draw is not re-rolled
+
+
+def _check_cooldown(ctx: CallContext, fund: int, borrowers: list[bytes]) -> None:
+    now = ctx.block.time
+    for borrower in borrowers:
+        until: int = COOLDOWNS.get(ctx, u32(fund) + borrower)
+        if now < until:
+            raise ResubmitCooldown(
+                f"borrower 0x{borrower.hex()} withdrew a request from fund {fund} after its "
+                f"reviewer draw; a new request to this fund is possible from time {until} "
+                f"(resubmit_cooldown, C6: a draw cannot be re-rolled)"
+            )
+
+
+def _start_cooldown(ctx: CallContext, record: dict[str, Any]) -> None:
+    """After a withdrawal past the draw, its borrowers wait ``resubmit_cooldown`` (C6)."""
+    if not record["draws"]:
+        return  # withdrawn before any draw: nothing was rolled
+    until = ctx.block.time + ctx.param("credit", "resubmit_cooldown")
+    for borrower in record["borrowers"]:
+        key = u32(record["fund"]) + borrower
+        COOLDOWNS.put(ctx, key, max(until, COOLDOWNS.get(ctx, key)))
+
+
+# ---- end C6 resubmit cooldown
 
 
 def _maybe_valid(ctx: CallContext, request_id: int, request: dict[str, Any]) -> None:
@@ -251,8 +282,9 @@ def declare_conflict(ctx: CallContext, request: int, reason_hash: bytes) -> None
     """
     record = _load(ctx, request)
     account = ctx.signer
-    if record["status"] in ("awaiting_signatures", "awaiting_draw") and account not in (
-        record["reviewers"]
+    if (
+        record["status"] in ("awaiting_signatures", "awaiting_draw")
+        and account not in (record["reviewers"])
     ):
         if (
             not funds_api.is_funder(ctx, record["fund"], account)
@@ -399,14 +431,18 @@ def amend(
     ctx.emit(Amended, request=request, round=record["round"])
 
 
-@calls.call(7, args=(("request", U64),), weight=8 + RELEASE_WORK)
+@calls.call(7, args=(("request", U64),), weight=8 + RELEASE_WORK + 2 * MAX_BORROWERS)
 def withdraw(ctx: CallContext, request: int) -> None:
-    """The submitter withdraws an open request; its stakes are free again (T5)."""
+    """The submitter withdraws an open request; its stakes are free again (T5).
+
+    Past its draw, its borrowers start the C6 ``resubmit_cooldown`` at this fund.
+    """
     record = _load(ctx, request)
     _expect(record, *sorted(OPEN_STATUSES))
     if ctx.signer != record["submitter"]:
         raise NotSubmitter("only the submitting borrower may withdraw the request")
     record["status"] = "withdrawn"
+    _start_cooldown(ctx, record)
     lifecycle.release_all(ctx, record)
     lifecycle.save(ctx, request, record)
     ctx.emit(Resolved, request=request, outcome="withdrawn")

@@ -2,15 +2,24 @@
 
 Theory of operation
 -------------------
+``draw_seed(vrf_output, request_id)`` is the seed of a request's draw:
+``blake2b256(b"credichain/draw-seed/1" || vrf_output || u64be(request_id))``
+where ``vrf_output`` is the 64-byte verified VRF output of the block that
+runs the draw (its proposer's proof in the header, docs/PROTOCOL.md §3). The
+request id in the seed gives two requests drawn in one block independent
+panels.
+
 ``draw_reviewers(seed, candidates, amount, minimum, keep)`` is the whole
 draw, a pure function of stored values, so anyone can re-run it (the RPC
 method ``credit_redraw`` does, from the seed stored on the request):
 
 1. ``candidates`` are (account, trust) pairs sorted by account: the fund's
    funders minus the borrowers and anyone excluded by a conflict (C7).
-2. They are shuffled by Fisher-Yates, the j-th swap index being
-   ``int(blake2b256(DOMAIN || seed || j as u32)) mod (j + 1)``. A 256-bit
-   value reduced modulo at most 64 candidates has a bias below 2**-250.
+2. They are shuffled by Fisher-Yates, for j = n-1 down to 1, swapping
+   positions j and ``k = int_be(blake2b256(DRAW_DOMAIN || seed || u32be(j)))
+   mod (j + 1)`` (the digest read as a big-endian unsigned integer). A
+   256-bit value reduced modulo at most 64 candidates has a bias below
+   2**-250.
 3. Reviewers already on the panel (``keep``, after a conflict replacement)
    stay; shuffled candidates are appended until there are at least
    ``minimum`` reviewers AND their trust sums to at least ``amount`` (they
@@ -32,8 +41,17 @@ from collections.abc import Sequence
 from typing import Final
 
 from ledger.crypto import blake2b256
+from ledger.vrf import OUTPUT_LEN as VRF_OUTPUT_LEN
 
 DRAW_DOMAIN: Final = b"credichain/reviewer-draw/1"
+DRAW_SEED_DOMAIN: Final = b"credichain/draw-seed/1"
+
+
+def draw_seed(vrf_output: bytes, request_id: int) -> bytes:
+    """The seed of ``request_id``'s draw in the block whose VRF output is ``vrf_output``."""
+    if len(vrf_output) != VRF_OUTPUT_LEN or not 0 <= request_id < 2**64:
+        raise ValueError("draw_seed: a 64-byte VRF output and a u64 request id")
+    return blake2b256(DRAW_SEED_DOMAIN + vrf_output + request_id.to_bytes(8, "big"))
 
 
 def shuffled(seed: bytes, items: Sequence[bytes]) -> list[bytes]:

@@ -87,3 +87,10 @@ CannotDeclare: Final = errors.define(
     doc="a conflict is declared by a drawn reviewer, or before the draw by a funder who "
     "is not a borrower",
 )
+ResubmitCooldown: Final = errors.define(
+    20,
+    "ResubmitCooldown",
+    rule="C6",
+    doc="a request withdrawn after its draw cannot be re-rolled: its borrowers may not "
+    "submit to the same fund again for resubmit_cooldown",
+)

@@ -13,11 +13,16 @@ already has in use for this very request. A request's stakes (``reserved``)
 are released when it ends unapproved (declined, expired, withdrawn,
 unreviewable) and handed to its loan on approval.
 * ``run_draw`` runs in ``on_initialize`` of that (or a later) block with
-  that block's seed ``H(parent_hash || last_commit_hash)``: when the request
-  became valid in block H, the seed depends on block H+1's content and on the
-  commit of H+1, neither known when H was finalized. The seed, the candidates
-  and their trust are stored so anyone can re-run the draw
-  (``draw.draw_reviewers``). docs/credit.md discusses the residual bias.
+  the seed ``draw.draw_seed(vrf_output, request_id)``: the block's verified
+  VRF output (its proposer's RFC 9381 proof over the chain, height, round
+  and the parent's output, checked before any hook runs) hashed with the
+  request id, so two requests drawn in one block get independent panels.
+  When the request became valid in block H, the output of H+2 chains on
+  H+1's, which nobody but H+1's proposer knows when H is finalized, and
+  needs H+2's proposer's key; a proposer can withhold its block, not choose
+  its output. The seed, the candidates and their trust are stored so anyone
+  can re-run the draw (``draw.draw_reviewers``). docs/credit.md §4 gives the
+  recipe and the residual bias.
   Candidates are the fund's funders (minus borrowers); if all of them
   together cannot cover the amount (fewer than ``min_reviewers``, or their
   trust sums below it), funders of funds that lend reviewers (X1, C6; found
@@ -140,7 +145,7 @@ def run_draw(ctx: CallContext, request_id: int) -> None:
     request = load(ctx, request_id)
     if request is None or request["status"] != "awaiting_draw":
         return
-    seed = ctx.block.seed
+    seed = draw.draw_seed(ctx.block.vrf_output, request_id)
     minimum = ctx.param("credit", "min_reviewers")
     # The reviewers' stakes of an earlier draw are given back; every draw sees
     # what each candidate can bring now (T5) and stores it with the draw.

@@ -3,7 +3,9 @@
 Keys: ``credit/next_id``; ``credit/request/<id u64>``; ``credit/approval/<id u64>``;
 ``credit/by_fund/<fund u32><id u64>`` (listing by fund);
 ``credit/draw_due/<height u64><id u64>`` (draws to run at or after a height);
-``credit/deadline/<time u64><id u64>`` (review_max of each review round).
+``credit/deadline/<time u64><id u64>`` (review_max of each review round);
+``credit/cooldown/<fund u32><account 32>`` (C6: until when a borrower of a
+request withdrawn after its draw may not submit to that fund).
 """
 
 from __future__ import annotations
@@ -167,4 +169,12 @@ DEADLINES: Final = storage.map(
     U8,
     default=0,
     doc="review rounds by their review_max deadline (C8 expiry)",
+)
+COOLDOWNS: Final = storage.map(
+    "cooldown",
+    FixedKey("fund_account", 4 + 32),
+    U64,
+    default=0,
+    doc="time until which a borrower of a request withdrawn after its draw may not "
+    "submit to the fund (C6, resubmit_cooldown)",
 )

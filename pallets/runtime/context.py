@@ -3,8 +3,11 @@
 Theory of operation
 -------------------
 ``BlockInfo`` is everything a pallet may know about "now": height, BFT time
-in seconds (``timestamp_ms // 1000``), the epoch, the proposer and a
-deterministic per-block seed. Nothing else (no wall clock, no randomness).
+in seconds (``timestamp_ms // 1000``), the epoch, the proposer, a
+deterministic per-block seed and the block's VRF output (``vrf_output``, the
+64-byte RFC 9381 output of the proposer's proof in the header, verified before
+any hook runs: unpredictable before the parent block exists and not
+choosable by the proposer, C6). Nothing else (no wall clock, no randomness).
 
 ``CallContext`` wraps the block's ``StateOverlay``. Every ``get``, ``put``,
 ``delete`` and every item yielded by ``iterate`` costs one unit of weight;
@@ -53,6 +56,7 @@ class BlockInfo:
     proposer: bytes
     seed: bytes
     epoch: int
+    vrf_output: bytes = bytes(64)
 
     @property
     def time(self) -> int:

@@ -30,12 +30,17 @@ candidates, skipping the invalid ones and reporting them), ``execute_block``
 (validator: a proposed or synced block; an invalid extrinsic, an exceeded
 limit or a header root that differs makes the block invalid) and ``commit``.
 
-Block context: height, BFT time ``timestamp_ms // 1000``, the proposer and
-``seed = H("credichain/block-seed/1" || parent_hash || last_commit_hash)``.
-The parent hash commits to the parent's state and the last commit to the
-precommits that finalized it; the proposer of the parent could grind the
-parent's content to bias it, so pallets that need unpredictability (C6) must
-use the seed of a block after the one that fixed their inputs.
+Block context: height, BFT time ``timestamp_ms // 1000``, the proposer,
+``seed = H("credichain/block-seed/1" || parent_hash || last_commit_hash)``
+and ``vrf_output``. The parent hash commits to the parent's state and the
+last commit to the precommits that finalized it; the proposer of the parent
+could grind the parent's content to bias ``seed``, so pallets that need
+unpredictability (C6) use ``vrf_output`` instead: ``_begin`` verifies the
+header's VRF proof (the proposer's RFC 9381 proof over the chain, height,
+proposal round and the parent's output, ``ledger.types.block_vrf_alpha``)
+before anything runs, and refuses the block (``InvalidVrf``) when it does not
+verify. The output is unique for the proposer's key and that input: a
+proposer can withhold its block, never pick among outputs.
 
 Everything here is deterministic: integer arithmetic, block time only,
 sorted iteration (the overlay's), bounded work (weights and block limits).
@@ -62,6 +67,7 @@ from ledger.types import (
     events_root,
     extrinsics_root,
     receipts_root,
+    verify_block_vrf,
 )
 from pallets.runtime.context import SEED_DOMAIN, BlockInfo, CallContext
 from pallets.runtime.declare import ROOT, DispatchFailure, Origin, RuntimeFault
@@ -104,6 +110,10 @@ class InvalidBlock(Exception):
     """A block that no honest proposer builds; the message says why."""
 
 
+class InvalidVrf(InvalidBlock):
+    """The header's VRF proof is missing, malformed, or not for this block (C6)."""
+
+
 @dataclass(frozen=True, slots=True)
 class BlockEnv:
     """What the node knows about a block before executing it."""
@@ -113,15 +123,21 @@ class BlockEnv:
     parent_hash: bytes
     last_commit_hash: bytes
     proposer: bytes
+    proposal_round: int
+    vrf_proof: bytes
+    parent_vrf_output: bytes  # the parent header's VRF output (zeros for block 1)
 
     @classmethod
-    def from_header(cls, header: Header) -> BlockEnv:
+    def from_header(cls, header: Header, parent_vrf_output: bytes) -> BlockEnv:
         return cls(
             header.height,
             header.timestamp_ms,
             header.parent_hash,
             header.last_commit_hash,
             header.proposer,
+            header.proposal_round,
+            header.vrf_proof,
+            parent_vrf_output,
         )
 
 
@@ -162,6 +178,7 @@ class BlockResult:
     state_root: bytes
     weight: int
     validator_change: ValidatorChange | None
+    vrf_output: bytes  # verified: the output the next block's VRF input chains on
     rejected: tuple[tuple[bytes, InvalidExtrinsic], ...] = field(default=())
 
     @property
@@ -197,14 +214,19 @@ class BlockResult:
             validators_hash=validators_hash,
             next_validators_hash=next_validators_hash,
             proposer=self.env.proposer,
+            proposal_round=self.env.proposal_round,
+            vrf_proof=self.env.vrf_proof,
         )
 
 
 class _Run:
     """One block in progress."""
 
-    def __init__(self, overlay: StateOverlay, info: BlockInfo, limits: BlockLimits) -> None:
+    def __init__(
+        self, overlay: StateOverlay, env: BlockEnv, info: BlockInfo, limits: BlockLimits
+    ) -> None:
         self.overlay = overlay
+        self.env = env
         self.info = info
         self.limits = limits
         self.extrinsics: list[bytes] = []
@@ -277,10 +299,15 @@ class Runtime:
                 rejected[raw] = exc
         return self._finish(parent_root, run, tuple(rejected.items()))
 
-    def execute_block(self, parent_root: bytes, block: Block) -> BlockResult:
-        """Execute a proposed or synced block and check its header's roots."""
+    def execute_block(
+        self, parent_root: bytes, block: Block, parent_vrf_output: bytes
+    ) -> BlockResult:
+        """Execute a proposed or synced block and check its header's VRF proof and roots."""
         result = self.execute(
-            parent_root, BlockEnv.from_header(block.header), block.extrinsics, block.evidence
+            parent_root,
+            BlockEnv.from_header(block.header, parent_vrf_output),
+            block.extrinsics,
+            block.evidence,
         )
         header = block.header
         for name, ours, theirs in (
@@ -338,6 +365,19 @@ class Runtime:
             raise InvalidBlock(f"height {env.height} does not follow the parent's {previous}")
         if env.timestamp_ms // 1000 < TIME.get(base):
             raise InvalidBlock("block time goes back before the parent's")
+        vrf_output = verify_block_vrf(
+            self.rules.genesis_hash,
+            env.height,
+            env.proposal_round,
+            env.proposer,
+            env.vrf_proof,
+            env.parent_vrf_output,
+        )
+        if vrf_output is None:
+            raise InvalidVrf(
+                f"vrf_proof does not verify: not the proposer's proof for height {env.height}, "
+                f"round {env.proposal_round} on this chain and parent (C6)"
+            )
         overlay = StateOverlay(base)
         info = BlockInfo(
             height=env.height,
@@ -347,8 +387,9 @@ class Runtime:
             proposer=env.proposer,
             seed=blake2b256(SEED_DOMAIN + env.parent_hash + env.last_commit_hash),
             epoch=epoch_at(base, env.timestamp_ms // 1000),
+            vrf_output=vrf_output,
         )
-        run = _Run(overlay, info, BlockLimits.read(base))
+        run = _Run(overlay, env, info, BlockLimits.read(base))
         for pallet in self.registry.pallets:
             if pallet.hooks.on_initialize is not None:
                 self._hook(run, f"{pallet.name}.on_initialize", pallet.hooks.on_initialize)
@@ -459,13 +500,7 @@ class Runtime:
                 raise RuntimeFault("a scheduled validator change vanished")
             change = ValidatorChange(apply_at, scheduled)
         return BlockResult(
-            env=BlockEnv(
-                run.info.height,
-                run.info.timestamp_ms,
-                run.info.parent_hash,
-                run.info.last_commit_hash,
-                run.info.proposer,
-            ),
+            env=run.env,
             parent_root=parent_root,
             extrinsics=tuple(run.extrinsics),
             receipts=tuple(run.receipts),
@@ -475,5 +510,6 @@ class Runtime:
             state_root=staged.root,
             weight=run.weight,
             validator_change=change,
+            vrf_output=run.info.vrf_output,
             rejected=rejected,
         )

@@ -136,6 +136,9 @@ PARAMS: Final[tuple[ParamDef, ...]] = (
        doc="earliest resolution after a request became valid"),
     _p("credit", "review_max", 14 * DAY, localnet=60, lo=1, hi=YEAR, unit="s", rule="C8",
        doc="latest resolution; the request expires after it"),
+    _p("credit", "resubmit_cooldown", 14 * DAY, localnet=60, hi=YEAR, unit="s", rule="C6",
+       doc="after a withdrawal past its draw, its borrowers wait this long to submit "
+       "to the same fund again (no re-rolling the draw)"),
     _p("credit", "conflict_window", 3 * DAY, localnet=10, lo=1, hi=YEAR, unit="s", rule="C7",
        doc="time the other reviewers have to accept a declared conflict; silence replaces"),
     _p("credit", "weight_community_infrastructure", 95, hi=100, unit="score", rule="C5",

@@ -21,10 +21,11 @@ from typing import Any
 from genesis.build import build_genesis, genesis_header, parse_genesis
 from genesis.localnet import localnet_doc
 from genesis.schema import GenesisDoc
+from ledger import vrf
 from ledger.crypto import Keypair, blake2b256
 from ledger.kv import KVStore, MemoryKV, WriteBatch
 from ledger.trie import EMPTY_ROOT, StateTrie
-from ledger.types import Block, Call, Extrinsic, Receipt
+from ledger.types import GENESIS_VRF_OUTPUT, Block, Call, Extrinsic, Receipt, block_vrf_alpha
 from pallets import construct
 from pallets.runtime.executor import BlockEnv, BlockResult, Runtime
 from pallets.runtime.genesis import genesis_state
@@ -74,6 +75,7 @@ class TestChain:
         self.parent_hash = block0.hash
         self.height = 0
         self.time_ms = self.doc.genesis_time * 1000
+        self.vrf_output = GENESIS_VRF_OUTPUT  # the parent's VRF output (C6)
         self.runtime = Runtime(
             registry, self.genesis_hash, self.trie, verifier=BatchVerifier(threads)
         )
@@ -102,13 +104,19 @@ class TestChain:
     def transfer(self, key: Keypair, dest: bytes, amount: int, **kw: Any) -> bytes:
         return self.sign(key, "balances", "transfer", {"dest": dest, "amount": amount}, **kw)
 
-    def next_env(self, seconds: int = 1) -> BlockEnv:
+    def next_env(self, seconds: int = 1, *, round_: int = 0) -> BlockEnv:
+        """The next block's context, with VALIDATOR's VRF proof for it (as a proposer's)."""
+        height = self.height + 1
+        alpha = block_vrf_alpha(self.genesis_hash, height, round_, self.vrf_output)
         return BlockEnv(
-            self.height + 1,
+            height,
             self.time_ms + seconds * 1000,
             self.parent_hash,
             bytes(32),
             VALIDATOR.public,
+            round_,
+            vrf.prove(VALIDATOR, alpha),
+            self.vrf_output,
         )
 
     def execute(self, extrinsics: Sequence[bytes], *, seconds: int = 1) -> BlockResult:
@@ -134,6 +142,7 @@ class TestChain:
         self.root = result.state_root
         self.height = result.env.height
         self.time_ms = result.env.timestamp_ms
+        self.vrf_output = result.vrf_output
         vs = self.doc.validator_set().hash
         self.parent_hash = result.header(validators_hash=vs, next_validators_hash=vs).hash
         self.nonces.clear()

@@ -6,11 +6,21 @@ import dataclasses
 
 import pytest
 
+from ledger import vrf
 from ledger.crypto import Keypair, blake2b256
-from ledger.types import Block, Call, Extrinsic, ValidatorSet
+from ledger.types import (
+    GENESIS_VRF_OUTPUT,
+    NO_VRF_PROOF,
+    Block,
+    Call,
+    Extrinsic,
+    ValidatorSet,
+    block_vrf_alpha,
+    verify_block_vrf,
+)
 from pallets import construct
 from pallets.runtime.context import SEED_DOMAIN
-from pallets.runtime.executor import BlockEnv, InvalidBlock
+from pallets.runtime.executor import BlockEnv, InvalidBlock, InvalidVrf
 from pallets.runtime.verify import BatchVerifier
 from pallets.system.api import validator_set
 from pallets.system.storage import EPOCH, NONCE, NUMBER, TIME, VALIDATOR_CHANGES
@@ -118,15 +128,15 @@ def test_build_block_packs_the_valid_and_execute_block_agrees() -> None:
     vs = chain.doc.validator_set().hash
     header = built.header(validators_hash=vs, next_validators_hash=vs)
     block = Block(header, built.extrinsics, None, ())
-    again = chain.runtime.execute_block(chain.root, block)
+    again = chain.runtime.execute_block(chain.root, block, chain.vrf_output)
     assert again.state_root == built.state_root
     assert again.receipts == built.receipts
     forged = Block(dataclasses.replace(header, state_root=bytes(32)), block.extrinsics, None)
     with pytest.raises(InvalidBlock, match="state_root"):
-        chain.runtime.execute_block(chain.root, forged)
+        chain.runtime.execute_block(chain.root, forged, chain.vrf_output)
     reordered = Block(header, (good[1], good[0], later), None, ())
     with pytest.raises(InvalidBlock, match="future nonce"):
-        chain.runtime.execute_block(chain.root, reordered)
+        chain.runtime.execute_block(chain.root, reordered, chain.vrf_output)
 
 
 def test_block_limits_in_count_and_weight() -> None:
@@ -259,7 +269,7 @@ def test_block_env_from_header_and_genesis_set() -> None:
     result = chain.runtime.execute(chain.root, chain.next_env(), [])
     vs = ValidatorSet.of(list(chain.doc.validator_set().validators)).hash
     header = result.header(validators_hash=vs, next_validators_hash=vs)
-    assert BlockEnv.from_header(header) == chain.next_env()
+    assert BlockEnv.from_header(header, chain.vrf_output) == chain.next_env()
     assert header.proposer == VALIDATOR.public
 
 
@@ -297,3 +307,91 @@ def test_dispatch_checks_arguments_and_charges_the_weight() -> None:
     assert ctx.used == 2
     with pytest.raises(DispatchFailure, match="WeightExhausted"):
         ctx.dispatch(count, {"value": 2, "fail": False}, Origin.signed(ALICE.public))
+
+
+# ---------------------------------------------------------------- the block VRF (C6)
+
+
+def _env_with_proof(chain: TestChain, alpha: bytes, key: Keypair = VALIDATOR) -> BlockEnv:
+    return dataclasses.replace(chain.next_env(), vrf_proof=vrf.prove(key, alpha))
+
+
+def test_the_block_vrf_output_is_the_verified_output_of_the_proposers_proof() -> None:
+    chain = TestChain()
+    for _ in range(3):
+        env = chain.next_env()
+        alpha = block_vrf_alpha(chain.genesis_hash, env.height, 0, chain.vrf_output)
+        result = chain.execute([])
+        assert result.vrf_output == vrf.verify(VALIDATOR.public, env.vrf_proof, alpha)
+        assert result.header(validators_hash=bytes(32), next_validators_hash=bytes(32)).vrf_proof
+    # each block's input chains on its parent's output: outputs differ block to block
+    assert chain.vrf_output != GENESIS_VRF_OUTPUT
+
+
+@pytest.mark.parametrize(
+    "what",
+    [
+        "missing",
+        "garbage",
+        "another height",
+        "another round",
+        "another parent output",
+        "another chain",
+        "another key",
+        "claims another round",
+    ],
+)
+def test_a_block_whose_vrf_proof_is_not_for_it_is_refused(what: str) -> None:
+    chain = TestChain()
+    chain.execute([])  # block 1, so that block 2 chains on a real output
+    env = chain.next_env()
+    h, parent = env.height, chain.vrf_output
+    genesis = chain.genesis_hash
+    bad: BlockEnv
+    if what == "missing":
+        bad = dataclasses.replace(env, vrf_proof=NO_VRF_PROOF)
+    elif what == "garbage":
+        bad = dataclasses.replace(env, vrf_proof=bytes(range(80)))
+    elif what == "another height":
+        bad = _env_with_proof(chain, block_vrf_alpha(genesis, h + 1, 0, parent))
+    elif what == "another round":
+        bad = _env_with_proof(chain, block_vrf_alpha(genesis, h, 1, parent))
+    elif what == "another parent output":
+        bad = _env_with_proof(chain, block_vrf_alpha(genesis, h, 0, GENESIS_VRF_OUTPUT))
+    elif what == "another chain":
+        bad = _env_with_proof(chain, block_vrf_alpha(bytes(32), h, 0, parent))
+    elif what == "another key":
+        bad = _env_with_proof(chain, block_vrf_alpha(genesis, h, 0, parent), ALICE)
+    else:  # the proof is round 0's, the env (header) says round 1
+        bad = dataclasses.replace(env, proposal_round=1)
+    with pytest.raises(InvalidVrf, match="vrf_proof does not verify"):
+        chain.runtime.execute(chain.root, bad, [])
+    with pytest.raises(InvalidVrf):
+        chain.runtime.build_block(chain.root, bad, [])
+    vs = chain.doc.validator_set().hash
+    header = chain.runtime.execute(chain.root, env, []).header(
+        validators_hash=vs, next_validators_hash=vs
+    )
+    forged = dataclasses.replace(header, proposal_round=bad.proposal_round, vrf_proof=bad.vrf_proof)
+    with pytest.raises(InvalidVrf):
+        chain.runtime.execute_block(chain.root, Block(forged, (), None, ()), parent)
+    # the honest block passes
+    assert chain.runtime.execute_block(chain.root, Block(header, (), None, ()), parent)
+
+
+def test_verify_block_vrf_takes_exactly_the_documented_alpha() -> None:
+    genesis, parent = bytes([0x11]) * 32, bytes([0x33]) * 64
+    alpha = block_vrf_alpha(genesis, 7, 2, parent)
+    assert (
+        alpha == b"CREDICHAIN/BLOCK-VRF/1" + genesis + bytes(7) + b"\x07" + b"\0\0\0\x02" + parent
+    )
+    assert len(alpha) == 130
+    proof = vrf.prove(VALIDATOR, alpha)
+    beta = verify_block_vrf(genesis, 7, 2, VALIDATOR.public, proof, parent)
+    assert beta is not None and beta == vrf.proof_to_hash(proof)
+    assert verify_block_vrf(genesis, 7, 3, VALIDATOR.public, proof, parent) is None
+    assert verify_block_vrf(genesis, 8, 2, VALIDATOR.public, proof, parent) is None
+    assert verify_block_vrf(genesis, 7, 2, ALICE.public, proof, parent) is None
+    assert verify_block_vrf(genesis, 7, 2**32, VALIDATOR.public, proof, parent) is None
+    with pytest.raises(ValueError, match="u32"):
+        block_vrf_alpha(genesis, 7, 2**32, parent)

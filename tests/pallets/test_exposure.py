@@ -106,6 +106,7 @@ def test_t5_a_withdrawn_or_declined_request_gives_its_stakes_back() -> None:
     ok(chain, LUCIA, "credit", "withdraw", request=withdrawn)
     assert all(in_use(chain, k) == 0 for k in (LUCIA, ANA, BEN))
     assert all(in_use(chain, k) == 0 for k in FUNDERS)
+    wait(chain, 60)  # C6: withdrawn after its draw, they wait resubmit_cooldown (60 s here)
     declined = submit_valid(chain, [LUCIA, ANA, BEN])
     panel = request(chain, declined)["reviewers"]
     assert sum(trust_api.in_use(chain.state(), 0, r) for r in panel) == 300

@@ -242,6 +242,7 @@ def test_c6_lent_reviewers_are_drawn_only_when_the_funds_own_cannot_cover() -> N
     own = {k.public for k in ALICE_TO_EVE}
     assert {a for a, _ in request(chain, covered)["candidates"]} == own
     ok(chain, LUCIA, "credit", "withdraw", request=covered)  # T5: their stakes are free again
+    wait(chain, 60)  # C6: Lucía withdrew after the draw: resubmit_cooldown (60 s here)
 
     # 500 with Alice borrowing: fund 1's funders join, with their trust at fund 0.
     lent = submit_valid(chain, five, 500)
