@@ -55,6 +55,9 @@ REASON: Final = blake2b256(b"bench-weights/reason")
 PARAM_OVERRIDES: Final = {
     "funds": {"min_funders": 56, "growth_min_utilization": 0},
     "credit": {"min_reviewers": 16},
+    # Trust is exposure (T5): a full block of requests by the same borrowers
+    # needs each to start with all of C as trust, not 10%.
+    "trust": {"trust_initial": 10_000},
 }
 
 

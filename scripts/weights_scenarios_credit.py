@@ -276,9 +276,9 @@ def _withdraw(chain: TestChain, n: int) -> Prepared:
 
 @SCENARIOS.add(
     "funds.leave",
-    "after min_membership, with 5 removed funders still queued: it pays 6 exits. The exit "
-    "hook pays 8 a block, and a fund of 56 can remove at most 13 in one block (42 votes "
-    "each), so 13 removals land in the block before and 5 are left for the call",
+    "after min_membership, with 5 or more removed funders still queued: it pays 6 to 8 "
+    "exits. A fund of 56 can remove at most 13 in one block (42 votes each); they land in "
+    "the block before, whose exit hook pays 8 of them in at most 4 funds",
 )
 def _leave(chain: TestChain, n: int) -> Prepared:
     n = min(n, 8)
@@ -294,8 +294,10 @@ def _leave(chain: TestChain, n: int) -> Prepared:
             for voter, target in zip(last[f], removed, strict=True)
         ],
     )
-    queued = funds_api.pending_exits(chain.state(), targets[-1])
-    assert len(queued) == 5, queued
+    # The hook paid 8 of a visited fund's 13 (5 left); a fund it did not reach
+    # this block (it visits 4 funds a block) still holds all 13.
+    left = [len(funds_api.pending_exits(chain.state(), f)) for f in targets]
+    assert all(count >= 5 for count in left), left
     return Prepared([sign(chain, FUNDERS[42], "funds.leave", fund=f) for f in targets])
 
 
