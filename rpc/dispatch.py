@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, Final
 
 import structlog
 import trio
@@ -58,6 +58,12 @@ log = structlog.get_logger("rpc")
 
 # Bodies larger than this are parsed in a worker thread (a 1 MiB body takes ~10 ms).
 THREAD_JSON_BYTES = 64 << 10
+# A reply is charged to the client's budgets at one cost unit per KiB (after it
+# is built): a batch of cached 125 KB documents is as dear as the bytes it
+# sends, not as the calls it names. A request refused after parsing (bad JSON,
+# a batch over a limit) is charged REFUSED_COST per call it held.
+REPLY_BYTES_PER_UNIT: Final = 1024
+REFUSED_COST: Final = 1
 
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
@@ -118,6 +124,20 @@ class Dispatcher:
         session: Session | None,
         bucket: RateLimit | None = None,
     ) -> str | None:
+        """Answer one body; the budgets are also charged for what the reply weighs
+        (one unit per REPLY_BYTES_PER_UNIT bytes) and for requests refused after parsing,
+        so neither large cached documents nor floods of refused batches come for free."""
+        reply = await self._handle(text, session, bucket)
+        if bucket is not None and reply is not None:
+            bucket.charge(len(reply) // REPLY_BYTES_PER_UNIT)
+        return reply
+
+    async def _handle(
+        self,
+        text: str | bytes,
+        session: Session | None,
+        bucket: RateLimit | None = None,
+    ) -> str | None:
         if bucket is not None and bucket.exhausted():  # not worth parsing
             try:
                 bucket.check(1)
@@ -129,16 +149,22 @@ class Dispatcher:
             else:
                 request = loads(text)
         except (ValueError, RecursionError):
+            if bucket is not None:
+                bucket.charge(REFUSED_COST)
             return error_reply(None, RpcError(errors.PARSE_ERROR, data="body is not valid JSON"))
         if isinstance(request, list):
             if not request:
                 return error_reply(None, errors.invalid_request("empty batch"))
             limit = self.config.max_batch
             if len(request) > limit:
+                if bucket is not None:
+                    bucket.charge(REFUSED_COST * len(request))
                 reason = f"batch of {len(request)} calls exceeds the limit of {limit}"
                 return error_reply(None, errors.invalid_request(reason))
             total = sum(self.cost(item) for item in request)
             if total > self.config.max_batch_cost:
+                if bucket is not None:
+                    bucket.charge(REFUSED_COST * len(request))
                 reason = (
                     f"batch cost of {total} exceeds the limit of {self.config.max_batch_cost} "
                     "(each method's cost is x-cost in rpc_discover, 1 if absent)"

@@ -69,6 +69,14 @@ class TokenBucket:
             return 0.0
         return (cost - self._tokens) / self.rate
 
+    def charge(self, cost: int) -> None:
+        """Take ``cost`` after the fact (a reply's bytes, a refused request's parsing),
+        going into debt if need be, at most one burst deep: the next requests wait."""
+        if self.rate <= 0 or cost <= 0:
+            return
+        self._refill()
+        self._tokens = max(-self.capacity, self._tokens - cost)
+
     def refund(self, cost: int) -> None:
         """Give back what ``take`` took (another limit refused the same request)."""
         if self.rate > 0:
@@ -102,6 +110,11 @@ class RateLimit:
 
     def exhausted(self) -> bool:
         return any(bucket.exhausted() for bucket in self.buckets)
+
+    def charge(self, cost: int) -> None:
+        """Charge every bucket after the fact (``TokenBucket.charge``)."""
+        for bucket in self.buckets:
+            bucket.charge(cost)
 
     def check(self, cost: int) -> None:
         """Charge every bucket, or none of them and raise the first refusal."""

@@ -673,3 +673,41 @@ async def test_a_connection_without_a_whole_request_is_closed_when_idle(
     await stream.send_all(sent)
     assert await read_until_closed(stream) == b""  # closed by the server, nothing said
     await stream.aclose()
+
+
+def test_a_reply_is_charged_by_its_bytes_and_a_refused_batch_by_its_calls() -> None:
+    from rpc.dispatch import REFUSED_COST, REPLY_BYTES_PER_UNIT
+
+    now = [0.0]
+    bucket = TokenBucket(rate=100, capacity=1000, clock=lambda: now[0])
+    limit = RateLimit(bucket)
+    # A cached document as large as the whole burst: the next request waits.
+    limit.charge(1000 * REPLY_BYTES_PER_UNIT // REPLY_BYTES_PER_UNIT)
+    assert limit.exhausted()
+    with pytest.raises(RpcError):
+        limit.check(1)
+    # Debt is at most one burst deep: after 20 s at 100 a second it is all back.
+    limit.charge(10**9)
+    now[0] += 20
+    assert bucket.take(1000) == 0
+    assert REFUSED_COST >= 1
+
+
+async def test_large_replies_spend_the_budget_over_http(nursery: trio.Nursery) -> None:
+    from rpc.dispatch import REPLY_BYTES_PER_UNIT
+
+    config = RpcConfig(port=0, rate_limit_per_s=0.01, rate_limit_burst=200, max_batch_cost=100)
+    application = RpcApp(build_registry(), FakeBackend(), config)
+    bound: BoundAddress = await nursery.start(serve_asgi, application, config)
+    async with httpx.AsyncClient(base_url=bound.url, timeout=5) as client:
+        first = await client.post("/", json=request("rpc_discover", id_=1))
+        assert "result" in first.json()
+        weight = len(first.content) // REPLY_BYTES_PER_UNIT
+        replies = [
+            (await client.post("/", json=request("rpc_discover", id_=i))).json()
+            for i in range(2, 2 + 200 // max(1, weight) + 2)
+        ]
+    # Each discover reply costs its KiB: the burst of 200 units runs out long before
+    # 200 calls (a call alone costs 5), and the client is told to wait.
+    refused = [r for r in replies if "error" in r]
+    assert refused and refused[0]["error"]["code"] == -32005
