@@ -64,6 +64,7 @@ THREAD_JSON_BYTES = 64 << 10
 # a batch over a limit) is charged REFUSED_COST per call it held.
 REPLY_BYTES_PER_UNIT: Final = 1024
 REFUSED_COST: Final = 1
+TARPIT_MAX_S: Final = 1.0
 
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
@@ -128,8 +129,15 @@ class Dispatcher:
         (one unit per REPLY_BYTES_PER_UNIT bytes) and for requests refused after parsing,
         so neither large cached documents nor floods of refused batches come for free."""
         reply = await self._handle(text, session, bucket)
-        if bucket is not None and reply is not None:
-            bucket.charge(len(reply) // REPLY_BYTES_PER_UNIT)
+        if bucket is not None:
+            if reply is not None:
+                bucket.charge(len(reply) // REPLY_BYTES_PER_UNIT)
+            # A client over its budget gets its reply late (at most TARPIT_MAX_S):
+            # a closed-loop flood of refused requests then costs the node a few
+            # replies a second per connection instead of thousands.
+            wait = bucket.wait()
+            if wait > 0:
+                await trio.sleep(min(wait, TARPIT_MAX_S))
         return reply
 
     async def _handle(

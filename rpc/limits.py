@@ -69,6 +69,13 @@ class TokenBucket:
             return 0.0
         return (cost - self._tokens) / self.rate
 
+    def wait(self) -> float:
+        """Seconds until one token is back (0 when there is one)."""
+        if self.rate <= 0:
+            return 0.0
+        self._refill()
+        return max(0.0, (1 - self._tokens) / self.rate)
+
     def charge(self, cost: int) -> None:
         """Take ``cost`` after the fact (a reply's bytes, a refused request's parsing),
         going into debt if need be, at most one burst deep: the next requests wait."""
@@ -110,6 +117,10 @@ class RateLimit:
 
     def exhausted(self) -> bool:
         return any(bucket.exhausted() for bucket in self.buckets)
+
+    def wait(self) -> float:
+        """Seconds until every bucket has a token again."""
+        return max((bucket.wait() for bucket in self.buckets), default=0.0)
 
     def charge(self, cost: int) -> None:
         """Charge every bucket after the fact (``TokenBucket.charge``)."""
