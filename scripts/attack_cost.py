@@ -61,11 +61,8 @@ def main() -> None:
         for call in pallet.calls:
             if call.origin != "signed":
                 continue
-            try:
-                call_args = smallest_args(call)
-                operations = call.weight_of(call_args)
-            except Exception:
-                continue
+            call_args = smallest_args(call)
+            operations = call.weight_of(call_args)
             raw = Extrinsic.create(
                 key, 0, 0, Call(pallet.name, call.name, call_args), bytes(32)
             ).encode()

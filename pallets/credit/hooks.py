@@ -104,12 +104,12 @@ def try_state(state: StateReader) -> list[str]:
 
 def _stake_problems(state: StateReader) -> list[str]:
     """I6 bookkeeping: trust in use = open requests' stakes + open loans' exposure (T5)."""
+    problems: list[str] = []
     expected: dict[bytes, int] = {}
-    for _, raw in REQUESTS.items(state):
+    for request_id, raw in REQUESTS.items(state):
         record = REQUEST.unwire(raw)
         if record["reserved"] and record["status"] not in OPEN_STATUSES:
-            problems = [f"T5: a {record['status']} request still holds stakes"]
-            return problems
+            problems.append(f"T5: request {request_id} is {record['status']} and holds stakes")
         for account, amount in record["reserved"]:
             key = u32(record["fund"]) + account
             expected[key] = expected.get(key, 0) + amount
@@ -120,9 +120,8 @@ def _stake_problems(state: StateReader) -> list[str]:
             if share:
                 key = u32(loan["fund"]) + account
                 expected[key] = expected.get(key, 0) + share
-    stored = {key[len(IN_USE.prefix) :]: IN_USE.get(state, key[len(IN_USE.prefix) :])
-              for key, _ in state.iterate(IN_USE.prefix)}  # fmt: skip
-    return [
+    stored = dict(IN_USE.items(state))
+    return problems + [
         f"I6: trust in use of 0x{key.hex()} is {stored.get(key, 0)}, its stakes sum to "
         f"{expected.get(key, 0)}"
         for key in sorted(set(expected) | set(stored))

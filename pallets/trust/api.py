@@ -25,7 +25,7 @@ repaid or written off.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Final
+from typing import Any, Final
 
 from ledger.overlay import StateReader
 from pallets.funds.api import find_fund
@@ -119,14 +119,16 @@ def release(ctx: CallContext, fund_id: int, account: bytes, amount: int) -> None
     IN_USE.put(ctx, u32(fund_id) + account, held - amount)
 
 
-def reserve_stakes(ctx: CallContext, fund_id: int, stakes: list[list[object]]) -> None:
+def reserve_stakes(ctx: CallContext, fund_id: int, stakes: list[list[Any]]) -> None:
+    """Reserve every ``[account, amount]`` stake."""
     for account, amount in stakes:
-        reserve(ctx, fund_id, account, amount)  # type: ignore[arg-type]
+        reserve(ctx, fund_id, account, amount)
 
 
-def release_stakes(ctx: CallContext, fund_id: int, stakes: list[list[object]]) -> None:
+def release_stakes(ctx: CallContext, fund_id: int, stakes: list[list[Any]]) -> None:
+    """Release every ``[account, amount]`` stake."""
     for account, amount in stakes:
-        release(ctx, fund_id, account, amount)  # type: ignore[arg-type]
+        release(ctx, fund_id, account, amount)
 
 
 def exposure(brought: int, principal: int, outstanding: int) -> int:
