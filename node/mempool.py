@@ -320,13 +320,14 @@ class Mempool:
         for account, sender in self._senders.items():
             if account == newcomer:
                 continue
-            for nonce in sorted(sender.entries, reverse=True):
-                entry = sender.entries[nonce]
-                if entry.hash in planned:
-                    continue
-                if best is None or (entry.priority, -entry.seq) < (best.priority, -best.seq):
-                    best = entry
-                break
+            tail = max(
+                (n for n, e in sender.entries.items() if e.hash not in planned), default=None
+            )
+            if tail is None:
+                continue
+            entry = sender.entries[tail]
+            if best is None or (entry.priority, -entry.seq) < (best.priority, -best.seq):
+                best = entry
         return best
 
     def _future_entries(self) -> Iterator[PoolEntry]:
