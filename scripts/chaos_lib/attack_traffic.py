@@ -542,7 +542,7 @@ async def watch_transfer(
                 async for head in heads:
                     watch.heads.append(int(head["number"]))
         except WS_FAILURES:
-            pass
+            pass  # the node closed the subscription: the heads seen so far are the answer
         if not done.is_set():
             watch.heads_ended_early = True
 

@@ -76,7 +76,7 @@ def test_squatters_reopen_what_the_server_closes_and_stop_in_time() -> None:
                 conn, _ = server.accept()
                 held.append((conn, time.monotonic()))
             except TimeoutError:
-                pass
+                pass  # no new connection in this tick: go on checking the held ones
             for conn, since in list(held):
                 if time.monotonic() - since > 0.3:
                     conn.close()

@@ -459,7 +459,7 @@ async def test_a_client_that_does_not_read_is_closed_with_a_reason(nursery: trio
         await trio.sleep(0)
     with trio.fail_after(5):
         while (message := await socket.next())["type"] != "websocket.close":
-            pass
+            pass  # the notifications it did get before the close do not matter here
     assert message["code"] == 1008
     assert message["reason"] == "client too slow: 16 messages queued unread (rpc.ws_send_queue)"
 
