@@ -49,7 +49,7 @@ typecheck: $(STAMP) ## mypy --strict on the core packages
 bench: $(STAMP) ## every benchmark; prints figures and conditions
 	@for b in scripts/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
-bench-weights: $(STAMP) ## benchmark every call in its worst case and write pallets/runtime/weights.json
+bench-weights: $(STAMP) ## benchmark every call in its worst case and write pallets/support/weights.json
 	$(BIN)/python scripts/bench_weights.py --write
 
 soak: $(STAMP) ## 30 minutes of faults on a real 4-validator localnet under a bank workload; SOAK_ARGS adds flags

@@ -5,7 +5,7 @@ Theory of operation
 The node appends every input to the WAL *before* giving it to the core, and
 syncs the WAL before it signs anything. After a crash it replays the
 records into a fresh core, which (being deterministic) reproduces the same
-state and actions. ``node/wal.py`` owns the file; this module owns the bytes
+state and actions. ``node/daemon/wal.py`` owns the file; this module owns the bytes
 (docs/protocol/consensus.md §6):
 
     log    = MAGIC || record*

@@ -1,6 +1,6 @@
 """One-shot network generator for the container deployments (compose and k8s).
 
-Theory of operation: like ``credichain localnet`` (node/localnet.py), but each
+Theory of operation: like ``credichain localnet`` (node/cli/localnet.py), but each
 validator advertises its own container host name (``validator-0:30333``, ...)
 instead of 127.0.0.1 with consecutive ports, and every node listens on
 0.0.0.0 with the image's standard ports. It writes ``OUT/genesis.json`` and one
@@ -22,8 +22,8 @@ from pathlib import Path
 from genesis.build import dump_genesis, load_genesis
 from genesis.localnet import localnet_doc
 from ledger.crypto import Keypair
-from node.config import MetricsSection, NodeConfig, NodeSection, P2PSection, RpcSection
-from node.node_cli import init_home
+from node.cli.node import init_home
+from node.daemon.config import MetricsSection, NodeConfig, NodeSection, P2PSection, RpcSection
 
 P2P_PORT, RPC_PORT, METRICS_PORT = 30333, 9944, 9615
 

@@ -22,7 +22,7 @@ from ledger.merkle import merkle_root
 from ledger.trie import EMPTY_ROOT, StateTrie
 from ledger.types import EMPTY_HASH, Block, Header
 from pallets.construct import registry
-from pallets.runtime.genesis import genesis_state as runtime_genesis_state
+from pallets.executive.genesis import genesis_state as runtime_genesis_state
 
 EMPTY_LIST_ROOT: Final = merkle_root([])
 MAX_GENESIS_BYTES: Final = 1 << 30

@@ -13,7 +13,7 @@ or decimal strings (JSON wallets use strings, wire.md §3). The address prefix
 is read first and passed as validation context, so bech32 addresses are
 checked against this chain's own prefix.
 
-``params`` is generated from ``pallets.runtime.params.PARAMS`` (one table,
+``params`` is generated from ``pallets.support.params.PARAMS`` (one table,
 never written twice); a parameter left out takes its default, or its localnet
 preset when ``localnet`` is true. A genesis that funds a dev account
 (``alice``...``ferdie``, whose seeds are public) but is not marked ``localnet``
@@ -39,8 +39,8 @@ from pydantic import (
 
 from ledger.crypto import DEFAULT_HRP, AddressError, Keypair, decode_address, encode_address
 from ledger.types import Validator, ValidatorSet
-from pallets.runtime.genesis import GenesisConfig
-from pallets.runtime.params import PARAMS, SECTIONS, cross_check, defaults
+from pallets.support.genesis_config import GenesisConfig
+from pallets.support.params import PARAMS, SECTIONS, cross_check, defaults
 
 DEV_ACCOUNTS: Final = ("alice", "bob", "charlie", "dave", "eve", "ferdie")
 DEV_KEYS: Final = {Keypair.dev(name).public: name for name in DEV_ACCOUNTS}

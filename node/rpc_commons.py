@@ -16,7 +16,7 @@ from ledger.overlay import StateReader
 from pallets.balances import currency
 from pallets.commons import api as commons_api
 from pallets.commons.storage import KEPT_ROUNDS
-from pallets.runtime.params import param
+from pallets.support.params import param
 from rpc.encoding import address_text
 from rpc.registry import MethodRegistry, NoParams, Params
 

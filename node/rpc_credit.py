@@ -35,7 +35,7 @@ from pallets.funds.records import RecordType, u32
 from pallets.funds.storage import FUND, FUNDER, FUNDS
 from pallets.loans import api as loans_api
 from pallets.loans.storage import LOAN
-from pallets.runtime.argtypes import ArgType, FixedBytes, Int, List, Optional, Record
+from pallets.support.argtypes import ArgType, FixedBytes, Int, List, Optional, Record
 from pallets.system.storage import TIME
 from pallets.trust.api import available as available_trust
 from pallets.trust.api import in_use as trust_in_use
@@ -255,7 +255,7 @@ def redraw_view(
 
 
 def _min_reviewers(state: StateReader) -> int:
-    from pallets.runtime.params import param
+    from pallets.support.params import param
 
     return param(state, "credit", "min_reviewers")
 

@@ -38,7 +38,7 @@ from pallets.governance import api, rounds
 from pallets.governance.storage import NEXT_ID
 from pallets.governance.tally import outcome
 from pallets.members.api import is_member, member_count
-from pallets.runtime.params import param
+from pallets.support.params import param
 from pallets.system.storage import TIME
 from rpc.encoding import Address, address_text, hex0x
 from rpc.registry import MethodRegistry, NoParams, Params

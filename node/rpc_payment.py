@@ -15,10 +15,10 @@ from typing import Any, Final
 from ledger.overlay import StateReader
 from pallets import construct
 from pallets.balances.storage import FREE
+from pallets.executive.validate import InvalidExtrinsic, decode_extrinsic
 from pallets.payment import fees
-from pallets.runtime.argtypes import ArgError, check_args
-from pallets.runtime.params import param
-from pallets.runtime.validate import InvalidExtrinsic, decode_extrinsic
+from pallets.support.argtypes import ArgError, check_args
+from pallets.support.params import param
 from pallets.system.hooks import epoch_at
 from pallets.system.storage import TIME
 from rpc.encoding import AMOUNT_SCHEMA, HexBytes

@@ -1,7 +1,7 @@
 """The chain's runtime: which pallets it has (in hook order) and how to build it.
 
 Adding a pallet is one line in ``PALLETS`` (and its parameters in
-``pallets/runtime/params.py``). This is the module the node, the RPC
+``pallets/support/params.py``). This is the module the node, the RPC
 server and genesis import to get the runtime.
 """
 
@@ -24,10 +24,10 @@ from pallets import (
     system,
     trust,
 )
-from pallets.runtime import invariants
-from pallets.runtime.executor import Runtime, StateTrie
-from pallets.runtime.registry import PalletRegistry
-from pallets.runtime.verify import BatchVerifier
+from pallets.executive import invariants
+from pallets.executive.executor import Runtime, StateTrie
+from pallets.executive.registry import PalletRegistry
+from pallets.executive.verify import BatchVerifier
 
 PALLETS: Final = (
     system.PALLET,

@@ -1,7 +1,7 @@
 """What it costs an attacker, in fees, to fill every block for an hour (P1).
 
 Reads the fee parameters (genesis defaults, or a genesis file's), the weight
-table of the runtime (pallets/runtime/weights.json) and the block limits,
+table of the runtime (pallets/support/weights.json) and the block limits,
 and prints, for every signed call, the fee of one extrinsic of it at its
 smallest encoding, its fee per microsecond of weight, and the cost of filling
 one block's weight with it; then the cheapest way to fill the blocks of one
@@ -20,14 +20,14 @@ from genesis.build import load_genesis
 from ledger.crypto import Keypair
 from ledger.types import Call, Extrinsic
 from pallets import construct
-from pallets.runtime.params import defaults
+from pallets.support.params import defaults
 
 # The smallest arguments of each kind (the cheapest encoding an attacker can send).
 SMALLEST = {"account": bytes(32), "hash": bytes(32), "bool": False}
 
 
 def smallest_args(call: object) -> dict[str, object]:
-    from pallets.runtime.argtypes import Bytes, Enum, Int, List, Optional, Record, Text
+    from pallets.support.argtypes import Bytes, Enum, Int, List, Optional, Record, Text
 
     def value(kind: object) -> object:
         if isinstance(kind, Int):

@@ -31,8 +31,8 @@ from pathlib import Path
 
 from ledger.crypto import Keypair, blake2b256, encode_address
 from ledger.types import Call, Extrinsic
-from node.localnet import free_ports, prepare_localnet
-from node.procs import NodeProcess, stop_all
+from node.cli.localnet import free_ports, prepare_localnet
+from node.testing.procs import NodeProcess, stop_all
 from rpc.client import RpcClient, RpcError
 
 BATCH = 100

@@ -1,6 +1,6 @@
 """Replay throughput: build a chain of transfers in-process, export it, replay it.
 
-Builds (with ``node.replay_fixture.ChainBuilder``, in memory, 4 validators)
+Builds (with ``node.testing.replay_fixture.ChainBuilder``, in memory, 4 validators)
 a chain of ``--transfers`` balance transfers in blocks of ``--per-block``
 from ``--accounts`` funded accounts, writes it as an export file, then
 replays the file (decode, every check, execution, invariants every block) once
@@ -31,9 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import structlog
 
-from node.export import ExportReader, export_records
-from node.replay import BlockRecord, Replayer
-from node.replay_fixture import ChainBuilder
+from node.audit.export import ExportReader, export_records
+from node.audit.replay import BlockRecord, Replayer
+from node.testing.replay_fixture import ChainBuilder
 
 
 def build(transfers: int, per_block: int, accounts: int, out: Path) -> ChainBuilder:

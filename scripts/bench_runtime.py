@@ -43,10 +43,11 @@ from ledger.types import (
     block_vrf_alpha,
 )
 from pallets import construct
-from pallets.runtime.executor import BlockEnv, BlockResult, Runtime
-from pallets.runtime.genesis import GenesisConfig, genesis_state
-from pallets.runtime.params import defaults
-from pallets.runtime.verify import BatchVerifier
+from pallets.executive.executor import BlockEnv, BlockResult, Runtime
+from pallets.executive.genesis import genesis_state
+from pallets.executive.verify import BatchVerifier
+from pallets.support.genesis_config import GenesisConfig
+from pallets.support.params import defaults
 
 GENESIS_TIME = 1_700_000_000
 GENESIS_HASH = blake2b256(b"bench-genesis")  # signatures only need a fixed value

@@ -17,7 +17,7 @@ weights.json) with its measured time. Then, with the new table, full blocks
 of the heaviest call (largest weight) and of the slowest per unit of weight
 are built (``build_block``) and executed (``execute``) up to the localnet
 ``system.max_block_weight``: each must take at most 25% of the default
-``timeout_propose``. ``--write`` writes pallets/runtime/weights.json.
+``timeout_propose``. ``--write`` writes pallets/support/weights.json.
 
     .venv/bin/python scripts/bench_weights.py --quick        # small n, 1 repeat (tests)
     .venv/bin/python scripts/bench_weights.py --write        # make bench-weights
@@ -44,9 +44,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ledger.kv import LevelDBKV
 from pallets import construct
-from pallets.runtime.params import PARAM_INDEX
-from pallets.runtime.registry import PalletRegistry
-from pallets.runtime.weights import WEIGHTS_FILE, WeightTable, load_weights, parse_weights
+from pallets.executive.registry import PalletRegistry
+from pallets.support.params import PARAM_INDEX
+from pallets.support.weights import WEIGHTS_FILE, WeightTable, load_weights, parse_weights
 from scripts import weights_scenarios as ws
 from tests.pallets.helpers import TestChain
 
@@ -65,7 +65,7 @@ class Measured:
 
 
 def propose_timeout_ms() -> int:
-    from node.config import ConsensusSection  # the node's default
+    from node.daemon.config import ConsensusSection  # the node's default
 
     return int(ConsensusSection.model_fields["timeout_propose_ms"].default)
 

@@ -45,7 +45,7 @@ if __package__ in (None, ""):  # run as a file: make the repository importable
 from ledger import codec
 from ledger.crypto import Keypair, blake2b256, encode_address
 from ledger.types import Call, Extrinsic
-from pallets.runtime.params import param_key
+from pallets.support.params import param_key
 from rpc.client import RpcClient, RpcConnectionError, RpcError
 
 FUNDER_NAMES = ("alice", "bob", "charlie", "dave", "eve")

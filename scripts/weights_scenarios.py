@@ -30,13 +30,13 @@ from typing import Any, Final
 
 from ledger.crypto import Keypair, blake2b256
 from ledger.kv import KVStore
+from pallets.executive.validate import decode_extrinsic
 from pallets.funds.storage import NEXT_FUND
 from pallets.governance import rounds
 from pallets.governance.allowlist import encode_call
 from pallets.governance.storage import NEXT_ID
-from pallets.runtime.declare import SIGNED
-from pallets.runtime.params import PARAMS, param
-from pallets.runtime.validate import decode_extrinsic
+from pallets.support.declare import SIGNED
+from pallets.support.params import PARAMS, param
 from pallets.system.hooks import epoch_at
 from tests.pallets.helpers import TestChain, test_doc
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ledger.crypto import Keypair
-from pallets.runtime.params import param
+from pallets.support.params import param
 from scripts.weights_scenarios import (
     FUNDERS,
     KEYS,

@@ -158,7 +158,7 @@ export function eventFields(palletName: string, name: string, attributes: Record
 }
 
 
-/** A chain parameter (pallets/runtime/params.py) read from the state, or null if absent. */
+/** A chain parameter (pallets/support/params.py) read from the state, or null if absent. */
 export async function chainParam(rpc: Rpc, sectionName: string, name: string): Promise<number | null> {
   const key = "0x" + bytesToHex(new TextEncoder().encode(`params/${sectionName}/${name}`));
   const raw = await rpc.call<string | null>("state_getStorage", [key]);

@@ -24,7 +24,7 @@ import typer
 
 from ledger.crypto import Keypair
 from ledger.keyfile import KeyfileError, load_keyfile
-from node.logs import configure_logging
+from node.daemon.logs import configure_logging
 from node.oracle.config import ConfigError, OracleConfig, load_config
 from node.oracle.feeder import Feeder, FeederError, RpcChain, read_components
 from pallets.health.storage import COMPONENTS

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pallets.balances import currency
 from pallets.balances.errors import BelowExistentialDeposit, WouldLeaveDust
 from pallets.balances.storage import MODULE_ACCOUNTS
-from pallets.runtime.argtypes import ACCOUNT, AMOUNT
-from pallets.runtime.context import CallContext
-from pallets.runtime.declare import CallSet
-from pallets.runtime.params import param
+from pallets.support.argtypes import ACCOUNT, AMOUNT
+from pallets.support.context import CallContext
+from pallets.support.declare import CallSet
+from pallets.support.params import param
 
 calls = CallSet("balances")
 

@@ -15,8 +15,8 @@ from ledger.overlay import StateReader
 from pallets.balances.errors import InsufficientBalance, SupplyOverflow, ZeroAmount
 from pallets.balances.events import Burned, Minted, Transferred
 from pallets.balances.storage import FREE, MODULE_ACCOUNTS, TOTAL_ISSUANCE
-from pallets.runtime.context import CallContext
-from pallets.runtime.storage import StateWriter
+from pallets.support.context import CallContext
+from pallets.support.storage import StateWriter
 
 MODULE_DOMAIN: Final = b"credichain/module/"
 AMOUNT_MAX: Final = 2**64 - 1

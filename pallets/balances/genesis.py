@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pallets.balances.currency import AMOUNT_MAX, COMMONS, register_module_account
 from pallets.balances.storage import FREE, TOTAL_ISSUANCE
-from pallets.runtime.context import CallContext
-from pallets.runtime.declare import RuntimeFault
-from pallets.runtime.genesis import GenesisConfig
+from pallets.support.context import CallContext
+from pallets.support.declare import RuntimeFault
+from pallets.support.genesis_config import GenesisConfig
 
 
 def build(config: GenesisConfig, ctx: CallContext) -> None:

@@ -12,7 +12,7 @@ from ledger.codec import CodecError
 from ledger.overlay import StateReader
 from pallets.balances.currency import module_account
 from pallets.balances.storage import FREE, MODULE_ACCOUNTS, TOTAL_ISSUANCE
-from pallets.runtime.declare import Hooks
+from pallets.support.declare import Hooks
 
 
 def try_state(state: StateReader) -> list[str]:

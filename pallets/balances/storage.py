@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from pallets.runtime.argtypes import AMOUNT, Text
-from pallets.runtime.storage import ACCOUNT_KEY, StorageSet
+from pallets.support.argtypes import AMOUNT, Text
+from pallets.support.storage import ACCOUNT_KEY, StorageSet
 
 MAX_MODULE_NAME: Final = 64
 

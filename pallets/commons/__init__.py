@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Final
 
 from pallets.commons import calls, errors, events, hooks, storage
-from pallets.runtime.declare import Pallet
+from pallets.support.declare import Pallet
 
 PALLET: Final = Pallet(
     name="commons",

@@ -13,9 +13,9 @@ from pallets.commons.errors import UnknownFund, ZeroMint
 from pallets.commons.events import CreditCreated
 from pallets.commons.hooks import add_to_totals
 from pallets.funds import api as funds_api
-from pallets.runtime.argtypes import AMOUNT, U32, Optional
-from pallets.runtime.context import CallContext
-from pallets.runtime.declare import GOVERNANCE, CallSet
+from pallets.support.argtypes import AMOUNT, U32, Optional
+from pallets.support.context import CallContext
+from pallets.support.declare import GOVERNANCE, CallSet
 
 calls = CallSet("commons")
 

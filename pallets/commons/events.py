@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Final
 
 from pallets.health.storage import BIOREGION
-from pallets.runtime.argtypes import AMOUNT, BPS, U32, U64, Optional
-from pallets.runtime.declare import EventSet
+from pallets.support.argtypes import AMOUNT, BPS, U32, U64, Optional
+from pallets.support.declare import EventSet
 
 events = EventSet("commons")
 

@@ -31,9 +31,9 @@ from pallets.commons.storage import (
 from pallets.funds import api as funds_api
 from pallets.funds.records import u32, u64
 from pallets.loans import api as loans_api
-from pallets.runtime.context import CallContext
-from pallets.runtime.declare import Hooks
-from pallets.runtime.storage import CorruptState
+from pallets.support.context import CallContext
+from pallets.support.declare import Hooks
+from pallets.support.storage import CorruptState
 from pallets.system.storage import TIME
 
 BPS_ONE = 10_000

@@ -28,8 +28,8 @@ from ledger.overlay import StateReader
 from pallets.balances import currency
 from pallets.commons.errors import IssuanceCapExceeded
 from pallets.commons.storage import ISSUANCE, ISSUANCE_YEAR
-from pallets.runtime.context import CallContext
-from pallets.runtime.params import YEAR, param
+from pallets.support.context import CallContext
+from pallets.support.params import YEAR, param
 from pallets.system.storage import GENESIS_TIME
 
 BPS_ONE: Final = 10_000

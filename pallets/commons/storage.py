@@ -19,8 +19,8 @@ from typing import Final
 
 from pallets.funds.records import RecordType
 from pallets.health.storage import BIOREGION
-from pallets.runtime.argtypes import AMOUNT, BPS, U32, U64, Optional
-from pallets.runtime.storage import U64_KEY, FixedKey, StorageSet
+from pallets.support.argtypes import AMOUNT, BPS, U32, U64, Optional
+from pallets.support.storage import U64_KEY, FixedKey, StorageSet
 
 KEPT_ROUNDS: Final = 32
 

@@ -8,7 +8,7 @@ from typing import Final
 
 from pallets.credit import calls, errors, events, hooks, storage
 from pallets.loans.storage import MAX_BORROWERS
-from pallets.runtime.declare import Pallet
+from pallets.support.declare import Pallet
 
 PALLET: Final = Pallet(
     name="credit",

@@ -57,7 +57,7 @@ from pallets.funds import api as funds_api
 from pallets.funds.records import u32, u64
 from pallets.funds.storage import MAX_FUNDERS, PURPOSE
 from pallets.loans.storage import MAX_BORROWERS
-from pallets.runtime.argtypes import (
+from pallets.support.argtypes import (
     ACCOUNT,
     AMOUNT,
     BOOL,
@@ -70,8 +70,8 @@ from pallets.runtime.argtypes import (
     List,
     Text,
 )
-from pallets.runtime.context import CallContext
-from pallets.runtime.declare import CallSet
+from pallets.support.context import CallContext
+from pallets.support.declare import CallSet
 from pallets.trust.api import FEDERATED_TRUST_WORK
 
 calls = CallSet("credit")

@@ -27,8 +27,8 @@ from pallets.credit.storage import (
 )
 from pallets.funds.records import u32
 from pallets.loans.storage import LOAN, LOANS
-from pallets.runtime.context import CallContext
-from pallets.runtime.declare import Hooks
+from pallets.support.context import CallContext
+from pallets.support.declare import Hooks
 from pallets.trust import api as trust_api
 from pallets.trust.storage import IN_USE
 

@@ -59,8 +59,8 @@ from pallets.funds.records import u64
 from pallets.funds.storage import MAX_FUNDERS
 from pallets.loans import api as loans_api
 from pallets.loans import interest
-from pallets.runtime.context import CallContext
-from pallets.runtime.declare import RuntimeFault
+from pallets.support.context import CallContext
+from pallets.support.declare import RuntimeFault
 from pallets.trust import api as trust_api
 
 DRAW_DELAY: Final = 2

@@ -21,7 +21,7 @@ from typing import Any
 from ledger.overlay import StateReader
 from pallets.funds import api as funds_api
 from pallets.loans.api import history
-from pallets.runtime.params import SCORE_PARTS, param
+from pallets.support.params import SCORE_PARTS, param
 
 
 def components(state: StateReader, request: dict[str, Any]) -> dict[str, int]:

@@ -15,7 +15,7 @@ from typing import Final
 from pallets.funds.records import RecordType
 from pallets.funds.storage import MAX_FUNDERS, PURPOSE
 from pallets.loans.storage import MAX_BORROWERS
-from pallets.runtime.argtypes import (
+from pallets.support.argtypes import (
     ACCOUNT,
     AMOUNT,
     BPS,
@@ -31,7 +31,7 @@ from pallets.runtime.argtypes import (
     Record,
     Text,
 )
-from pallets.runtime.storage import U64_KEY, FixedKey, StorageSet
+from pallets.support.storage import U64_KEY, FixedKey, StorageSet
 from pallets.trust.storage import STAKE
 
 MAX_TEXT: Final = 500

@@ -21,7 +21,7 @@ from pallets.credit import lifecycle
 from pallets.federation import agreements, calls, errors, events, hooks, losses, storage
 from pallets.funds import api as funds_api
 from pallets.loans import api as loans_api
-from pallets.runtime.declare import Pallet
+from pallets.support.declare import Pallet
 from pallets.trust import api as trust_api
 
 PALLET: Final = Pallet(

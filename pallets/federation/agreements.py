@@ -68,9 +68,9 @@ from pallets.federation.storage import (
 )
 from pallets.funds import api as funds_api
 from pallets.funds.records import u32
-from pallets.runtime.argtypes import ArgError
-from pallets.runtime.context import CallContext
-from pallets.runtime.storage import CorruptState
+from pallets.support.argtypes import ArgError
+from pallets.support.context import CallContext
+from pallets.support.storage import CorruptState
 from pallets.trust.storage import TRUST as TRUST_INDEX
 
 

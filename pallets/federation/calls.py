@@ -46,9 +46,9 @@ from pallets.federation.storage import (
 )
 from pallets.funds import api as funds_api
 from pallets.funds.records import u64
-from pallets.runtime.argtypes import HASH, U32, U64, List
-from pallets.runtime.context import CallContext
-from pallets.runtime.declare import CallSet
+from pallets.support.argtypes import HASH, U32, U64, List
+from pallets.support.context import CallContext
+from pallets.support.declare import CallSet
 
 calls = CallSet("federation")
 

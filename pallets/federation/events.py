@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from pallets.runtime.argtypes import AMOUNT, HASH, U8, U32, U64
-from pallets.runtime.declare import EventSet
+from pallets.support.argtypes import AMOUNT, HASH, U8, U32, U64
+from pallets.support.declare import EventSet
 
 events = EventSet("federation")
 

@@ -45,9 +45,9 @@ from pallets.federation.storage import (
 )
 from pallets.funds.api import find_fund
 from pallets.funds.records import u32, u64
-from pallets.runtime.context import CallContext
-from pallets.runtime.declare import Hooks
-from pallets.runtime.storage import CorruptState
+from pallets.support.context import CallContext
+from pallets.support.declare import Hooks
+from pallets.support.storage import CorruptState
 
 
 def on_initialize(ctx: CallContext) -> None:

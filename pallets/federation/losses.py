@@ -54,9 +54,9 @@ from pallets.federation.storage import (
 )
 from pallets.funds import api as funds_api
 from pallets.funds.records import u32, u64
-from pallets.runtime.argtypes import AMOUNT, ArgError
-from pallets.runtime.context import CallContext
-from pallets.runtime.storage import CorruptState
+from pallets.support.argtypes import AMOUNT, ArgError
+from pallets.support.context import CallContext
+from pallets.support.storage import CorruptState
 
 MAX_SETTLE: Final = 8  # debts one settlement pays (8 ops each: within OBLIGATION_WORK)
 MAX_SWEEP_PER_BLOCK: Final = 16  # debtor funds the sweep visits per block

@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Final
 
 from pallets.funds.records import RecordType
-from pallets.runtime.argtypes import (
+from pallets.support.argtypes import (
     ACCOUNT,
     AMOUNT,
     HASH,
@@ -35,7 +35,7 @@ from pallets.runtime.argtypes import (
     Optional,
     Record,
 )
-from pallets.runtime.storage import HASH_KEY, U32_KEY, U64_KEY, FixedKey, StorageSet
+from pallets.support.storage import HASH_KEY, U32_KEY, U64_KEY, FixedKey, StorageSet
 from pallets.trust.api import MAX_RECOGNIZED
 
 # The three independent options of an agreement (X1), as bits.

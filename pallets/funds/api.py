@@ -68,9 +68,9 @@ from pallets.funds.storage import (
     PROPOSAL_DUE,
     PROPOSALS,
 )
-from pallets.runtime.context import CallContext
-from pallets.runtime.params import param
-from pallets.runtime.storage import StateWriter
+from pallets.support.context import CallContext
+from pallets.support.params import param
+from pallets.support.storage import StateWriter
 
 RateListener = Callable[[CallContext, int, int], None]
 RATE_LOWERED_LISTENERS: Final[list[RateListener]] = []  # (ctx, fund, new rate)

@@ -51,7 +51,7 @@ from pallets.funds.storage import (
     PURPOSES,
     REMOVAL_VOTES,
 )
-from pallets.runtime.argtypes import (
+from pallets.support.argtypes import (
     ACCOUNT,
     AMOUNT,
     BOOL,
@@ -64,8 +64,8 @@ from pallets.runtime.argtypes import (
     Optional,
     Text,
 )
-from pallets.runtime.context import CallContext
-from pallets.runtime.declare import CallSet
+from pallets.support.context import CallContext
+from pallets.support.declare import CallSet
 
 calls = CallSet("funds")
 

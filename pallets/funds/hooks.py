@@ -43,9 +43,9 @@ from pallets.funds.storage import (
     PROPOSAL_DUE,
     PROPOSALS,
 )
-from pallets.runtime.context import CallContext
-from pallets.runtime.declare import DispatchFailure, Hooks
-from pallets.runtime.storage import CorruptState
+from pallets.support.context import CallContext
+from pallets.support.declare import DispatchFailure, Hooks
+from pallets.support.storage import CorruptState
 
 MAX_PROPOSALS_PER_BLOCK: Final = 16
 MAX_EXIT_FUNDS_PER_BLOCK: Final = 4

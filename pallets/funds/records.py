@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final
 
-from pallets.runtime.argtypes import ArgType, Record
-from pallets.runtime.declare import RuntimeFault
+from pallets.support.argtypes import ArgType, Record
+from pallets.support.declare import RuntimeFault
 
 
 class RecordType:

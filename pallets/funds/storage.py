@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Final
 
 from pallets.funds.records import RecordType
-from pallets.runtime.argtypes import (
+from pallets.support.argtypes import (
     ACCOUNT,
     AMOUNT,
     BOOL,
@@ -30,7 +30,7 @@ from pallets.runtime.argtypes import (
     Optional,
     Text,
 )
-from pallets.runtime.storage import U32_KEY, U64_KEY, FixedKey, StorageSet
+from pallets.support.storage import U32_KEY, U64_KEY, FixedKey, StorageSet
 
 PURPOSES: Final = (
     "productive_enterprise",

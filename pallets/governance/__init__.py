@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Final
 
 from pallets.governance import calls, errors, events, genesis, hooks, storage
-from pallets.runtime.declare import Pallet
+from pallets.support.declare import Pallet
 
 PALLET: Final = Pallet(
     name="governance",

@@ -29,10 +29,10 @@ from typing import Any, Final
 from ledger import codec
 from ledger.codec import CodecError
 from ledger.types import Call
+from pallets.executive.registry import PalletRegistry
 from pallets.governance.errors import BadCall, BadCallArguments, CallNotAllowed
-from pallets.runtime.argtypes import ArgError, check_args
-from pallets.runtime.declare import GOVERNANCE, CallDef, DispatchFailure
-from pallets.runtime.registry import PalletRegistry
+from pallets.support.argtypes import ArgError, check_args
+from pallets.support.declare import GOVERNANCE, CallDef, DispatchFailure
 from pallets.system.calls import check_param_changes, check_validator_key
 
 StaticCheck = Callable[[Mapping[str, Any]], DispatchFailure | None]

@@ -12,7 +12,7 @@ from ledger import codec
 from ledger.overlay import StateReader
 from pallets.balances.currency import module_account
 from pallets.governance.storage import BALLOTS, PROPOSAL, PROPOSALS, SPENT
-from pallets.runtime.storage import StateWriter
+from pallets.support.storage import StateWriter
 
 DEPOSIT_MODULE: Final = "governance/deposits"
 

@@ -32,9 +32,9 @@ from pallets.governance.storage import (
     VOTES,
 )
 from pallets.members.api import is_member
-from pallets.runtime.argtypes import U64, Bytes
-from pallets.runtime.context import CallContext
-from pallets.runtime.declare import CallSet
+from pallets.support.argtypes import U64, Bytes
+from pallets.support.context import CallContext
+from pallets.support.declare import CallSet
 
 calls = CallSet("governance")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Final
 
 from pallets.governance.storage import KINDS, MAX_ERROR, VOTES
-from pallets.runtime.argtypes import ACCOUNT, AMOUNT, U32, U64, Enum, Text
-from pallets.runtime.declare import EventSet
+from pallets.support.argtypes import ACCOUNT, AMOUNT, U32, U64, Enum, Text
+from pallets.support.declare import EventSet
 
 events = EventSet("governance")
 

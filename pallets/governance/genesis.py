@@ -5,8 +5,8 @@ from __future__ import annotations
 from pallets.balances.currency import register_module_account
 from pallets.governance import rounds
 from pallets.governance.api import DEPOSIT_MODULE
-from pallets.runtime.context import CallContext
-from pallets.runtime.genesis import GenesisConfig
+from pallets.support.context import CallContext
+from pallets.support.genesis_config import GenesisConfig
 
 
 def build(config: GenesisConfig, ctx: CallContext) -> None:

@@ -17,8 +17,8 @@ from ledger.overlay import StateReader
 from pallets.balances.currency import free_balance
 from pallets.governance import api, rounds, tally
 from pallets.governance.storage import BALLOTS, BUDGETS, PROPOSAL, PROPOSALS, SPENT
-from pallets.runtime.context import CallContext
-from pallets.runtime.declare import Hooks
+from pallets.support.context import CallContext
+from pallets.support.declare import Hooks
 
 
 def on_initialize(ctx: CallContext) -> None:

@@ -19,10 +19,10 @@ from typing import Any
 from ledger.overlay import StateReader
 from pallets.governance.events import RoundStarted
 from pallets.governance.storage import BUDGETS, CURRENT_ROUND, ROUND
-from pallets.runtime.context import CallContext
-from pallets.runtime.declare import RuntimeFault
-from pallets.runtime.params import param
-from pallets.runtime.storage import StateWriter
+from pallets.support.context import CallContext
+from pallets.support.declare import RuntimeFault
+from pallets.support.params import param
+from pallets.support.storage import StateWriter
 
 
 def current_round(state: StateReader) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Final
 
 from pallets.funds.records import RecordType
-from pallets.runtime.argtypes import (
+from pallets.support.argtypes import (
     ACCOUNT,
     AMOUNT,
     BOOL,
@@ -34,7 +34,7 @@ from pallets.runtime.argtypes import (
     Optional,
     Text,
 )
-from pallets.runtime.storage import U64_KEY, FixedKey, StorageSet
+from pallets.support.storage import U64_KEY, FixedKey, StorageSet
 
 MAX_CALL_BYTES: Final = 2048
 MAX_ERROR: Final = 256

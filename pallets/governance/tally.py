@@ -41,8 +41,8 @@ from pallets.governance.events import (
 )
 from pallets.governance.storage import ENACT_DUE, MAX_ERROR, TALLY_DUE
 from pallets.members.api import member_count
-from pallets.runtime.context import CallContext
-from pallets.runtime.declare import DispatchFailure, Origin
+from pallets.support.context import CallContext
+from pallets.support.declare import DispatchFailure, Origin
 
 MAX_TALLIES_PER_BLOCK: Final = 16
 MAX_ENACTMENTS_PER_BLOCK: Final = 4

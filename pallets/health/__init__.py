@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Final
 
 from pallets.health import calls, errors, events, genesis, hooks, storage
-from pallets.runtime.declare import Pallet
+from pallets.support.declare import Pallet
 
 PALLET: Final = Pallet(
     name="health",

@@ -39,9 +39,9 @@ from pallets.health.storage import (
     REGION_FUNDS,
     pad,
 )
-from pallets.runtime.argtypes import ACCOUNT, HASH, U32, U64, List, Optional
-from pallets.runtime.context import CallContext
-from pallets.runtime.declare import GOVERNANCE, CallSet
+from pallets.support.argtypes import ACCOUNT, HASH, U32, U64, List, Optional
+from pallets.support.context import CallContext
+from pallets.support.declare import GOVERNANCE, CallSet
 
 calls = CallSet("health")
 

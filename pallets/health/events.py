@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Final
 
 from pallets.health.storage import BIOREGION, COMPONENT_VALUES, MAX_ORACLES
-from pallets.runtime.argtypes import ACCOUNT, BPS, U32, U64, List, Optional
-from pallets.runtime.declare import EventSet
+from pallets.support.argtypes import ACCOUNT, BPS, U32, U64, List, Optional
+from pallets.support.declare import EventSet
 
 events = EventSet("health")
 

@@ -10,10 +10,10 @@ from pallets.health.storage import (
     MAX_ORACLES,
     REGION,
 )
-from pallets.runtime.argtypes import ArgError
-from pallets.runtime.context import CallContext
-from pallets.runtime.declare import RuntimeFault
-from pallets.runtime.genesis import GenesisConfig
+from pallets.support.argtypes import ArgError
+from pallets.support.context import CallContext
+from pallets.support.declare import RuntimeFault
+from pallets.support.genesis_config import GenesisConfig
 
 
 def build(config: GenesisConfig, ctx: CallContext) -> None:

@@ -46,9 +46,9 @@ from pallets.health.storage import (
     pad,
     unpad,
 )
-from pallets.runtime.context import CallContext
-from pallets.runtime.declare import Hooks
-from pallets.runtime.storage import CorruptState
+from pallets.support.context import CallContext
+from pallets.support.declare import Hooks
+from pallets.support.storage import CorruptState
 
 
 def on_epoch(ctx: CallContext, new_epoch: int) -> None:

@@ -39,7 +39,7 @@ from ledger.overlay import StateReader
 from pallets.funds import api as funds_api
 from pallets.health.storage import FLOWS, FUND_BIOREGION, NONCE_MARKS
 from pallets.loans import api as loans_api
-from pallets.runtime.context import CallContext
+from pallets.support.context import CallContext
 from pallets.system.api import account_nonce
 
 BPS_ONE = 10_000

@@ -30,7 +30,7 @@ from typing import Final
 
 from ledger.overlay import StateReader
 from pallets.health.storage import COMPONENTS
-from pallets.runtime.params import param
+from pallets.support.params import param
 
 BPS_ONE: Final = 10_000
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from pallets.funds.records import RecordType
-from pallets.runtime.argtypes import (
+from pallets.support.argtypes import (
     ACCOUNT,
     AMOUNT,
     BOOL,
@@ -42,8 +42,8 @@ from pallets.runtime.argtypes import (
     List,
     Optional,
 )
-from pallets.runtime.declare import RuntimeFault
-from pallets.runtime.storage import ACCOUNT_KEY, U32_KEY, CorruptState, FixedKey, StorageSet
+from pallets.support.declare import RuntimeFault
+from pallets.support.storage import ACCOUNT_KEY, U32_KEY, CorruptState, FixedKey, StorageSet
 
 BIOREGION_RE: Final = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 BIOREGION_LEN: Final = 32

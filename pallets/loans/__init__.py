@@ -8,7 +8,7 @@ from typing import Final
 
 from pallets.loans import api as _api  # noqa: F401  (registers the F7 listener)
 from pallets.loans import calls, errors, events, hooks, interest, storage
-from pallets.runtime.declare import Pallet
+from pallets.support.declare import Pallet
 
 PALLET: Final = Pallet(
     name="loans",

@@ -24,8 +24,8 @@ from pallets.funds.storage import PURPOSES
 from pallets.loans import interest
 from pallets.loans.events import Disbursed, RateLowered
 from pallets.loans.storage import BY_FUND, HISTORY, LOAN, LOANS, OPEN
-from pallets.runtime.context import CallContext
-from pallets.runtime.storage import StateWriter
+from pallets.support.context import CallContext
+from pallets.support.storage import StateWriter
 from pallets.trust import api as trust_api
 
 DAY = 86_400

@@ -35,9 +35,9 @@ from pallets.loans.events import (
     WrittenOff,
 )
 from pallets.loans.storage import EXTENSION_VOTES, MAX_BORROWERS, OPEN, WRITEOFF_VOTES
-from pallets.runtime.argtypes import AMOUNT, U64, Int
-from pallets.runtime.context import CallContext
-from pallets.runtime.declare import CallSet
+from pallets.support.argtypes import AMOUNT, U64, Int
+from pallets.support.context import CallContext
+from pallets.support.declare import CallSet
 from pallets.trust import api as trust_api
 
 calls = CallSet("loans")

@@ -11,8 +11,8 @@ from __future__ import annotations
 from ledger.overlay import StateReader
 from pallets.funds.api import find_fund
 from pallets.loans.storage import LOAN, LOANS
-from pallets.runtime.declare import Hooks
-from pallets.runtime.storage import CorruptState
+from pallets.support.declare import Hooks
+from pallets.support.storage import CorruptState
 
 
 def try_state(state: StateReader) -> list[str]:

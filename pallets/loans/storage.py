@@ -13,7 +13,7 @@ from typing import Final
 
 from pallets.funds.records import RecordType
 from pallets.funds.storage import MAX_FUNDERS, PURPOSE
-from pallets.runtime.argtypes import (
+from pallets.support.argtypes import (
     ACCOUNT,
     AMOUNT,
     BPS,
@@ -27,7 +27,7 @@ from pallets.runtime.argtypes import (
     Optional,
     Record,
 )
-from pallets.runtime.storage import ACCOUNT_KEY, U64_KEY, FixedKey, StorageSet
+from pallets.support.storage import ACCOUNT_KEY, U64_KEY, FixedKey, StorageSet
 from pallets.trust.storage import STAKE
 
 MAX_BORROWERS: Final = 8

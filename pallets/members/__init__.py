@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Final
 
 from pallets.members import calls, errors, events, genesis, hooks, storage
-from pallets.runtime.declare import Pallet
+from pallets.support.declare import Pallet
 
 PALLET: Final = Pallet(
     name="members",

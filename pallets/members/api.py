@@ -19,7 +19,7 @@ from pallets.members.storage import (
     MEMBERS,
     REGISTRARS,
 )
-from pallets.runtime.storage import StateWriter
+from pallets.support.storage import StateWriter
 
 MAX_LIST: Final = 1000
 

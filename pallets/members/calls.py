@@ -37,9 +37,9 @@ from pallets.members.events import (
     RegistrarRemoved,
 )
 from pallets.members.storage import MAX_REGISTRARS, REGISTRARS, REVOCATION, REVOKED
-from pallets.runtime.argtypes import ACCOUNT, HASH
-from pallets.runtime.context import CallContext
-from pallets.runtime.declare import GOVERNANCE, CallSet
+from pallets.support.argtypes import ACCOUNT, HASH
+from pallets.support.context import CallContext
+from pallets.support.declare import GOVERNANCE, CallSet
 
 calls = CallSet("members")
 

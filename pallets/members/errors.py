@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from pallets.runtime.declare import ErrorSet
+from pallets.support.declare import ErrorSet
 
 errors = ErrorSet("members")
 

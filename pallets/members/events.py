@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Final
 
 from pallets.health.storage import BIOREGION
-from pallets.runtime.argtypes import ACCOUNT, HASH
-from pallets.runtime.declare import EventSet
+from pallets.support.argtypes import ACCOUNT, HASH
+from pallets.support.declare import EventSet
 
 events = EventSet("members")
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from pallets.health.storage import BIOREGION_RE, pad
 from pallets.members import api
 from pallets.members.storage import REGISTRARS
-from pallets.runtime.context import CallContext
-from pallets.runtime.declare import RuntimeFault
-from pallets.runtime.genesis import GenesisConfig
+from pallets.support.context import CallContext
+from pallets.support.declare import RuntimeFault
+from pallets.support.genesis_config import GenesisConfig
 
 
 def build(config: GenesisConfig, ctx: CallContext) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from ledger.overlay import StateReader
 from pallets.health.storage import pad
 from pallets.members.storage import ATTESTATIONS, BY_BIOREGION, COUNT, MEMBER, MEMBERS
-from pallets.runtime.declare import Hooks
+from pallets.support.declare import Hooks
 
 
 def try_state(state: StateReader) -> list[str]:

@@ -23,8 +23,8 @@ from typing import Final
 
 from pallets.funds.records import RecordType
 from pallets.health.storage import BIOREGION, BIOREGION_LEN
-from pallets.runtime.argtypes import ACCOUNT, BOOL, HASH, U64, Optional
-from pallets.runtime.storage import ACCOUNT_KEY, HASH_KEY, FixedKey, StorageSet
+from pallets.support.argtypes import ACCOUNT, BOOL, HASH, U64, Optional
+from pallets.support.storage import ACCOUNT_KEY, HASH_KEY, FixedKey, StorageSet
 
 MAX_REGISTRARS: Final = 32  # per bioregion: bounds the walk that counts them
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Final
 
 from pallets.payment import community, events, fees, storage
-from pallets.runtime.declare import Pallet
+from pallets.support.declare import Pallet
 
 PALLET: Final = Pallet(
     name="payment",

@@ -35,10 +35,10 @@ from pallets.members import api as members_api
 from pallets.payment.community import is_community_call
 from pallets.payment.events import DustReaped, FeePaid
 from pallets.payment.storage import ALLOWANCE_USED, DUST_COLLECTED, FEES_COLLECTED
-from pallets.runtime.context import CallContext
-from pallets.runtime.declare import CallDef
-from pallets.runtime.params import U64_MAX, param
-from pallets.runtime.payment import CannotPay, FeeQuote
+from pallets.support.context import CallContext
+from pallets.support.declare import CallDef
+from pallets.support.params import U64_MAX, param
+from pallets.support.payment import CannotPay, FeeQuote
 from pallets.system.hooks import epoch_at
 
 POOL: Final = module_account(COMMONS)

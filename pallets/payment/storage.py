@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from pallets.runtime.argtypes import AMOUNT, U64, Optional, Record
-from pallets.runtime.storage import ACCOUNT_KEY, StorageSet
+from pallets.support.argtypes import AMOUNT, U64, Optional, Record
+from pallets.support.storage import ACCOUNT_KEY, StorageSet
 
 # [epoch, weight used in it]
 USAGE: Final = Record("allowance_usage", (("epoch", U64), ("used", U64)))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from pallets.runtime.declare import Pallet
+from pallets.support.declare import Pallet
 from pallets.system import calls, errors, events, genesis, hooks, storage
 
 PALLET: Final = Pallet(

@@ -28,8 +28,8 @@ from typing import Any
 
 from ledger.overlay import StateReader
 from ledger.types import Evidence, Validator, ValidatorSet
-from pallets.runtime.context import CallContext
-from pallets.runtime.storage import StateWriter
+from pallets.support.context import CallContext
+from pallets.support.storage import StateWriter
 from pallets.system.errors import EmptyValidatorSet
 from pallets.system.events import EquivocationKept, EquivocationRemoved, ValidatorSetScheduled
 from pallets.system.storage import EVIDENCE_SEEN, NONCE, VALIDATOR_CHANGES, VALIDATORS

@@ -15,10 +15,10 @@ import nacl.bindings
 
 from ledger import codec
 from ledger.crypto import blake2b256
-from pallets.runtime.argtypes import U64, FixedBytes, Int, List, Record, Text
-from pallets.runtime.context import CallContext
-from pallets.runtime.declare import GOVERNANCE, CallSet, DispatchFailure
-from pallets.runtime.params import PARAM_INDEX, PARAMS, cross_check, param, param_key
+from pallets.support.argtypes import U64, FixedBytes, Int, List, Record, Text
+from pallets.support.context import CallContext
+from pallets.support.declare import GOVERNANCE, CallSet, DispatchFailure
+from pallets.support.params import PARAM_INDEX, PARAMS, cross_check, param, param_key
 from pallets.system import api
 from pallets.system.errors import (
     AlreadyValidator,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Final
 
-from pallets.runtime.declare import SYSTEM_ERRORS
+from pallets.support.declare import SYSTEM_ERRORS
 
 errors = SYSTEM_ERRORS
 
-# Indices below 16 are the framework's (pallets/runtime/declare.py).
+# Indices below 16 are the framework's (pallets/support/declare.py).
 EmptyValidatorSet: Final = errors.define(
     16,
     "EmptyValidatorSet",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from pallets.runtime.argtypes import ACCOUNT, HASH, U64, Text
-from pallets.runtime.declare import EventSet
+from pallets.support.argtypes import ACCOUNT, HASH, U64, Text
+from pallets.support.declare import EventSet
 
 events = EventSet("system")
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pallets.runtime.context import CallContext
-from pallets.runtime.genesis import GenesisConfig
+from pallets.support.context import CallContext
+from pallets.support.genesis_config import GenesisConfig
 from pallets.system.storage import CHAIN, GENESIS_TIME, TIME, VALIDATORS
 
 

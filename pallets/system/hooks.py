@@ -5,9 +5,9 @@ advance epochs, and check the pallet's invariants.
 from __future__ import annotations
 
 from ledger.overlay import StateReader
-from pallets.runtime.context import CallContext
-from pallets.runtime.declare import Hooks
-from pallets.runtime.params import param
+from pallets.support.context import CallContext
+from pallets.support.declare import Hooks
+from pallets.support.params import param
 from pallets.system.api import scheduled_validator_set
 from pallets.system.events import EpochStarted, ValidatorSetApplied
 from pallets.system.storage import (

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from pallets.runtime.argtypes import ACCOUNT, U64, List, Optional, Record, Text
-from pallets.runtime.storage import ACCOUNT_KEY, HASH_KEY, U64_KEY, StorageSet
+from pallets.support.argtypes import ACCOUNT, U64, List, Optional, Record, Text
+from pallets.support.storage import ACCOUNT_KEY, HASH_KEY, U64_KEY, StorageSet
 
 MAX_VALIDATORS: Final = 1000
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from pallets.runtime.declare import Pallet
+from pallets.support.declare import Pallet
 from pallets.trust import events, hooks, storage
 
 PALLET: Final = Pallet(

@@ -30,9 +30,9 @@ from typing import Any, Final
 from ledger.overlay import StateReader
 from pallets.funds.api import find_fund
 from pallets.funds.records import u32
-from pallets.runtime.context import CallContext
-from pallets.runtime.declare import RuntimeFault
-from pallets.runtime.params import param
+from pallets.support.context import CallContext
+from pallets.support.declare import RuntimeFault
+from pallets.support.params import param
 from pallets.trust.events import TrustChanged
 from pallets.trust.storage import IN_USE, TRUST
 

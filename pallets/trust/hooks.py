@@ -6,7 +6,7 @@ from __future__ import annotations
 from ledger import codec
 from ledger.codec import CodecError
 from ledger.overlay import StateReader
-from pallets.runtime.declare import Hooks
+from pallets.support.declare import Hooks
 from pallets.trust.api import trust_of
 from pallets.trust.storage import IN_USE, TRUST
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from pallets.runtime.argtypes import ACCOUNT, AMOUNT, Optional, Record
-from pallets.runtime.storage import FixedKey, StorageSet
+from pallets.support.argtypes import ACCOUNT, AMOUNT, Optional, Record
+from pallets.support.storage import FixedKey, StorageSet
 
 storage = StorageSet("trust")
 

@@ -38,8 +38,8 @@ import httpx
 from genesis.build import load_genesis
 from ledger.crypto import Keypair, blake2b256, encode_address
 from ledger.types import Call, Extrinsic
-from node.localnet import free_ports, prepare_localnet
-from node.procs import NodeProcess, stop_all
+from node.cli.localnet import free_ports, prepare_localnet
+from node.testing.procs import NodeProcess, stop_all
 from rpc.client import RpcClient, RpcConnectionError, RpcError
 
 RPC_TIMEOUT_S = 3.0

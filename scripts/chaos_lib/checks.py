@@ -8,7 +8,7 @@ divergent height is one violation (it would mean two honest nodes finalized
 different blocks or computed different states).
 
 ``check_homes`` runs once the nodes are stopped and reads each validator's
-block store (``node.export.HomeSource``, a copy, never the live files):
+block store (``node.audit.export.HomeSource``, a copy, never the live files):
 
 * every validator's key signed some commits (``signed`` counts per key);
 * no two precommits of one key for one (height, round) name different
@@ -30,8 +30,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from node.export import HomeError, HomeSource
-from node.replay import ReplayDivergence
+from node.audit.export import HomeError, HomeSource
+from node.audit.replay import ReplayDivergence
 from pallets.system.api import VALIDATOR_DELAY
 from rpc.client import RpcClient
 
@@ -162,7 +162,7 @@ def check_replay(home: Path, invariants_every: int, timeout: float = 900) -> tup
         [
             sys.executable,
             "-m",
-            "node.cli",
+            "node.cli.main",
             "replay",
             "--home",
             str(home),

@@ -2,7 +2,7 @@
 
 Theory of operation
 -------------------
-``ChaosNet`` builds a fresh localnet (``node.localnet.prepare_localnet``, free
+``ChaosNet`` builds a fresh localnet (``node.cli.localnet.prepare_localnet``, free
 ports on 127.0.0.1), starts a ``LinkProxy`` with one route per ordered pair of
 nodes, and rewrites each node's ``config.toml`` so that ``p2p.peers`` names
 every other validator at *its proxy port for this pair*. A node's extra peers
@@ -28,10 +28,10 @@ from pathlib import Path
 from genesis.build import load_genesis
 from genesis.localnet import read_key_file
 from ledger.crypto import Keypair
-from node.config import load_config, render_config
-from node.localnet import free_ports, node_config, prepare_localnet
-from node.node_cli import init_home
-from node.procs import NodeProcess, stop_all
+from node.cli.localnet import free_ports, node_config, prepare_localnet
+from node.cli.node import init_home
+from node.daemon.config import load_config, render_config
+from node.testing.procs import NodeProcess, stop_all
 from rpc.client import RpcClient, RpcConnectionError, RpcError
 from scripts.chaos_lib.proxy import LinkProxy
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from node.config import load_config
+from node.daemon.config import load_config
 from scripts.chaos_lib.checks import check_agreement, check_homes, check_logs, check_replay
 from scripts.chaos_lib.faults import Fault, Injector, Planner
 from scripts.chaos_lib.net import ChaosNet

@@ -15,8 +15,8 @@ from typing import Any
 
 from ledger.crypto import Keypair, encode_address
 from ledger.types import Call, Extrinsic
-from node.localnet import free_ports, prepare_localnet
-from node.procs import NodeProcess, stop_all
+from node.cli.localnet import free_ports, prepare_localnet
+from node.testing.procs import NodeProcess, stop_all
 from rpc.client import RpcClient, RpcConnectionError, RpcError
 
 

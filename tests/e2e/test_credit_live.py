@@ -79,7 +79,7 @@ def test_fund_formed_on_a_live_network_and_replayed(net: Cluster) -> None:
     net.wait_height(top + 1)
     net.stop()
     result = subprocess.run(
-        [sys.executable, "-m", "node.cli", "replay", "--home", str(net.homes[0])],
+        [sys.executable, "-m", "node.cli.main", "replay", "--home", str(net.homes[0])],
         capture_output=True,
         text=True,
         timeout=300,

@@ -31,7 +31,7 @@ import httpx
 from ledger import codec
 from ledger.crypto import Keypair
 from ledger.types import Call
-from pallets.runtime.params import param_key
+from pallets.support.params import param_key
 from rpc.client import RpcClient
 from scripts.demo_fedicredits import DemoError, Driver, run_demo
 from tests.e2e.cluster import Cluster

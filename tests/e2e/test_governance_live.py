@@ -23,10 +23,10 @@ import pytest
 from genesis.build import load_genesis
 from ledger.crypto import Keypair, blake2b256, encode_address
 from ledger.types import Call, Extrinsic, Validator, ValidatorSet
-from node.config import MetricsSection, NodeConfig, NodeSection, P2PSection, RpcSection
-from node.localnet import free_ports
-from node.node_cli import init_home
-from node.procs import NodeProcess
+from node.cli.localnet import free_ports
+from node.cli.node import init_home
+from node.daemon.config import MetricsSection, NodeConfig, NodeSection, P2PSection, RpcSection
+from node.testing.procs import NodeProcess
 from pallets.governance.allowlist import encode_call
 from rpc.client import RpcClient, RpcConnectionError, RpcError
 from tests.e2e.cluster import Cluster

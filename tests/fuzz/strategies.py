@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from ledger import codec
 from ledger.crypto import Keypair, encode_address
 from ledger.types import Call, Extrinsic
-from pallets.runtime import argtypes
+from pallets.support import argtypes
 from tests.fuzz import targets_ledger, targets_p2p
 from tests.fuzz.harness import Target
 

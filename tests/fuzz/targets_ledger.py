@@ -8,9 +8,9 @@ same bytes (one value, one encoding). Its declared error is ``CodecError``.
 
 ``extrinsic`` feeds bytes to everything a node does with an extrinsic from a
 client or a peer before dispatch: ``Extrinsic.decode`` and
-``pallets.runtime.validate.validate_extrinsic`` against the genesis state of
+``pallets.executive.validate.validate_extrinsic`` against the genesis state of
 the real runtime (all pallets, their argument types in
-``pallets.runtime.argtypes``). The declared errors are ``DecodeError`` and
+``pallets.support.argtypes``). The declared errors are ``DecodeError`` and
 ``InvalidExtrinsic``; an ``InvalidExtrinsic`` must carry a reason of
 spec/rpc.md (code 1010) and, except for a bad signature, a detail naming
 what is wrong. Both decoders must agree on what is well-formed.
@@ -25,9 +25,7 @@ from ledger import codec
 from ledger.codec import CodecError, DecodeError
 from ledger.crypto import Keypair
 from ledger.types import EXTRINSIC_LIMITS, Call, Extrinsic
-from pallets.runtime import argtypes
-from pallets.runtime.declare import CallDef
-from pallets.runtime.validate import (
+from pallets.executive.validate import (
     BAD_ARGUMENTS,
     BAD_ORIGIN,
     BAD_SIGNATURE,
@@ -44,6 +42,8 @@ from pallets.runtime.validate import (
     InvalidExtrinsic,
     validate_extrinsic,
 )
+from pallets.support import argtypes
+from pallets.support.declare import CallDef
 from tests.fuzz.harness import Target
 from tests.pallets.helpers import TestChain
 

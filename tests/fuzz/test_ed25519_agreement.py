@@ -2,7 +2,7 @@
 
 A node checks a signature in four ways: ``ledger.crypto.verify`` (votes,
 proposals, handshake proofs, the mempool without a shared verifier), and
-``pallets.runtime.verify.BatchVerifier`` inline, on worker threads, and with
+``pallets.executive.verify.BatchVerifier`` inline, on worker threads, and with
 its memory of recent successes (blocks, the mempool of a running node). If
 one of them accepted a signature another refuses, a block could be valid on
 one node and invalid on the next, and the chain would split. spec/wire.md §2
@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 
 from ledger.crypto import Keypair, verify
 from ledger.types import Call, Extrinsic
-from pallets.runtime.executor import InvalidBlock
-from pallets.runtime.validate import BAD_SIGNATURE, InvalidExtrinsic, validate_extrinsic
-from pallets.runtime.verify import BatchVerifier
+from pallets.executive.executor import InvalidBlock
+from pallets.executive.validate import BAD_SIGNATURE, InvalidExtrinsic, validate_extrinsic
+from pallets.executive.verify import BatchVerifier
 from tests.fuzz.harness import EXAMPLES
 from tests.fuzz.strategies import SMALL_ORDER_ED25519
 from tests.pallets.helpers import BOB, TestChain

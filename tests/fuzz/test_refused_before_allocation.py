@@ -24,7 +24,7 @@ from ledger.types import EXTRINSIC_LIMITS
 from p2p.framing import FrameDecoder, FrameTooLarge
 from p2p.handshake import HandshakeError
 from p2p.messages import MAX_BODY, MessageError, MessageType, decode_body
-from pallets.runtime.validate import TOO_LARGE, InvalidExtrinsic, decode_extrinsic
+from pallets.executive.validate import TOO_LARGE, InvalidExtrinsic, decode_extrinsic
 from rpc.app import RpcApp
 from rpc.config import RpcConfig
 from tests.fuzz.targets_p2p import honest, max_body

@@ -23,7 +23,7 @@ from ledger.crypto import Keypair, blake2b256, encode_address
 from ledger.kv import MemoryKV
 from ledger.merkle import merkle_root
 from ledger.trie import StateTrie
-from pallets.runtime.params import PARAMS, param, param_key
+from pallets.support.params import PARAMS, param, param_key
 
 KEY = Keypair.from_seed(blake2b256(b"genesis-test"))
 

@@ -15,10 +15,10 @@ from genesis.build import dump_genesis
 from ledger import codec
 from ledger.crypto import blake2b256
 from ledger.types import BLOCK_LIMITS, Block, Commit, Header
-from node.audit_cli import export_command, import_command, replay_command
-from node.export import MAGIC, RECORD_LIMITS
-from node.replay import BlockRecord
-from node.replay_fixture import ChainBuilder
+from node.audit.export import MAGIC, RECORD_LIMITS
+from node.audit.replay import BlockRecord
+from node.cli.audit import export_command, import_command, replay_command
+from node.testing.replay_fixture import ChainBuilder
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 app.command("replay")(replay_command)

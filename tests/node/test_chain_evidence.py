@@ -11,8 +11,8 @@ import pytest
 
 from ledger.crypto import Keypair, blake2b256
 from ledger.types import Evidence, Vote, VoteType
-from node.chain import MAX_EVIDENCE_PER_BLOCK, check_evidence_bounds, select_evidence
-from pallets.runtime.executor import InvalidBlock
+from node.daemon.chain import MAX_EVIDENCE_PER_BLOCK, check_evidence_bounds, select_evidence
+from pallets.executive.executor import InvalidBlock
 
 GENESIS = blake2b256(b"test genesis")
 

@@ -13,11 +13,11 @@ from consensus import proposer_of
 from ledger import vrf
 from ledger.kv import MemoryKV
 from ledger.types import GENESIS_VRF_OUTPUT, NO_VRF_PROOF, Block, block_vrf_alpha
-from node.chain import Chain, ChainError
-from node.replay import BlockRecord, ReplayDivergence, Replayer
-from node.replay_fixture import ChainBuilder
-from pallets.runtime.executor import InvalidBlock, InvalidVrf
-from pallets.runtime.verify import BatchVerifier
+from node.audit.replay import BlockRecord, ReplayDivergence, Replayer
+from node.daemon.chain import Chain, ChainError
+from node.testing.replay_fixture import ChainBuilder
+from pallets.executive.executor import InvalidBlock, InvalidVrf
+from pallets.executive.verify import BatchVerifier
 from tests.node.replay_helpers import records_of
 
 

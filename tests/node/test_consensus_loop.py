@@ -13,7 +13,7 @@ from typing import Any
 from consensus.actions import Decide
 from ledger.crypto import blake2b256
 from ledger.types import Commit
-from node.consensus_loop import ConsensusLoop
+from node.daemon.consensus_loop import ConsensusLoop
 
 
 class StoreAt:

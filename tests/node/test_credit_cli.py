@@ -19,9 +19,9 @@ import pytest
 from typer.testing import CliRunner
 
 from ledger.crypto import encode_address
-from node import credit_cli
+from node.cli import credit as credit_cli
+from node.cli.wallet import store_key
 from node.rpc_credit import register_credit_queries
-from node.wallet_cli import store_key
 from rpc.registry import CallContext, MethodRegistry, parse_params
 from tests.node.wallet_fakes import ChainBackend, ChainClient, serve_chain
 from tests.pallets.credit_helpers import ANA, BEN, FUNDERS, LUCIA, fund_zine, request, wait
@@ -125,7 +125,7 @@ def test_a_microcredit_from_fund_to_repayment_through_the_cli(cli: Any, chain: T
 
 def test_loan_repay_all_settles_in_one_call(cli: Any, chain: TestChain) -> None:
     """``loan repay ID all`` signs loans.settle: the loan closes exactly, in one payment."""
-    from node.credit_cli import SETTLE_MARGIN_SECONDS, settle_ceiling
+    from node.cli.credit import SETTLE_MARGIN_SECONDS, settle_ceiling
     from pallets.loans import api as loans_api
     from pallets.loans.interest import accrue
     from tests.pallets.credit_helpers import approve, submit_valid
@@ -222,7 +222,7 @@ def _second_fund() -> dict[str, Any]:
 
 
 def test_signing_summary_shows_hashes_as_hex_and_accounts_as_addresses() -> None:
-    from node.credit_cli import _is_account, _show
+    from node.cli.credit import _is_account, _show
 
     digest = bytes(range(32))
     assert _show(digest, "cc", _is_account("funds", "create", "policy_hash")) == "0x" + digest.hex()

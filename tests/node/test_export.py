@@ -20,8 +20,8 @@ from ledger.types import (
     ValidatorSet,
     extrinsics_root,
 )
-from node.chain import Chain
-from node.replay_fixture import ChainBuilder, validator_key
+from node.daemon.chain import Chain
+from node.testing.replay_fixture import ChainBuilder, validator_key
 from tests.node.replay_helpers import (
     block_of,
     cli,

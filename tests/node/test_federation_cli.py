@@ -1,6 +1,6 @@
 """``credichain federation``: agreements proposed, shown and left through the CLI, on a TestChain.
 
-The CLI talks JSON-RPC through ``RpcClient`` (the one ``node.credit_cli``
+The CLI talks JSON-RPC through ``RpcClient`` (the one ``node.cli.credit``
 imports, whose helpers the federation commands reuse); here it is replaced
 by ``ChainClient`` (tests/node/wallet_fakes.py), which executes submitted
 extrinsics as blocks of a ``TestChain`` and answers queries through the real
@@ -17,9 +17,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from node import credit_cli, federation_cli
+from node.cli import credit as credit_cli
+from node.cli import federation as federation_cli
+from node.cli.wallet import store_key
 from node.rpc_federation import register_federation_queries
-from node.wallet_cli import store_key
 from rpc.registry import MethodRegistry
 from tests.node.wallet_fakes import ChainClient, serve_chain
 from tests.pallets.credit_helpers import FUNDERS, wait

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ledger.crypto import Keypair, blake2b256
-from node.mempool import (
+from node.daemon.mempool import (
     ALREADY_IMPORTED,
     BANNED,
     INVALID,
@@ -14,7 +14,7 @@ from node.mempool import (
     MempoolError,
     MempoolLimits,
 )
-from pallets.runtime.validate import InvalidExtrinsic
+from pallets.executive.validate import InvalidExtrinsic
 from tests.pallets.helpers import ALICE, BOB, CHARLIE, DAVE, EVE, FERDIE, TestChain
 
 
@@ -266,7 +266,7 @@ def _priority(pool: Mempool, raw: bytes) -> int:
 
 
 def test_an_entry_whose_signer_can_no_longer_pay_leaves_unbanned() -> None:
-    from pallets.runtime.validate import CANNOT_PAY
+    from pallets.executive.validate import CANNOT_PAY
 
     chain = TestChain(fees=True)
     pool = pool_for(chain)
@@ -279,7 +279,7 @@ def test_an_entry_whose_signer_can_no_longer_pay_leaves_unbanned() -> None:
 
 
 def _fee(chain: TestChain, raw: bytes, weight: int) -> int:
-    from pallets.runtime.params import param
+    from pallets.support.params import param
 
     state = chain.state()
     return (

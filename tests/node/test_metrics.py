@@ -10,9 +10,9 @@ from prometheus_client import generate_latest
 
 from ledger.crypto import Keypair, blake2b256
 from ledger.types import Block, Commit, CommitSig, Header, Validator, ValidatorSet
-from node import metrics as metrics_module
-from node.community_metrics import BioregionFigures, CommunityFigures, community_figures
-from node.metrics import PULLED_METRICS, NodeMetrics
+from node.daemon import metrics as metrics_module
+from node.daemon.community_metrics import BioregionFigures, CommunityFigures, community_figures
+from node.daemon.metrics import PULLED_METRICS, NodeMetrics
 from p2p.config import P2PStats
 from tests.pallets.credit_helpers import ANA, BEN, LUCIA, approve, fund_zine, submit_valid, wait
 from tests.pallets.health_helpers import chain as health_chain

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from ledger.kv import LevelDBKV, StoreError
-from node.localnet import free_ports, prepare_localnet
+from node.cli.localnet import free_ports, prepare_localnet
 
 
 def _start(home: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "node.cli", "node", "start", "--home", str(home)],
+        [sys.executable, "-m", "node.cli.main", "node", "start", "--home", str(home)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -57,7 +57,7 @@ def test_a_repeated_stop_signal_still_stops_cleanly(tmp_path: Path) -> None:
     ports = free_ports(1)
     (home,) = prepare_localnet(tmp_path / "net", 1, ports)
     node = subprocess.Popen(
-        [sys.executable, "-m", "node.cli", "node", "start", "--home", str(home)],
+        [sys.executable, "-m", "node.cli.main", "node", "start", "--home", str(home)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,

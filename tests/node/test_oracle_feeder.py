@@ -28,7 +28,7 @@ from typer.testing import CliRunner
 
 from ledger.crypto import Keypair
 from ledger.types import Call
-from node import cli
+from node.cli import main as cli
 from node.oracle.config import ComponentMap, ConfigError, OracleConfig, load_config, parse_config
 from node.oracle.feeder import EpochStatus, Feeder, RpcChain, read_components
 from node.oracle.mapping import Mapped, to_bps

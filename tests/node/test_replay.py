@@ -13,9 +13,9 @@ from genesis.build import load_genesis
 from ledger.crypto import Keypair
 from ledger.kv import LevelDBKV
 from ledger.types import Receipt
-from node.chain import Chain
-from node.replay import BlockRecord, ReplayDivergence, Replayer
-from node.replay_fixture import ChainBuilder, validator_key
+from node.audit.replay import BlockRecord, ReplayDivergence, Replayer
+from node.daemon.chain import Chain
+from node.testing.replay_fixture import ChainBuilder, validator_key
 from pallets import construct
 from pallets.balances.storage import TOTAL_ISSUANCE
 from tests.e2e.cluster import Cluster

@@ -1,4 +1,4 @@
-"""Replay of the community chain (node/replay_fixture_community.py): funds, credit, loans,
+"""Replay of the community chain (node/testing/replay_fixture_community.py): funds, credit, loans,
 federation, members, governance, health and commons, through signed extrinsics and hooks.
 
 The chain is built once per module in a stopped node's home (LevelDB); tests that
@@ -21,9 +21,9 @@ from ledger import codec
 from ledger.crypto import Keypair
 from ledger.kv import LevelDBKV
 from ledger.types import Block, Event, Extrinsic, Receipt, extrinsics_root
-from node.chain import Chain
-from node.replay import BlockRecord, Replayer
-from node.replay_fixture_community import (
+from node.audit.replay import BlockRecord, Replayer
+from node.daemon.chain import Chain
+from node.testing.replay_fixture_community import (
     MINTED,
     NEWCOMER_POWER,
     VOICE_CREDITS,
@@ -39,7 +39,7 @@ from pallets.governance import api as governance_api
 from pallets.health import api as health_api
 from pallets.loans import api as loans_api
 from pallets.members import api as members_api
-from pallets.runtime.params import param
+from pallets.support.params import param
 from tests.node.replay_helpers import block_of, cli, commit_of, read_payloads, tamper, tree_digest
 
 

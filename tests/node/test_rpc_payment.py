@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ledger.crypto import Keypair, blake2b256
-from node import wallet_cli
+from node.cli import wallet as wallet_cli
 from node.rpc_payment import register_payment_queries
 from pallets.balances.storage import FREE
 from rpc.errors import RpcError

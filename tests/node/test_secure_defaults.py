@@ -1,6 +1,6 @@
 """A node as shipped is closed by default: each secure default, checked where it is set.
 
-Three layers: the defaults in ``node.config`` (and their agreement with the
+Three layers: the defaults in ``node.daemon.config`` (and their agreement with the
 RPC server's own ``RpcConfig`` defaults, so neither can drift open); what
 ``credichain node init`` writes (config and encrypted keys); and one real
 node process started from the default configuration (only the ports
@@ -29,7 +29,8 @@ from genesis.schema import GenesisDoc
 from ledger.crypto import Keypair, blake2b256
 from ledger.keyfile import DEFAULT_KDF, KeyfileError, load_keyfile, read_keyfile_document
 from ledger.types import Call, Extrinsic
-from node.config import (
+from node.cli.localnet import free_ports, prepare_localnet
+from node.daemon.config import (
     MetricsSection,
     NodeConfig,
     P2PSection,
@@ -38,9 +39,8 @@ from node.config import (
     parse_hostport,
     render_config,
 )
-from node.localnet import free_ports, prepare_localnet
-from node.procs import NodeProcess
 from node.rpc_queries import node_registry
+from node.testing.procs import NodeProcess
 from rpc.config import RpcConfig
 
 PASSPHRASE = "correct horse battery staple"
@@ -59,7 +59,7 @@ NODE_CHANGING = (
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "node.cli", *args],
+        [sys.executable, "-m", "node.cli.main", *args],
         capture_output=True,
         text=True,
         timeout=60,

@@ -8,7 +8,7 @@ import pytest
 
 from ledger.crypto import Keypair, blake2b256
 from ledger.types import VoteType
-from node.signer_guard import (
+from node.daemon.signer_guard import (
     DoubleSignError,
     FileSignerStore,
     MemorySignerStore,

@@ -10,7 +10,7 @@ from consensus import Core, CoreConfig, StartHeight, TimeoutFired, TimeoutStep, 
 from consensus.wal import MAGIC, encode_record
 from ledger.crypto import Keypair, blake2b256
 from ledger.types import Validator, ValidatorSet, Vote, VoteType
-from node.wal import WalError, WriteAheadLog
+from node.daemon.wal import WalError, WriteAheadLog
 
 KEYS = sorted((Keypair.dev(f"wal-test-{i}") for i in range(4)), key=lambda k: k.public)
 VS = ValidatorSet.of([Validator(k.public, 1) for k in KEYS])

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ledger.crypto import Keypair, encode_address
-from node.wallet_cli import WalletError, app, format_amount, parse_amount
+from node.cli.wallet import WalletError, app, format_amount, parse_amount
 from tests.rpc.fake_backend import INITIAL
 from tests.rpc.live_server import LiveServer
 

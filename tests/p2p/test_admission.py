@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from node.config import ConfigError, NodeConfig, P2PSection, load_config
+from node.daemon.config import ConfigError, NodeConfig, P2PSection, load_config
 from p2p.admission import (
     BUSY,
     IP_LIMIT,

@@ -22,7 +22,7 @@ import trio
 from prometheus_client import generate_latest
 from structlog.testing import capture_logs
 
-from node.metrics import NodeMetrics
+from node.daemon.metrics import NodeMetrics
 from p2p.config import PeerAddress
 from p2p.framing import RecordDecoder, encode_record
 from p2p.service import P2PService

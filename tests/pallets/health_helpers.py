@@ -15,12 +15,12 @@ from ledger import codec
 from ledger.crypto import Keypair
 from ledger.types import Receipt
 from pallets import construct
+from pallets.executive.registry import PalletRegistry
 from pallets.health import api as health_api
-from pallets.runtime.argtypes import Bytes
-from pallets.runtime.context import CallContext
-from pallets.runtime.declare import CallSet, DispatchFailure, ErrorSet, Origin, Pallet
-from pallets.runtime.registry import PalletRegistry
-from pallets.runtime.weights import WeightTable, load_weights
+from pallets.support.argtypes import Bytes
+from pallets.support.context import CallContext
+from pallets.support.declare import CallSet, DispatchFailure, ErrorSet, Origin, Pallet
+from pallets.support.weights import WeightTable, load_weights
 from pallets.system.storage import GENESIS_TIME
 from tests.pallets.helpers import ALICE, TestChain, test_doc
 

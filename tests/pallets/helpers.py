@@ -27,10 +27,10 @@ from ledger.kv import KVStore, MemoryKV, WriteBatch
 from ledger.trie import EMPTY_ROOT, StateTrie
 from ledger.types import GENESIS_VRF_OUTPUT, Block, Call, Extrinsic, Receipt, block_vrf_alpha
 from pallets import construct
-from pallets.runtime.executor import BlockEnv, BlockResult, Runtime
-from pallets.runtime.genesis import genesis_state
-from pallets.runtime.registry import PalletRegistry
-from pallets.runtime.verify import BatchVerifier
+from pallets.executive.executor import BlockEnv, BlockResult, Runtime
+from pallets.executive.genesis import genesis_state
+from pallets.executive.registry import PalletRegistry
+from pallets.executive.verify import BatchVerifier
 from pallets.system.storage import NONCE
 
 GENESIS_TIME = 1_700_000_000

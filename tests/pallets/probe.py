@@ -6,7 +6,8 @@ from typing import Final
 
 from ledger.types import Validator, ValidatorSet
 from pallets import balances, system
-from pallets.runtime.argtypes import (
+from pallets.executive.registry import PalletRegistry
+from pallets.support.argtypes import (
     ACCOUNT,
     AMOUNT,
     BOOL,
@@ -21,8 +22,8 @@ from pallets.runtime.argtypes import (
     Optional,
     Text,
 )
-from pallets.runtime.context import CallContext
-from pallets.runtime.declare import (
+from pallets.support.context import CallContext
+from pallets.support.declare import (
     GOVERNANCE,
     CallSet,
     ErrorSet,
@@ -31,8 +32,7 @@ from pallets.runtime.declare import (
     Origin,
     Pallet,
 )
-from pallets.runtime.registry import PalletRegistry
-from pallets.runtime.storage import U64_KEY, StorageSet
+from pallets.support.storage import U64_KEY, StorageSet
 from pallets.system.api import schedule_validator_set
 
 NAME: Final = "probe"

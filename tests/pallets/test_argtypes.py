@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from pallets.runtime.argtypes import (
+from pallets.support.argtypes import (
     ACCOUNT,
     AMOUNT,
     BOOL,

@@ -10,9 +10,9 @@ from ledger.overlay import MemoryState, StateOverlay
 from pallets.balances import currency
 from pallets.balances.hooks import try_state
 from pallets.balances.storage import FREE, MODULE_ACCOUNTS, TOTAL_ISSUANCE
-from pallets.runtime.context import BlockInfo, CallContext
-from pallets.runtime.declare import DispatchFailure
-from pallets.runtime.params import param
+from pallets.support.context import BlockInfo, CallContext
+from pallets.support.declare import DispatchFailure
+from pallets.support.params import param
 from pallets.system.storage import NONCE
 from tests.pallets.helpers import ALICE, BOB, CHARLIE, TestChain, assert_noop
 

@@ -12,7 +12,7 @@ from pallets.commons import api as commons_api
 from pallets.commons.redistribution import apportion
 from pallets.funds import api as funds_api
 from pallets.health import api as health_api
-from pallets.runtime.params import YEAR
+from pallets.support.params import YEAR
 from tests.pallets.credit_helpers import (
     ANA,
     BEN,

@@ -9,9 +9,9 @@ import pytest
 from ledger.crypto import blake2b256
 from pallets.credit.draw import draw_reviewers, shares, shuffled
 from pallets.credit.storage import APPROVAL, APPROVALS
+from pallets.executive.executor import InvalidBlock
 from pallets.funds.storage import PURPOSES
-from pallets.runtime.executor import InvalidBlock
-from pallets.runtime.params import param
+from pallets.support.params import param
 from pallets.trust import api as trust_api
 from tests.pallets.credit_helpers import (
     ANA,

@@ -12,7 +12,7 @@ import pytest
 
 from ledger.crypto import blake2b256
 from pallets.credit.draw import DRAW_SEED_DOMAIN, draw_reviewers, draw_seed
-from pallets.runtime.params import param
+from pallets.support.params import param
 from tests.pallets.credit_helpers import (
     ANA,
     BEN,
@@ -113,7 +113,7 @@ def test_panels_of_requests_drawn_in_one_block_are_independent() -> None:
 
 
 def test_resubmit_cooldown_defaults_to_review_max() -> None:
-    from pallets.runtime.params import defaults
+    from pallets.support.params import defaults
 
     assert defaults()["credit"]["resubmit_cooldown"] == defaults()["credit"]["review_max"]
     chain = fund_zine()  # a localnet genesis

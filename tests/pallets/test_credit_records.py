@@ -14,7 +14,7 @@ from pallets.credit.storage import APPROVAL, APPROVALS
 from pallets.funds import api as funds_api
 from pallets.loans import api as loans_api
 from pallets.loans.interest import schedule
-from pallets.runtime.params import param
+from pallets.support.params import param
 from pallets.trust.api import trust_of
 from tests.pallets.credit_helpers import (
     ANA,

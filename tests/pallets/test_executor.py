@@ -19,9 +19,9 @@ from ledger.types import (
     verify_block_vrf,
 )
 from pallets import construct
-from pallets.runtime.context import SEED_DOMAIN
-from pallets.runtime.executor import BlockEnv, InvalidBlock, InvalidVrf
-from pallets.runtime.verify import BatchVerifier
+from pallets.executive.executor import BlockEnv, InvalidBlock, InvalidVrf
+from pallets.executive.verify import BatchVerifier
+from pallets.support.context import SEED_DOMAIN
 from pallets.system.api import validator_set
 from pallets.system.storage import EPOCH, NONCE, NUMBER, TIME, VALIDATOR_CHANGES
 from tests.pallets import probe
@@ -295,8 +295,8 @@ def test_dispatch_on_behalf_of_another_origin() -> None:
 
 def test_dispatch_checks_arguments_and_charges_the_weight() -> None:
     from ledger.overlay import MemoryState, StateOverlay
-    from pallets.runtime.context import BlockInfo, CallContext
-    from pallets.runtime.declare import DispatchFailure, Origin
+    from pallets.support.context import BlockInfo, CallContext
+    from pallets.support.declare import DispatchFailure, Origin
 
     count = next(c for c in probe.PALLET.calls if c.name == "count")
     info = BlockInfo(1, 0, bytes(32), bytes(32), bytes(32), bytes(32), 0)

@@ -16,6 +16,7 @@ from ledger.overlay import MemoryState, StateOverlay
 from node.rpc_credit import redraw_view
 from pallets.balances.storage import FREE
 from pallets.credit.storage import APPROVAL, APPROVALS
+from pallets.executive.executor import InvalidBlock
 from pallets.federation import api as federation_api
 from pallets.federation.agreements import agreement, consent, partners, recognized_trust
 from pallets.federation.calls import split_id_of
@@ -36,8 +37,7 @@ from pallets.funds import api as funds_api
 from pallets.funds.storage import NEXT_PROPOSAL
 from pallets.loans import api as loans_api
 from pallets.loans.api import WRITE_OFF_WORK
-from pallets.runtime.context import BlockInfo, CallContext
-from pallets.runtime.executor import InvalidBlock
+from pallets.support.context import BlockInfo, CallContext
 from pallets.trust.api import FEDERATED_TRUST_WORK, in_use, local_trust, trust_of
 from pallets.trust.storage import TRUST as TRUST_INDEX
 from tests.pallets import helpers

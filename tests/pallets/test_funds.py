@@ -276,8 +276,8 @@ def _repay_in_full(chain: TestChain, loan_id: int) -> list[Any]:
 
 
 def test_f5_a_leaving_funder_is_paid_in_parts_and_is_in_arrears_after_exit_period() -> None:
-    from node.community_metrics import community_figures
-    from node.metrics import NodeMetrics
+    from node.daemon.community_metrics import community_figures
+    from node.daemon.metrics import NodeMetrics
     from node.rpc_credit import fund_report_view
     from pallets.balances.currency import free_balance
     from pallets.loans import api as loans_api

@@ -22,8 +22,8 @@ from pallets.governance.hooks import try_state
 from pallets.governance.storage import NEXT_ID, SPENT
 from pallets.governance.tally import MAX_TALLIES_PER_BLOCK, outcome
 from pallets.members import api as members_api
-from pallets.runtime.declare import GOVERNANCE
-from pallets.runtime.params import param
+from pallets.support.declare import GOVERNANCE
+from pallets.support.params import param
 from pallets.system.api import latest_validator_set, validator_set
 from tests.pallets.credit_helpers import ok
 from tests.pallets.helpers import (

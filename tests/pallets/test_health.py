@@ -9,12 +9,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger import codec
+from pallets.executive.executor import InvalidBlock
 from pallets.funds import api as funds_api
 from pallets.health import api as health_api
 from pallets.health.rounds import component_medians, median, weighted_score
 from pallets.health.storage import HISTORY_EPOCHS, OBSERVATIONS
 from pallets.members import api as members_api
-from pallets.runtime.executor import InvalidBlock
 from tests.pallets.credit_helpers import ANA, BEN, LUCIA, approve, fund_zine, submit_valid
 from tests.pallets.health_helpers import (
     chain,

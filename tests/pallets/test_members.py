@@ -12,11 +12,11 @@ import pytest
 from genesis.build import GenesisError
 from ledger.crypto import Keypair, blake2b256, encode_address
 from ledger.overlay import StateOverlay
+from pallets.executive.executor import InvalidBlock
 from pallets.governance.rounds import current_round
 from pallets.members import api
 from pallets.members.hooks import try_state
 from pallets.members.storage import COUNT, REVOKED
-from pallets.runtime.executor import InvalidBlock
 from tests.pallets.credit_helpers import ok
 from tests.pallets.health_helpers import chain as sudo_chain
 from tests.pallets.health_helpers import govern, govern_ok

@@ -15,12 +15,12 @@ from ledger.crypto import Keypair, blake2b256
 from pallets import construct
 from pallets.balances.currency import COMMONS, module_account
 from pallets.balances.storage import FREE, TOTAL_ISSUANCE
+from pallets.executive.executor import BlockResult, InvalidBlock
+from pallets.executive.validate import InvalidExtrinsic
 from pallets.payment import fees
 from pallets.payment.storage import ALLOWANCE_USED, DUST_COLLECTED, FEES_COLLECTED
-from pallets.runtime.executor import BlockResult, InvalidBlock
-from pallets.runtime.params import param
-from pallets.runtime.payment import CANNOT_PAY, CannotPay
-from pallets.runtime.validate import InvalidExtrinsic
+from pallets.support.params import param
+from pallets.support.payment import CANNOT_PAY, CannotPay
 from pallets.system.storage import NONCE
 from tests.pallets.helpers import ALICE, BOB, CHARLIE, DAVE, EVE, TestChain
 from tests.pallets.helpers import test_doc as doc_with

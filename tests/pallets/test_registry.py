@@ -7,11 +7,11 @@ import json
 import pytest
 
 from pallets import balances, construct, system
-from pallets.runtime.argtypes import U8
-from pallets.runtime.context import CallContext
-from pallets.runtime.declare import CallSet, ErrorSet, EventSet, Pallet, RuntimeFault
-from pallets.runtime.registry import PalletRegistry
-from pallets.runtime.storage import StorageSet
+from pallets.executive.registry import PalletRegistry
+from pallets.support.argtypes import U8
+from pallets.support.context import CallContext
+from pallets.support.declare import CallSet, ErrorSet, EventSet, Pallet, RuntimeFault
+from pallets.support.storage import StorageSet
 from tests.pallets.probe import probe_registry
 
 

@@ -23,7 +23,7 @@ from pallets.governance.allowlist import encode_call
 from pallets.governance.hooks import try_state as governance_try_state
 from pallets.health import api as health_api
 from pallets.health.storage import NONCE_MARKS, OPEN_EPOCH
-from pallets.runtime.context import BlockInfo, CallContext
+from pallets.support.context import BlockInfo, CallContext
 from pallets.system.storage import EPOCH, GENESIS_TIME
 from tests.pallets.health_helpers import EPOCH as LOCALNET_EPOCH
 from tests.pallets.health_helpers import chain as health_chain

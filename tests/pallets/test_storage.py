@@ -6,9 +6,9 @@ import pytest
 
 from ledger import codec
 from ledger.overlay import MemoryState, StateOverlay
-from pallets.runtime.argtypes import U64, Text
-from pallets.runtime.declare import RuntimeFault
-from pallets.runtime.storage import (
+from pallets.support.argtypes import U64, Text
+from pallets.support.declare import RuntimeFault
+from pallets.support.storage import (
     ACCOUNT_KEY,
     TEXT_KEY,
     U64_KEY,

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from ledger.overlay import StateReader
-from pallets.runtime.context import BlockInfo, CallContext
+from pallets.support.context import BlockInfo, CallContext
 from pallets.trust import api as trust_api
 from pallets.trust.hooks import try_state
 from pallets.trust.storage import TRUST

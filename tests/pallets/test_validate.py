@@ -6,7 +6,7 @@ import pytest
 
 from ledger.crypto import blake2b256
 from ledger.types import Call, Extrinsic
-from pallets.runtime.validate import (
+from pallets.executive.validate import (
     NONCE_TOO_FAR,
     InvalidExtrinsic,
     ValidationRules,

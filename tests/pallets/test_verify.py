@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.crypto import Keypair
-from pallets.runtime.verify import BatchVerifier, SignedItem
+from pallets.executive.verify import BatchVerifier, SignedItem
 
 KEYS = [Keypair.dev(name) for name in ("alice", "bob", "charlie")]
 

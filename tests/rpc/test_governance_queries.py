@@ -17,12 +17,14 @@ import pytest
 from typer.testing import CliRunner
 
 from ledger.crypto import Keypair, blake2b256, encode_address
-from node import credit_cli, gov_cli, members_cli
+from node.cli import credit as credit_cli
+from node.cli import gov as gov_cli
+from node.cli import members as members_cli
+from node.cli.wallet import WalletError, store_key
 from node.rpc_governance import register_governance_queries
 from node.rpc_members import register_members_queries
-from node.wallet_cli import WalletError, store_key
 from pallets.governance.allowlist import encode_call
-from pallets.runtime.params import param
+from pallets.support.params import param
 from rpc.registry import MethodRegistry
 from tests.node.wallet_fakes import ChainClient, run_query, serve_chain
 from tests.pallets.helpers import ALICE, BOB, CHARLIE, DAVE, TestChain

@@ -25,7 +25,7 @@ import wsproto.events as ws_events
 
 from ledger.crypto import Keypair
 from ledger.types import Block, Call, Extrinsic
-from node.config import ConfigError, NodeConfig, RpcSection, load_config
+from node.daemon.config import ConfigError, NodeConfig, RpcSection, load_config
 from rpc import methods as rpc_methods
 from rpc.app import RpcApp
 from rpc.client import WsClient

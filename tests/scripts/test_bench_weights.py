@@ -12,8 +12,8 @@ import json
 import pytest
 
 from pallets import construct
-from pallets.runtime.declare import SIGNED
-from pallets.runtime.weights import WEIGHTS_FILE, load_weights, parse_weights
+from pallets.support.declare import SIGNED
+from pallets.support.weights import WEIGHTS_FILE, load_weights, parse_weights
 from scripts import bench_weights
 from scripts import weights_scenarios as ws
 

@@ -53,7 +53,7 @@ from consensus.inputs import Input
 from consensus.wal import MAGIC, decode_log, encode_record
 from ledger.crypto import blake2b256
 from ledger.types import Commit, Evidence, Proposal, Vote, VoteType
-from node.signer_guard import DoubleSignError, MemorySignerStore, SignerGuard
+from node.daemon.signer_guard import DoubleSignError, MemorySignerStore, SignerGuard
 
 from .world import ANSWER, GENESIS_HASH, GENESIS_TIME_MS, SIM_TIMEOUTS, START, TIMER, validator_key
 

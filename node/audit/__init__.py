@@ -1,0 +1,1 @@
+"""Auditing a chain: replay every block from genesis, export and import."""

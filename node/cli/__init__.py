@@ -1,0 +1,1 @@
+"""``credichain``: one module per command group; ``main`` mounts them."""

@@ -1,0 +1,161 @@
+"""``credichain localnet``: a local multi-validator network of real processes.
+
+Node i serves RPC on 9944+i, p2p on 30333+i and metrics on 9615+i, all on
+127.0.0.1. The first run writes the genesis (dev accounts funded), one home
+per validator and their plain-text localnet keys under ``--dir``; a later run
+on the same directory resumes that chain. Ctrl-C or SIGTERM stops every node
+with SIGTERM, so each leaves a consistent store.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from genesis.build import dump_genesis, load_genesis
+from genesis.localnet import localnet_doc
+from genesis.schema import DEV_ACCOUNTS
+from ledger.crypto import Keypair, encode_address
+from node.cli.node import init_home
+from node.daemon.config import MetricsSection, NodeConfig, NodeSection, P2PSection, RpcSection
+from node.testing.procs import NodeProcess, stop_all
+
+RPC_BASE, P2P_BASE, METRICS_BASE = 9944, 30333, 9615
+MAX_VALIDATORS = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Ports:
+    """Base ports: node i uses base + i."""
+
+    rpc: int = RPC_BASE
+    p2p: int = P2P_BASE
+    metrics: int = METRICS_BASE
+
+
+def _ports_free(base: int, count: int) -> bool:
+    for port in range(base, base + count):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+    return True
+
+
+def free_ports(count: int) -> Ports:
+    """Base ports with ``count`` free ports each, away from the defaults (tests, benchmarks)."""
+    rng = random.Random()
+    # Below Linux's default ephemeral range (32768-60999), so that an outgoing
+    # connection cannot take a port between this check and the node's bind.
+    for _ in range(200):
+        base = rng.randrange(20_000, 32_000 - 3 * count, 10)
+        if all(_ports_free(base + k * count, count) for k in range(3)):
+            return Ports(rpc=base, p2p=base + count, metrics=base + 2 * count)
+    raise RuntimeError("no free range of ports found on 127.0.0.1")
+
+
+def node_config(index: int, ports: Ports) -> NodeConfig:
+    return NodeConfig(
+        node=NodeSection(moniker=f"validator-{index}"),
+        p2p=P2PSection(listen=f"127.0.0.1:{ports.p2p + index}"),
+        rpc=RpcSection(listen=f"127.0.0.1:{ports.rpc + index}", explorer=True),
+        metrics=MetricsSection(listen=f"127.0.0.1:{ports.metrics + index}"),
+    )
+
+
+def prepare_localnet(directory: Path, validators: int, ports: Ports = Ports()) -> list[Path]:
+    """Create (or find) the localnet in ``directory``; return the node homes."""
+    genesis_path = directory / "genesis.json"
+    if genesis_path.exists():
+        doc = load_genesis(genesis_path)
+        homes = [directory / f"node{i}" for i in range(len(doc.validators))]
+        missing = [h for h in homes if not (h / "config.toml").exists()]
+        if missing:
+            raise FileNotFoundError(f"{directory} has a genesis but no node home {missing[0]}")
+        return homes
+    if not 1 <= validators <= MAX_VALIDATORS:
+        raise ValueError(f"--validators must be between 1 and {MAX_VALIDATORS}")
+    directory.mkdir(parents=True, exist_ok=True)
+    keys = [Keypair.generate() for _ in range(validators)]
+    doc = localnet_doc(keys, genesis_time=int(time.time()), base_port=ports.p2p)
+    dump_genesis(doc, genesis_path)
+    homes = []
+    for index, key in enumerate(keys):
+        home = directory / f"node{index}"
+        init_home(
+            home,
+            genesis_file=genesis_path,
+            validator_key=key,
+            config=node_config(index, ports),
+            localnet=True,
+            passphrase=None,
+        )
+        homes.append(home)
+    return homes
+
+
+def _print_endpoints(console: Console, homes: list[Path], hrp: str) -> None:
+    table = Table(title="credichain localnet")
+    for column in ("node", "rpc (HTTP + WebSocket)", "p2p", "metrics", "log"):
+        table.add_column(column)
+    for i, home in enumerate(homes):
+        table.add_row(
+            f"node{i}",
+            f"http://127.0.0.1:{RPC_BASE + i}",
+            f"127.0.0.1:{P2P_BASE + i}",
+            f"http://127.0.0.1:{METRICS_BASE + i}/metrics",
+            str(home / "node.log"),
+        )
+    console.print(table)
+    dev = Table(title="dev accounts (seed = blake2b256(b'credichain-dev/' + name))")
+    dev.add_column("name")
+    dev.add_column("address")
+    for name in DEV_ACCOUNTS:
+        dev.add_row(name, encode_address(Keypair.dev(name).public, hrp))
+    console.print(dev)
+
+
+def localnet_command(
+    validators: Annotated[int, typer.Option(help="Number of validators (new network only).")] = 4,
+    dir: Annotated[
+        Path, typer.Option("--dir", help="Where the network lives; re-use it to resume.")
+    ] = Path("localnet"),
+) -> None:
+    """Start a local network of validator processes on 127.0.0.1 (Ctrl-C stops it)."""
+    console = Console()
+    try:
+        homes = prepare_localnet(dir, validators)
+    except (ValueError, FileNotFoundError) as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
+    doc = load_genesis(dir / "genesis.json")
+    nodes = [NodeProcess(home) for home in homes]
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    for node in nodes:
+        node.start()
+    _print_endpoints(console, homes, doc.address_prefix)
+    console.print(f"{len(nodes)} validators running; Ctrl-C stops them.")
+    failed = None
+    while not stop.wait(0.5):
+        failed = next((n for n in nodes if not n.running), None)
+        if failed is not None:
+            break
+    stop_all(nodes)
+    if failed is not None:
+        console.print(f"[red]{failed.home.name} exited unexpectedly; its last lines:[/red]")
+        console.print(failed.log_tail())
+        raise typer.Exit(1)
+    console.print("localnet stopped")

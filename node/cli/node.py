@@ -1,0 +1,213 @@
+"""``credichain node init | start``: set up a node's home directory and run it.
+
+Home layout: ``config.toml`` (every setting, documented), ``genesis.json``,
+``node_key.json`` (p2p identity of a non-validator), ``validator_key.json``
+(consensus key; a validator's p2p identity too, so that the validator set is
+the p2p allowlist), ``data/`` (LevelDB, the consensus WAL, the signer state).
+Keys are encrypted with the passphrase in ``CREDICHAIN_KEY_PASSPHRASE`` (or
+asked at the prompt); plain-text keys are accepted only for a localnet
+genesis.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import structlog
+import trio
+import typer
+
+from genesis.build import GenesisError, load_genesis
+from genesis.schema import GenesisDoc
+from ledger.crypto import Keypair
+from ledger.keyfile import KeyfileError, load_keyfile, save_keyfile
+from ledger.kv import StoreError
+from node.daemon.chain import ChainError
+from node.daemon.config import ConfigError, NodeConfig, load_config, render_config
+from node.daemon.logs import configure_logging
+from node.daemon.service import NodePaths, NodeService
+
+app = typer.Typer(no_args_is_help=True, add_completion=False)
+log = structlog.get_logger("node")
+
+PASSPHRASE_ENV = "CREDICHAIN_KEY_PASSPHRASE"
+
+HomeOption = Annotated[Path, typer.Option("--home", help="The node's home directory.")]
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(2)
+
+
+def _passphrase(confirm: bool) -> str:
+    value = os.environ.get(PASSPHRASE_ENV)
+    if value:
+        return value
+    if not sys.stdin.isatty():
+        raise _fail(f"set {PASSPHRASE_ENV}: keys are encrypted and there is no terminal to ask")
+    return str(typer.prompt("Key passphrase", hide_input=True, confirmation_prompt=confirm))
+
+
+def init_home(
+    home: Path,
+    *,
+    genesis_file: Path | None,
+    validator_key: Keypair | None,
+    config: NodeConfig,
+    localnet: bool,
+    passphrase: str | None,
+) -> NodePaths:
+    """Create ``home`` with its config, genesis and keys (used by the CLI and localnet)."""
+    paths = NodePaths(home)
+    home.mkdir(parents=True, exist_ok=True)
+    paths.config.write_text(render_config(config))
+    if genesis_file is not None:
+        shutil.copyfile(genesis_file, paths.genesis)
+    secret = None if localnet else passphrase
+    save_keyfile(
+        paths.node_key, Keypair.generate(), secret, localnet=localnet, kind="node", overwrite=True
+    )
+    if validator_key is not None:
+        save_keyfile(
+            paths.validator_key,
+            validator_key,
+            secret,
+            localnet=localnet,
+            kind="validator",
+            overwrite=True,
+        )
+    return paths
+
+
+@app.command("init")
+def init_command(
+    home: HomeOption,
+    genesis: Annotated[
+        Path | None, typer.Option(help="Genesis file to copy into the home directory.")
+    ] = None,
+    validator: Annotated[bool, typer.Option(help="Generate a validator key too.")] = True,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing home directory.")] = False,
+) -> None:
+    """Create a node home: config.toml (documented), keys, and the genesis file."""
+    paths = NodePaths(home)
+    if paths.config.exists() and not force:
+        raise _fail(f"{paths.config} exists (use --force to overwrite)")
+    localnet = False
+    if genesis is not None:
+        try:
+            localnet = load_genesis(genesis).localnet
+        except GenesisError as exc:
+            raise _fail(str(exc)) from exc
+    passphrase = None if localnet else _passphrase(confirm=True)
+    key = Keypair.generate() if validator else None
+    init_home(
+        home,
+        genesis_file=genesis,
+        validator_key=key,
+        config=NodeConfig(),
+        localnet=localnet,
+        passphrase=passphrase,
+    )
+    typer.echo(f"initialised {home}")
+    if key is not None:
+        typer.echo(f"validator public key: {key.public.hex()}")
+
+
+def load_node(home: Path) -> tuple[NodePaths, NodeConfig, GenesisDoc, Keypair, Keypair | None]:
+    paths = NodePaths(home)
+    if not paths.genesis.exists():
+        raise _fail(f"{paths.genesis} is missing (copy the chain's genesis file there)")
+    try:
+        config = load_config(paths.config)
+        genesis = load_genesis(paths.genesis)
+    except (ConfigError, GenesisError) as exc:
+        raise _fail(str(exc)) from exc
+    localnet = genesis.localnet
+
+    def read(path: Path) -> Keypair:
+        try:
+            return load_keyfile(
+                path, None if localnet else _passphrase(False), allow_localnet=localnet
+            )
+        except KeyfileError as exc:
+            raise _fail(str(exc)) from exc
+
+    validator_key = read(paths.validator_key) if paths.validator_key.exists() else None
+    if validator_key is not None:
+        identity = validator_key
+    elif paths.node_key.exists():
+        identity = read(paths.node_key)
+    else:
+        raise _fail(f"no key in {home}: run `credichain node init --home {home}` first")
+    return paths, config, genesis, identity, validator_key
+
+
+async def run_until_signalled(service: NodeService) -> None:
+    # The receiver restores the handlers it found when it closes. Make those
+    # SIG_IGN, so a second SIGTERM (a supervisor repeating itself) during the
+    # last of the shutdown cannot kill the process: a Python-level handler would
+    # not do, because interpreter finalization resets those to the default.
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, signal.SIG_IGN)
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(service.run)
+            async for signum in signals:
+                log.info("stopping", signal=signal.Signals(signum).name)
+                nursery.cancel_scope.cancel()
+                break
+
+
+@app.command("start")
+def start_command(
+    home: HomeOption,
+    log_format: Annotated[
+        str | None, typer.Option(help="console (default) or json; overrides config.toml.")
+    ] = None,
+) -> None:
+    """Run the node until SIGTERM or SIGINT; the store stays consistent."""
+    paths, config, genesis, identity, validator_key = load_node(home)
+    fmt = log_format or config.node.log_format
+    if fmt not in ("console", "json"):
+        raise _fail(f"--log-format must be console or json, got {fmt!r}")
+    configure_logging(fmt, config.node.log_level)  # type: ignore[arg-type]
+    try:
+        service = NodeService(
+            paths=paths,
+            config=config,
+            genesis=genesis,
+            identity=identity,
+            validator_key=validator_key,
+        )
+    except (StoreError, ChainError) as exc:
+        raise _fail(str(exc)) from None
+    try:
+        trio.run(run_until_signalled, service)
+    except (OSError, BaseExceptionGroup) as exc:
+        cause = _find_os_error(exc)
+        if cause is None or cause.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL):
+            raise
+        raise _fail(
+            f"cannot listen: {cause.strerror} (p2p.listen {config.p2p.listen}, rpc.listen "
+            f"{config.rpc.listen}, metrics.listen {config.metrics.listen} in {paths.config}; "
+            "is another node running on these ports?)"
+        ) from None
+
+
+def _find_os_error(exc: BaseException) -> OSError | None:
+    """The first ``OSError`` in ``exc`` or in the exception groups around it."""
+    if isinstance(exc, OSError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = _find_os_error(inner)
+            if found is not None:
+                return found
+    return None

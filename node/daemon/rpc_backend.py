@@ -1,0 +1,150 @@
+"""The node's answers to the RPC server (``rpc.backend.RpcBackend``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from ledger.overlay import StateReader
+from ledger.trie import MissingNodeError
+from ledger.types import Block, Commit, Header
+from node import __version__
+from node.daemon.mempool import MempoolError
+from rpc.backend import (
+    ChainEvent,
+    ChainInfo,
+    ExtrinsicRejected,
+    Health,
+    PeerInfo,
+    ReceiptRecord,
+    StateUnavailable,
+    Topics,
+)
+
+if TYPE_CHECKING:
+    from node.daemon.service import NodeService
+
+
+class NodeRpcBackend:
+    def __init__(self, node: NodeService) -> None:
+        self.node = node
+        genesis = node.genesis
+        self._info = ChainInfo(
+            node_name="credichain",
+            node_version=__version__,
+            chain_name=genesis.chain,
+            genesis_hash=node.chain.genesis_hash,
+            token_symbol=genesis.token_symbol,
+            token_decimals=genesis.token_decimals,
+            address_prefix=genesis.address_prefix,
+        )
+
+    def chain_info(self) -> ChainInfo:
+        return self._info
+
+    def best_hash(self) -> bytes:
+        return self.node.chain.head.hash
+
+    def finalized_hash(self) -> bytes:
+        return self.node.chain.head.hash
+
+    def block_hash(self, height: int) -> bytes | None:
+        if height > self.node.chain.height:
+            return None
+        return self.node.chain.blocks.hash_at(height)
+
+    # Block-store reads (LevelDB get + decode) are thread-safe: the RPC server
+    # runs chain_getBlock/Header/Receipt/BlockHash in worker threads. The trie
+    # (its node cache) and the mempool are not: their methods stay on the loop.
+
+    def header(self, block_hash: bytes) -> Header | None:
+        header = self.node.chain.blocks.header_by_hash(block_hash)
+        if header is not None:
+            return header
+        block = self.node.chain.blocks.block_by_hash(block_hash)
+        return None if block is None else block.header
+
+    def block(self, block_hash: bytes) -> Block | None:
+        return self.node.chain.blocks.block_by_hash(block_hash)
+
+    def commit(self, block_hash: bytes) -> Commit | None:
+        block = self.node.chain.blocks.block_by_hash(block_hash)
+        if block is None or block.header.height == 0:
+            return None
+        return self.node.chain.blocks.commit_at(block.header.height)
+
+    def receipt(self, extrinsic_hash: bytes) -> ReceiptRecord | None:
+        found = self.node.chain.blocks.receipt(extrinsic_hash)
+        if found is None:
+            return None
+        height, index, receipt = found
+        block_hash = self.node.chain.blocks.hash_at(height)
+        assert block_hash is not None
+        return ReceiptRecord(block_hash, height, index, receipt)
+
+    async def submit_extrinsic(self, data: bytes) -> bytes:
+        try:
+            return self.node.submit_extrinsic(data)
+        except MempoolError as exc:
+            raise ExtrinsicRejected(exc.code, exc.reason) from exc
+
+    def pending_extrinsics(self) -> Sequence[bytes]:
+        return self.node.mempool.pending()
+
+    def in_pool(self, extrinsic_hash: bytes) -> bool:
+        return extrinsic_hash in self.node.mempool
+
+    def next_index(self, account: bytes) -> int:
+        return self.node.mempool.next_nonce(account)
+
+    def state_at(self, block_hash: bytes) -> StateReader:
+        header = self.header(block_hash)
+        if header is None:
+            raise StateUnavailable("unknown block")
+        if not self.node.chain.trie.has_root(header.state_root):
+            raise StateUnavailable(f"the state of block {header.height} was pruned")
+        return self.node.chain.trie.reader(header.state_root)
+
+    def read_proof(self, keys: Sequence[bytes], block_hash: bytes) -> Sequence[bytes]:
+        header = self.header(block_hash)
+        if header is None:
+            raise StateUnavailable("unknown block")
+        try:
+            return self.node.chain.trie.prove(header.state_root, list(keys))
+        except MissingNodeError as exc:
+            raise StateUnavailable(f"the state of block {header.height} was pruned") from exc
+
+    def metadata(self) -> Mapping[str, Any]:
+        return self.node.chain.runtime.metadata()
+
+    def peers(self) -> Sequence[PeerInfo]:
+        p2p = self.node.p2p
+        validators = self.node.chain.validators_for(self.node.chain.height + 1)
+        infos = []
+        for identity in p2p.connected_peers():
+            status = p2p.peer_status(identity)
+            peer = p2p.peers.get(identity)
+            infos.append(
+                PeerInfo(
+                    peer_id="0x" + identity.hex(),
+                    address=getattr(peer, "remote_address", "") or "",
+                    best_height=0 if status is None else status.height,
+                    is_validator=validators.power_of(identity) > 0,
+                )
+            )
+        return infos
+
+    def health(self) -> Health:
+        return Health(
+            peers=len(self.node.p2p.connected_peers()),
+            is_syncing=self.node.syncing,
+            should_have_peers=len(self.node.chain.validators_for(1).validators) > 1,
+        )
+
+    def subscribe_events(
+        self, topics: Topics | None = None
+    ) -> AbstractAsyncContextManager[trio.abc.ReceiveChannel[ChainEvent]]:
+        return self.node.events.subscribe(topics)
