@@ -1,18 +1,27 @@
-"""The node's answers to the RPC server (``rpc.backend.RpcBackend``)."""
+"""The node's answers to the RPC server (``rpc.backend.RpcBackend``).
+
+``NodeRpcBackend`` reads the running node through ``RpcNode``: the parts it
+answers from, not the service that assembles them. ``NodeService`` is one
+(node/daemon/service.py builds this backend with itself); a test can pass
+anything with these attributes.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import trio
 
+from genesis.schema import GenesisDoc
 from ledger.overlay import StateReader
 from ledger.trie import MissingNodeError
 from ledger.types import Block, Commit, Header
 from node import __version__
-from node.daemon.mempool import MempoolError
+from node.daemon.chain import Chain
+from node.daemon.mempool import Mempool, MempoolError
+from p2p.service import P2PService
 from rpc.backend import (
     ChainEvent,
     ChainInfo,
@@ -23,13 +32,37 @@ from rpc.backend import (
     StateUnavailable,
     Topics,
 )
+from rpc.events import EventHub
 
-if TYPE_CHECKING:
-    from node.daemon.service import NodeService
+
+class RpcNode(Protocol):
+    """What the RPC backend reads from the running node."""
+
+    @property
+    def genesis(self) -> GenesisDoc: ...
+
+    @property
+    def chain(self) -> Chain: ...
+
+    @property
+    def mempool(self) -> Mempool: ...
+
+    @property
+    def p2p(self) -> P2PService: ...
+
+    @property
+    def events(self) -> EventHub: ...
+
+    @property
+    def syncing(self) -> bool: ...
+
+    def submit_extrinsic(self, raw: bytes) -> bytes:
+        """Admit to the pool (raises ``MempoolError``) and queue for gossip."""
+        ...
 
 
 class NodeRpcBackend:
-    def __init__(self, node: NodeService) -> None:
+    def __init__(self, node: RpcNode) -> None:
         self.node = node
         genesis = node.genesis
         self._info = ChainInfo(

@@ -1,22 +1,25 @@
-"""A running node: the trio nursery that holds p2p, consensus, sync, RPC and metrics.
+"""A running node: assembly of its parts, and the routing of peer messages.
 
 Theory of operation
 -------------------
-``NodeService.run`` opens the chain (LevelDB under ``HOME/data``), replays
-the consensus WAL, and starts, in one nursery: the p2p service, the loop
-that checks and routes peer messages, the consensus loop, block sync, the
-extrinsic gossip batcher, the RPC server and the metrics endpoint. A
-``trio.Cancelled`` (SIGTERM/SIGINT) unwinds them all; the store is only ever
-written by whole-block synced batches, so it is consistent at any moment.
+``NodeService`` builds the parts: the chain (LevelDB under ``HOME/data``),
+the mempool, the p2p service, the consensus loop over the replayed WAL,
+gossip (``node.daemon.gossip``) and block sync (``node.daemon.sync``).
+``NodeService.run`` starts each, with ``nursery.start``, in one nursery, with
+the loop that checks and routes peer messages, the RPC server and the metrics
+endpoint. A ``trio.Cancelled`` (SIGTERM/SIGINT) unwinds them all; the store
+is only ever written by whole-block synced batches, so it is consistent at
+any moment.
 
 Peer messages are checked here before the core sees them: votes and
 proposals against the validator set of their height (signature, membership),
-extrinsics through the mempool. A peer that sends something invalid is
+then relayed by gossip and handed to the consensus loop; extrinsics through
+the mempool, then queued for gossip. A peer that sends something invalid is
 penalised through p2p's fault scores.
 
-Block sync: when a peer's status shows committed blocks we lack, fetch them
-with their commits, verify each commit against the set of its height,
-execute, store, then jump the consensus core to the next height.
+A committed block, decided by consensus or applied by block sync, reaches
+``_on_commit``: mempool, metrics, gossip's height, the p2p allowlist, RPC
+events and our status follow it.
 """
 
 from __future__ import annotations
@@ -29,20 +32,15 @@ import structlog
 import trio
 
 from consensus import (
-    BroadcastProposal,
-    BroadcastVote,
     Core,
     CoreConfig,
-    InvalidCommit,
     InvalidMessage,
     ProposalReceived,
     TimeoutParams,
     VoteReceived,
     check_proposal,
     check_vote,
-    verify_commit,
 )
-from consensus.actions import Action
 from genesis.schema import GenesisDoc
 from ledger.codec import DecodeError
 from ledger.crypto import Keypair
@@ -51,17 +49,19 @@ from node.daemon.chain import Chain, Executed
 from node.daemon.community_metrics import community_figures
 from node.daemon.config import NodeConfig, parse_hostport
 from node.daemon.consensus_loop import ConsensusLoop
+from node.daemon.gossip import GossipService
 from node.daemon.mempool import Mempool, MempoolError, MempoolLimits
 from node.daemon.metrics import NodeMetrics
 from node.daemon.rpc_backend import NodeRpcBackend
 from node.daemon.signer_guard import FileSignerStore, SignerGuard
+from node.daemon.sync import BlockSync, serve_blocks
 from node.daemon.wal import WriteAheadLog
 from node.rpc_queries import node_registry
 from p2p.config import PeerAddress
 from p2p.messages import Extrinsics, Message, Status
 from p2p.messages import Proposal as ProposalMessage
 from p2p.messages import Vote as VoteMessage
-from p2p.service import P2PError, P2PService
+from p2p.service import P2PService
 from pallets.executive.executor import InvalidBlock
 from rpc.backend import ExtrinsicStatus, Finalized, FinalizedHead, InBlock, NewHead
 from rpc.events import EventHub
@@ -69,11 +69,9 @@ from rpc.server import serve as serve_rpc
 
 log = structlog.get_logger("node")
 
-SYNC_BATCH = 32
+# No block committed for this long: the height has stalled. Gossip then re-sends
+# the height's messages, and block sync follows a peer only one block ahead.
 LAG_TOLERANCE_SECONDS = 1.0
-# Verified consensus messages kept for re-gossip, per height (votes, proposals).
-MAX_HEIGHT_MESSAGES = 2048
-GOSSIP_FLUSH_SECONDS = 0.02
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,14 +140,7 @@ class NodeService:
             ),
         )
         self.events = EventHub()
-        self.syncing = False
         self._last_progress = 0.0
-        self._gossip_queue: list[bytes] = []
-        # Every verified vote and proposal of the current height, re-sent to
-        # all peers while the height stalls: a validator that (re)connects
-        # mid-height gets what was gossiped before it arrived (Tendermint's
-        # vote gossip; without it 3 of 4 validators can wait on each other).
-        self._height_messages: dict[bytes, VoteMessage | ProposalMessage] = {}
         self._extra_peers = [PeerAddress.parse(p) for p in config.p2p.peers]
         host, port = parse_hostport(config.p2p.listen, "p2p.listen")
         self.p2p = P2PService(
@@ -159,10 +150,13 @@ class NodeService:
             listen_host=host,
             listen_port=port,
             peers=self._dial_targets(),
-            serve_blocks=self._serve_blocks,
+            serve_blocks=functools.partial(serve_blocks, self.chain),
             config=config.p2p.p2p_config(),
         )
         self.metrics.set_p2p_stats(self.p2p.stats)
+        self.gossip = GossipService(
+            self.p2p, current_height=lambda: self.consensus.core.height, stalled=self._stalled
+        )
         self.wal, report = WriteAheadLog.open(paths.wal)
         if report.problem:
             log.warning("consensus WAL tail repaired", problem=report.problem)
@@ -187,8 +181,25 @@ class NodeService:
             block_interval_ms=c.block_interval_ms,
             build_block=self._build_block,
             on_commit=self._on_commit,
-            broadcast=self._broadcast_action,
+            broadcast=self.gossip.broadcast_action,
         )
+        self.block_sync = BlockSync(
+            chain=self.chain,
+            network=self.p2p,
+            metrics=self.metrics,
+            on_commit=self._on_commit,
+            jump_to=self.consensus.jump_to,
+            stalled=self._stalled,
+            own_validator=None if validator_key is None else validator_key.public,
+        )
+
+    @property
+    def syncing(self) -> bool:
+        """Whether block sync is catching up from a peer (RPC ``system_health``)."""
+        return self.block_sync.syncing
+
+    def _stalled(self) -> bool:
+        return trio.current_time() - self._last_progress >= LAG_TOLERANCE_SECONDS
 
     # ------------------------------------------------------------ peers
 
@@ -241,11 +252,10 @@ class NodeService:
                     log.info("metrics listening", port=metrics_port)
                 self._publish_status()
                 self.metrics.wal_replayed(len(self._replay))
+                await nursery.start(self.gossip.run)
                 await nursery.start(self.consensus.run, self._replay)
                 nursery.start_soon(self._route_messages)
-                nursery.start_soon(self._sync_loop)
-                nursery.start_soon(self._gossip_loop)
-                nursery.start_soon(self._regossip_loop)
+                await nursery.start(self.block_sync.run)
                 task_status.started()
         finally:
             self.wal.close()
@@ -282,7 +292,7 @@ class NodeService:
         )
         self._observe_commit(block, commit)
         self._last_progress = trio.current_time()
-        self._height_messages.clear()
+        self.gossip.new_height()
         # The p2p allowlist follows the validator sets of h-1..h+2 (``_allowed``); when a
         # set change (G6) reaches this height, drop the peers it removed.
         if self.chain.validators_for(max(header.height - 2, 1)).hash != header.validators_hash:
@@ -315,50 +325,11 @@ class NodeService:
             lambda: community_figures(self.chain.trie.reader(state_root), height)
         )
 
-    def _observe_peers(self, *, syncing: bool) -> None:
-        """Peer-derived metrics, computed on the loop (the scrape runs in another thread)."""
-        peers = self.p2p.connected_peers()
-        statuses = [self.p2p.peer_status(identity) for identity in peers]
-        best = max((s.height for s in statuses if s is not None), default=0)
-        self.metrics.sync_status(syncing, best)
-        own = None if self.validator_key is None else self.validator_key.public
-        self.metrics.validators_seen(self.chain.validators_for(self.chain.height + 1), peers, own)
-
     def _publish_status(self) -> None:
         head = self.chain.head
         self.p2p.set_status(
             Status(head.height, self.consensus.round, head.hash, self.chain.genesis_hash)
         )
-
-    def _broadcast_action(self, action: Action) -> None:
-        if isinstance(action, BroadcastVote):
-            self._relay(VoteMessage(action.vote))
-        elif isinstance(action, BroadcastProposal):
-            for vote in action.pol_votes:
-                self._relay(VoteMessage(vote))
-            self._relay(ProposalMessage(action.proposal, action.payload))
-
-    def _relay(self, message: VoteMessage | ProposalMessage) -> None:
-        """Gossip a verified message now, and keep it for re-gossip at this height."""
-        inner = message.vote if isinstance(message, VoteMessage) else message.proposal
-        if len(self._height_messages) < MAX_HEIGHT_MESSAGES:
-            self._height_messages[inner.signature] = message
-        self.p2p.broadcast(message)
-
-    async def _regossip_loop(self) -> None:
-        while True:
-            await trio.sleep(LAG_TOLERANCE_SECONDS)
-            if trio.current_time() - self._last_progress < LAG_TOLERANCE_SECONDS:
-                continue
-            current = self.consensus.core.height
-            messages = [
-                m
-                for m in self._height_messages.values()
-                if (m.vote if isinstance(m, VoteMessage) else m.proposal).height == current
-            ]
-            for identity in self.p2p.connected_peers():
-                for message in messages:
-                    self.p2p.send(identity, message, force=True)
 
     # ------------------------------------------------------------ extrinsics
 
@@ -366,16 +337,9 @@ class NodeService:
         """Admit to the pool (raises ``MempoolError``) and queue for gossip."""
         tx_hash = self.mempool.submit(raw)
         self.metrics.submitted(tx_hash)
-        self._gossip_queue.append(raw)
+        self.gossip.queue_extrinsics([raw])
         self.metrics.mempool(len(self.mempool), self.mempool.bytes_used)
         return tx_hash
-
-    async def _gossip_loop(self) -> None:
-        while True:
-            await trio.sleep(GOSSIP_FLUSH_SECONDS)
-            while self._gossip_queue:
-                batch, self._gossip_queue = self._gossip_queue[:500], self._gossip_queue[500:]
-                self.p2p.broadcast(Extrinsics(tuple(batch)))
 
     # ------------------------------------------------------------ peer messages
 
@@ -395,7 +359,7 @@ class NodeService:
                 return  # stale, or far ahead of us: block sync covers the gap
             self.metrics.signature_checks("vote")
             check_vote(vote, self.chain.validators_for(vote.height), self.chain.genesis_hash)
-            self._relay(message)
+            self.gossip.relay(message)
             self.consensus.hold_or_submit(VoteReceived(vote), vote.height)
         elif isinstance(message, ProposalMessage):
             proposal = message.proposal
@@ -404,7 +368,7 @@ class NodeService:
             validators = self.chain.validators_for(proposal.height)
             self.metrics.signature_checks("proposal")
             check_proposal(proposal, validators, self.chain.genesis_hash)
-            self._relay(message)
+            self.gossip.relay(message)
             self.consensus.hold_or_submit(
                 ProposalReceived(proposal, message.block), proposal.height
             )
@@ -416,75 +380,4 @@ class NodeService:
                     accepted.append(raw)
                 except MempoolError:
                     continue  # already known or no longer valid: not the peer's fault
-            if accepted:
-                self._gossip_queue.extend(accepted)
-
-    # ------------------------------------------------------------ block sync
-
-    def _serve_blocks(self, from_height: int, count: int) -> list[tuple[bytes, bytes]]:
-        out = []
-        for height in range(max(from_height, 1), min(from_height + count, self.chain.height + 1)):
-            block = self.chain.blocks.block_by_height(height)
-            commit = self.chain.blocks.commit_at(height)
-            if block is None or commit is None:
-                break
-            out.append((block.encode(), commit.encode()))
-        return out
-
-    async def _sync_loop(self) -> None:
-        while True:
-            await trio.sleep(0.5)
-            target = self._best_peer()
-            self._observe_peers(syncing=target is not None)
-            if target is None:
-                self.syncing = False
-                continue
-            identity, height = target
-            self.syncing = True
-            try:
-                await self._sync_from(identity, height)
-            except (P2PError, InvalidBlock, InvalidCommit, DecodeError) as exc:
-                log.warning("block sync failed", peer=identity.hex()[:16], error=str(exc))
-            self.syncing = False
-
-    def _best_peer(self) -> tuple[bytes, int] | None:
-        best: tuple[bytes, int] | None = None
-        for identity in self.p2p.connected_peers():
-            status = self.p2p.peer_status(identity)
-            if status is None or status.height <= self.chain.height:
-                continue
-            # One block behind is normal consensus lag and the core decides it
-            # itself, unless we have been stuck: the peers moved on and will
-            # not send that height's votes again.
-            stalled = trio.current_time() - self._last_progress > LAG_TOLERANCE_SECONDS
-            if status.height == self.chain.height + 1 and not stalled:
-                continue
-            if best is None or status.height > best[1]:
-                best = (identity, status.height)
-        return best
-
-    async def _sync_from(self, identity: bytes, target: int) -> None:
-        log.info("block sync", behind=target - self.chain.height, peer=identity.hex()[:16])
-        while self.chain.height < target:
-            start = self.chain.height + 1
-            entries = await self.p2p.request_blocks(
-                identity, start, min(SYNC_BATCH, target - self.chain.height)
-            )
-            if not entries:
-                return
-            for block_bytes, commit_bytes in entries:
-                block = Block.decode(block_bytes)
-                commit = Commit.decode(commit_bytes)
-                height = self.chain.height + 1
-                if block.header.height != height or commit.block_hash != block.hash:
-                    raise InvalidBlock(f"sync: block {block.header.height} is not {height}")
-                if height <= self.chain.height:
-                    continue
-                self.metrics.signature_checks("commit", len(commit.signatures))
-                verify_commit(commit, self.chain.validators_for(height), self.chain.genesis_hash)
-                self.chain.validate_block(block, round_=commit.round)
-                executed = self.chain.commit_block(block, commit)
-                self._on_commit(executed, commit)
-                self.metrics.synced(height)
-            await trio.sleep(0)
-        self.consensus.jump_to(self.chain.height + 1)
+            self.gossip.queue_extrinsics(accepted)
