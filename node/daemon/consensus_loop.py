@@ -1,17 +1,26 @@
-"""The consensus shell: turns I/O into core inputs and core actions into I/O.
+"""The trio adapter of the consensus host: timers, an inbox channel, the chain.
 
 Theory of operation
 -------------------
-One trio task (``run``) owns the core. Everything that reaches the core goes
-through ``feed``: appended to the WAL, stepped, and every action carried out
-in order (the contract of ``consensus/__init__.py``). Actions that answer the
-core (signing, building, validating) feed their answer back through the same
-path, so the WAL holds every input in the order the core saw it.
+``consensus.host.ConsensusHost`` owns the contract of ``consensus/__init__.py``
+(WAL before every step, WAL sync before signing, next-height buffer, decide →
+store → next height, restart from the WAL); the simulation in ``tests/sim``
+drives the same host. This module only supplies its I/O:
+
+* one trio task (``run``) owns the host: it restarts it from the WAL, then
+  feeds every input that arrives on its channel (``submit``), stamped with
+  the wall clock (the host has none);
+* ``Blocks``: validator sets, block building (mempool → ``Chain``) and
+  validation, and committing a decided block with the callbacks of
+  ``NodeService``;
+* ``Outbox``: gossip through ``NodeService``, timeouts and the pause between
+  heights as child tasks of the nursery, evidence kept for the next block we
+  build;
+* ``Signer``: the ``SignerGuard``, whose refusals are logged loudly.
 
 Peer messages arrive already signature-checked by ``NodeService`` (against
-the validator set of their height); timers are child tasks that put a
-``TimeoutFired`` on the loop's channel; block sync jumps the core forward
-with ``StartHeight`` after committing blocks directly.
+the validator set of their height); block sync jumps the host forward with
+``jump_to`` after committing blocks directly.
 """
 
 from __future__ import annotations
@@ -30,25 +39,22 @@ from consensus import (
     ConflictingProposal,
     Core,
     Decide,
-    EvidenceFound,
     Input,
     ProposalReceived,
-    ProposalSigned,
     RequestValidation,
     RequestValue,
     ScheduleTimeout,
     SignProposal,
     SignVote,
-    StartHeight,
     TimeoutFired,
     ValueReady,
     VoteReceived,
-    VoteSigned,
 )
 from consensus.actions import Action
 from consensus.buffer import NextHeightBuffer
+from consensus.host import ConsensusHost, Stored
 from ledger.codec import DecodeError
-from ledger.types import Block, Commit, Evidence
+from ledger.types import Block, Commit, Evidence, Proposal, ValidatorSet, Vote
 from node.daemon.chain import Chain, Executed, select_evidence
 from node.daemon.signer_guard import DoubleSignError, SignerGuard
 from node.daemon.wal import WriteAheadLog
@@ -75,11 +81,47 @@ def _short(message: object) -> str:
     return key.hex()[:8] if isinstance(key, bytes) else "-"
 
 
+def _log_step(inp: Input, actions: list[Action], replayed: bool) -> None:
+    log.debug(
+        "step",
+        input=_describe(inp),
+        actions=[_describe(a) for a in actions],
+        replayed=replayed,
+    )
+
+
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+class GuardSigner:
+    """The host's ``Signer`` over a ``SignerGuard``: a refusal is logged and dropped."""
+
+    def __init__(self, guard: SignerGuard) -> None:
+        self.guard = guard
+
+    def sign_vote(self, request: SignVote, timestamp_ms: int) -> Vote | None:
+        try:
+            return self.guard.sign_vote(
+                request.vote_type, request.height, request.round, request.block_hash, timestamp_ms
+            )
+        except DoubleSignError as exc:
+            log.error("refused to double-sign", error=str(exc))
+            return None
+
+    def sign_proposal(self, request: SignProposal) -> Proposal | None:
+        try:
+            return self.guard.sign_proposal(
+                request.height, request.round, request.pol_round, request.block_hash
+            )
+        except DoubleSignError as exc:
+            log.error("refused to double-sign a proposal", error=str(exc))
+            return None
+
+
 class ConsensusLoop:
+    """The node's consensus task: a ``ConsensusHost`` with trio I/O (module docstring)."""
+
     def __init__(
         self,
         *,
@@ -94,39 +136,43 @@ class ConsensusLoop:
     ) -> None:
         self.core = core
         self.chain = chain
-        self.wal = wal
         self.guard = guard
         self.block_interval_ms = block_interval_ms
         self._build_block = build_block
         self._on_commit = on_commit
         self._broadcast = broadcast
         self.evidence: dict[bytes, Evidence] = {}
-        # Peers that finished a height first send the next one's messages;
-        # the core takes only its current height, so they wait here.
-        self.next_height = NextHeightBuffer()
         self.round = 0
         self._send, self._receive = trio.open_memory_channel[Input](4096)
         self._nursery: trio.Nursery | None = None
-        self._debug = log.bind().is_enabled_for(10)  # logging.DEBUG
+        debug = log.bind().is_enabled_for(10)  # logging.DEBUG
+        self.host = ConsensusHost(
+            core,
+            wal=wal,
+            signer=None if guard is None else GuardSigner(guard),
+            blocks=self,
+            outbox=self,
+            on_step=_log_step if debug else None,
+        )
+
+    @property
+    def next_height(self) -> NextHeightBuffer:
+        """Peers that finished a height first send the next one's messages: held here."""
+        return self.host.next_height
 
     # ------------------------------------------------------------ public
 
     async def run(self, replay: list[Input], task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
-            actions: list[Action] = []
-            for inp in replay:
-                try:
-                    actions.extend(self.core.step(inp))
-                except Exception as exc:  # a WAL from an older height: start fresh
-                    log.warning("WAL record not replayable", error=str(exc))
-            for action in actions:
-                self._carry_out(action)
-            if self.core.height <= self.chain.height:
-                self.start_height(self.chain.height + 1)
+            report = self.host.restart(replay, self.chain.height, now_ms())
+            for index, why in report.skipped:
+                # The core refused the record (ConsensusError: a WAL of another key or
+                # version); any other error is a bug and stops the node.
+                log.warning("WAL record not replayable", record=index, error=why)
             task_status.started()
             async for inp in self._receive:
-                self.feed(inp)
+                self.host.feed(inp, now_ms())
 
     def submit(self, inp: Input) -> None:
         """Queue an input from another task (p2p, sync); never blocks."""
@@ -136,137 +182,65 @@ class ConsensusLoop:
             log.warning("consensus inbox full, dropping input", kind=type(inp).__name__)
 
     def start_height(self, height: int) -> None:
-        inp = StartHeight(height, self.chain.validators_for(height))
-        self.wal.start_height(inp)
-        self._step(inp)
-        for held in self.next_height.release(height):
-            self.feed(held)
+        self.host.start_height(height, now_ms())
 
     def hold_or_submit(self, item: ProposalReceived | VoteReceived, height: int) -> None:
         """Queue a checked peer message of the current height; hold one of the next."""
         if height == self.core.height:
             self.submit(item)
         else:
-            self.next_height.hold(item, self.core.height)
+            self.host.hold(item)
 
     def feed(self, inp: Input) -> None:
-        self.wal.append(inp)
-        self._step(inp)
+        self.host.feed(inp, now_ms())
 
-    # ------------------------------------------------------------ internals
+    def jump_to(self, height: int) -> None:
+        """After block sync committed up to ``height - 1``: start ``height``."""
+        self.host.start_next(height, now_ms())
 
-    def _step(self, inp: Input) -> None:
-        actions = self.core.step(inp)
-        if self._debug:
-            log.debug("step", input=_describe(inp), actions=[_describe(a) for a in actions])
-        for action in actions:
-            self._carry_out(action)
+    # ------------------------------------------------------------ Blocks (for the host)
 
-    def _carry_out(self, action: Action) -> None:
-        if isinstance(action, ScheduleTimeout):
-            self._schedule(action)
-        elif isinstance(action, SignVote):
-            self._sign_vote(action)
-        elif isinstance(action, SignProposal):
-            self._sign_proposal(action)
-        elif isinstance(action, (BroadcastVote, BroadcastProposal)):
-            self._broadcast(action)
-        elif isinstance(action, RequestValue):
-            self._propose(action)
-        elif isinstance(action, RequestValidation):
-            self._validate(action)
-        elif isinstance(action, Decide):
-            self._decide(action)
-        elif isinstance(action, EvidenceFound):
-            self._evidence(action.evidence)
-        elif isinstance(action, ConflictingProposal):
-            log.warning("proposer equivocated", height=action.first.height)
-        else:  # pragma: no cover - a new action type the shell does not know
-            raise TypeError(f"unknown consensus action {action!r}")
+    def validators_for(self, height: int) -> ValidatorSet:
+        return self.chain.validators_for(height)
 
-    def _schedule(self, action: ScheduleTimeout) -> None:
-        self.round = max(self.round, action.round) if action.height == self.core.height else 0
-
-        async def fire() -> None:
-            await trio.sleep(action.duration_ms / 1000)
-            self.submit(TimeoutFired(action.height, action.round, action.step))
-
-        assert self._nursery is not None
-        self._nursery.start_soon(fire)
-
-    def _sign_vote(self, action: SignVote) -> None:
-        if self.guard is None:
-            return
-        self.wal.sync()
-        try:
-            vote = self.guard.sign_vote(
-                action.vote_type,
-                action.height,
-                action.round,
-                action.block_hash,
-                max(now_ms(), action.min_timestamp_ms),
-            )
-        except DoubleSignError as exc:
-            log.error("refused to double-sign", error=str(exc))
-            return
-        self.feed(VoteSigned(vote))
-
-    def _sign_proposal(self, action: SignProposal) -> None:
-        if self.guard is None:
-            return
-        self.wal.sync()
-        try:
-            proposal = self.guard.sign_proposal(
-                action.height, action.round, action.pol_round, action.block_hash
-            )
-        except DoubleSignError as exc:
-            log.error("refused to double-sign a proposal", error=str(exc))
-            return
-        self.feed(ProposalSigned(proposal))
-
-    def _propose(self, action: RequestValue) -> None:
-        if action.height != self.chain.height + 1:
-            return
-        last_commit = self.chain.blocks.commit_at(action.height - 1) if action.height > 1 else None
+    def build(self, request: RequestValue) -> ValueReady | None:
+        if request.height != self.chain.height + 1:
+            return None
+        height = request.height
+        last_commit = self.chain.blocks.commit_at(height - 1) if height > 1 else None
         evidence = select_evidence(self.evidence)
-        executed = self._build_block(last_commit, evidence, action.round)
-        block = executed.block
-        log.debug("proposing", height=action.height, round=action.round, txs=len(block.extrinsics))
-        self.feed(
-            ValueReady(
-                action.height,
-                action.round,
-                block.hash,
-                block.header.timestamp_ms,
-                block.encode(),
-            )
+        block = self._build_block(last_commit, evidence, request.round).block
+        log.debug("proposing", height=height, round=request.round, txs=len(block.extrinsics))
+        return ValueReady(
+            height, request.round, block.hash, block.header.timestamp_ms, block.encode()
         )
 
-    def _validate(self, action: RequestValidation) -> None:
-        block = self.chain.pending_block(action.block_hash)
-        if block is None and action.payload:
+    def validate(self, request: RequestValidation) -> BlockValidated | None:
+        invalid = BlockValidated(request.height, request.block_hash, False)
+        block = self.chain.pending_block(request.block_hash)
+        if block is None and request.payload:
             try:
-                block = Block.decode(action.payload)
+                block = Block.decode(request.payload)
             except DecodeError as exc:
                 log.info("proposal payload does not decode", error=str(exc))
-                self.feed(BlockValidated(action.height, action.block_hash, False))
-                return
+                return invalid
         if block is None:
-            return  # the block has not arrived; its proposal will bring it
-        if block.hash != action.block_hash or action.height != self.chain.height + 1:
-            self.feed(BlockValidated(action.height, action.block_hash, False))
-            return
+            return None  # the block has not arrived; its proposal will bring it
+        if block.hash != request.block_hash or request.height != self.chain.height + 1:
+            return invalid
         try:
-            self.chain.validate_block(block, round_=action.round)
+            self.chain.validate_block(block, round_=request.round)
         except InvalidBlock as exc:
-            log.warning("invalid proposal", height=action.height, reason=str(exc))
-            self.feed(BlockValidated(action.height, action.block_hash, False))
-            return
-        self.feed(BlockValidated(action.height, action.block_hash, True, block.header.timestamp_ms))
+            log.warning("invalid proposal", height=request.height, reason=str(exc))
+            return invalid
+        return BlockValidated(request.height, request.block_hash, True, block.header.timestamp_ms)
 
-    def _decide(self, action: Decide) -> None:
+    def store(self, decision: Decide) -> Stored:
+        return self._decide(decision)
+
+    def _decide(self, action: Decide) -> Stored:
         if action.height <= self.chain.height:
-            return  # committed already (WAL replay, or block sync got there first)
+            return Stored.ALREADY  # WAL replay, or block sync got there first
         if action.height > self.chain.height + 1:
             # The store is behind the consensus WAL: a crash lost its newest
             # blocks (a torn LevelDB log) after the WAL had moved on. Peers have
@@ -276,31 +250,46 @@ class ConsensusLoop:
                 height=action.height,
                 store_height=self.chain.height,
             )
-            return
+            return Stored.NOT_READY
         block = self.chain.pending_block(action.block_hash)
         if block is None and action.payload:
             block = Block.decode(action.payload)
         if block is None:
             log.error("decided a block we do not have", height=action.height)
-            return
+            return Stored.MISSING
         executed = self.chain.commit_block(block, action.commit)
         # A validator punished by this block needs no further proof: drop all of them.
         punished = {item.vote_a.validator for item in block.evidence}
         for key in [k for k, item in self.evidence.items() if item.vote_a.validator in punished]:
             del self.evidence[key]
         self._on_commit(executed, action.commit)
-        self._schedule_next_height(action.height + 1)
+        return Stored.STORED
 
-    def _schedule_next_height(self, height: int) -> None:
+    # ------------------------------------------------------------ Outbox (for the host)
+
+    def broadcast(self, action: BroadcastVote | BroadcastProposal) -> None:
+        self._broadcast(action)
+
+    def schedule_timeout(self, action: ScheduleTimeout) -> None:
+        self.round = max(self.round, action.round) if action.height == self.core.height else 0
+
+        async def fire() -> None:
+            await trio.sleep(action.duration_ms / 1000)
+            self.submit(TimeoutFired(action.height, action.round, action.step))
+
+        assert self._nursery is not None
+        self._nursery.start_soon(fire)
+
+    def schedule_start(self, height: int) -> None:
         async def start() -> None:
             await trio.sleep(self.block_interval_ms / 1000)
-            if self.core.height < height and self.chain.height == height - 1:
-                self.start_height(height)
+            if self.chain.height == height - 1:
+                self.host.start_next(height, now_ms())
 
         assert self._nursery is not None
         self._nursery.start_soon(start)
 
-    def _evidence(self, evidence: Evidence) -> None:
+    def evidence_found(self, evidence: Evidence) -> None:
         if self.guard is not None and evidence.vote_a.validator == self.guard.key.public:
             log.critical("evidence against OUR key: another process signs with it")
         log.warning(
@@ -310,7 +299,5 @@ class ConsensusLoop:
         )
         self.evidence[evidence.hash] = evidence
 
-    def jump_to(self, height: int) -> None:
-        """After block sync committed up to ``height - 1``: start ``height``."""
-        if self.core.height < height:
-            self.start_height(height)
+    def conflicting_proposal(self, action: ConflictingProposal) -> None:
+        log.warning("proposer equivocated", height=action.first.height)

@@ -45,7 +45,6 @@ from collections.abc import Callable
 from random import Random
 from typing import Any
 
-from consensus import StartHeight
 from ledger.crypto import blake2b256
 from ledger.types import Proposal, ValidatorSet, Vote
 
@@ -140,7 +139,7 @@ class Simulation:
 
     def start(self) -> None:
         for node in self.nodes:
-            node.start_height(StartHeight(1, self.set_for(1)))
+            node.start()
             self.push(GOSSIP_MS + node.iid, GOSSIP, node.iid, 0, None)
 
     def run(self, until: int, done: Callable[[], bool]) -> None:
@@ -159,8 +158,8 @@ class Simulation:
                     node.feed(payload)
             elif kind == START:
                 node = nodes[iid]
-                if node.alive and node.epoch == epoch and node.core.height < payload.height:
-                    node.start_height(payload)
+                if node.alive and node.epoch == epoch:
+                    node.start_next(payload)
             elif kind == GOSSIP:
                 node = nodes[iid]
                 if node.alive:

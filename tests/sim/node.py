@@ -1,26 +1,39 @@
-"""A simulated node: a consensus core inside the node shell the contract describes.
+"""A simulated node: the shipped ``ConsensusHost`` with simulated I/O.
 
 Theory of operation
 -------------------
-``SimNode`` carries out the core's actions as ``consensus/__init__.py`` tells
-the node to: WAL before every input (here the list of inputs since the last
-``StartHeight``; ``synced`` counts those an fsync made durable; encoded to
-``consensus.wal`` bytes only at a crash, since encoding every input costs
-more than the core), sign through a ``SignerGuard`` (memory store: durable
-across simulated crashes) after syncing the WAL, hold next-height messages
-in a ``NextHeightBuffer``, build and validate blocks (after a small delay),
-store decisions, start the next height, and gossip. Behaviours: ``honest``,
-``twin`` (honest code; another instance runs the same key) and
-``equivocator`` (signs a second, conflicting vote or proposal and sends
-each to half of the peers). Crashes keep the synced WAL plus a random part
-of the rest, maybe with a corrupt byte; a restart replays the WAL into a
-fresh core, checks it reproduced the crashed incarnation's actions, and
-carries out every replayed action.
+``SimNode`` is to the simulation what ``node/daemon/consensus_loop.py`` is
+to the real node: an adapter that gives ``consensus.host.ConsensusHost``
+its I/O. The host does what the contract in ``consensus/__init__.py``
+prescribes (WAL before every input, WAL sync before signing, the
+next-height buffer, decide → store → next height, restart from the WAL), so
+every scenario exercises the logic the node ships. This module supplies:
+
+* ``SimWal``: the inputs since the last ``StartHeight``; ``synced`` counts
+  those an fsync made durable. They are encoded to ``consensus.wal`` bytes
+  only at a crash, since encoding every input costs more than the core;
+* the ``Signer``: a ``SignerGuard`` on a memory store (durable across
+  simulated crashes); every signature by an honest node is recorded for
+  the double-signing check;
+* ``Blocks``: blocks are records in the simulation; building and
+  validating answer after a small random delay; the block store is
+  ``commits`` (it survives crashes);
+* the ``Outbox``: gossip, timers and the next height as events of the
+  simulation's queue.
+
+Behaviours: ``honest``, ``twin`` (honest code; another instance runs the same
+key) and ``equivocator`` (signs a second, conflicting vote or proposal and
+sends each to half of the peers). Crashes keep the synced WAL plus a random
+part of the rest, maybe with a corrupt byte; a restart builds a fresh core
+and host and restarts it from that WAL (the host replays and carries out
+every replayed action); the host's step observer checks, record by record,
+that the replay reproduced the crashed incarnation's actions.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from random import Random
 from typing import TYPE_CHECKING, Any
 
 from consensus import (
@@ -31,9 +44,7 @@ from consensus import (
     Core,
     CoreConfig,
     Decide,
-    EvidenceFound,
     ProposalReceived,
-    ProposalSigned,
     RequestValidation,
     RequestValue,
     ScheduleTimeout,
@@ -48,11 +59,11 @@ from consensus import (
     commit_votes,
 )
 from consensus.actions import Action
-from consensus.buffer import NextHeightBuffer
+from consensus.host import ConsensusHost, Stored
 from consensus.inputs import Input
 from consensus.wal import MAGIC, decode_log, encode_record
 from ledger.crypto import blake2b256
-from ledger.types import Commit, Evidence, Proposal, Vote, VoteType
+from ledger.types import Commit, Evidence, Proposal, ValidatorSet, Vote, VoteType
 from node.daemon.signer_guard import DoubleSignError, MemorySignerStore, SignerGuard
 
 from .world import ANSWER, GENESIS_HASH, GENESIS_TIME_MS, SIM_TIMEOUTS, START, TIMER, validator_key
@@ -72,6 +83,35 @@ class Incarnation:
     replay_mismatch: str | None = None
 
 
+class SimWal:
+    """The host's ``WalWriter``: the inputs since the last ``StartHeight``, in memory."""
+
+    def __init__(self, inputs: tuple[Input, ...] = ()) -> None:
+        self.inputs = list(inputs)
+        self.synced = len(self.inputs)  # what a restart read is on disk
+
+    def append(self, inp: Input) -> None:
+        self.inputs.append(inp)
+
+    def sync(self) -> None:
+        self.synced = len(self.inputs)
+
+    def start_height(self, inp: StartHeight) -> None:
+        # Counted as not yet synced: a crash may lose it (the restart then starts
+        # the height after the block store, as with an empty WAL).
+        self.inputs = [inp]
+        self.synced = 0
+
+    def crash(self, rng: Random) -> bytes:
+        """What reached the disk: the synced prefix, part of the rest, maybe a bad byte."""
+        synced = MAGIC + b"".join(encode_record(inp) for inp in self.inputs[: self.synced])
+        rest = b"".join(encode_record(inp) for inp in self.inputs[self.synced :])
+        disk = bytearray(synced + rest[: rng.randint(0, len(rest))])
+        if len(disk) > len(synced) and rng.random() < 0.3:
+            disk[rng.randrange(len(synced), len(disk))] ^= 0x5A  # corrupt unsynced tail
+        return bytes(disk)
+
+
 class SimNode:
     def __init__(
         self, sim: Simulation, iid: int, vindex: int, behaviour: str, skew_ms: int
@@ -84,132 +124,168 @@ class SimNode:
         self.behaviour = behaviour
         self.honest = behaviour == "honest"
         self.skew_ms = skew_ms
-        self.store = MemorySignerStore()
+        self.signer_store = MemorySignerStore()
         self.alive = True
         self.epoch = 0
         self.commits: dict[int, Commit] = {}  # the block store: survives crashes
         self.decisions: dict[int, tuple[int, bytes, int]] = {}  # h -> (round, hash, time)
         self.incarnations: list[Incarnation] = []
-        self._new_core()
-        self.wal: list[Input] = []
-        self.synced = 0
+        self.wal = SimWal()
+        self._new_host()
         self.height_log: list[list[Action]] = []  # actions per WAL record since StartHeight
+        self._old_log: list[list[Action]] = []  # the crashed incarnation's, during a replay
         self.alt_votes: dict[tuple[int, int, int], Vote] = {}
-        self.refusals = 0
         self.disk = b""
         self.forget_on_restart = False  # negative control: restart without WAL or signer state
-        self.next_height = NextHeightBuffer()
         self.own_messages: dict[int, list[tuple[Any, ...]]] = {}  # round -> sent this height
         self._progress: tuple[int, int, int] | None = None
 
-    def _new_core(self) -> None:
-        self.core = Core(CoreConfig(self.address, SIM_TIMEOUTS))
-        self.guard = SignerGuard(self.key, GENESIS_HASH, self.store)
+    def _new_host(self) -> None:
+        self.guard = SignerGuard(self.key, GENESIS_HASH, self.signer_store)
+        self.host = ConsensusHost(
+            Core(CoreConfig(self.address, SIM_TIMEOUTS)),
+            wal=self.wal,
+            signer=self,
+            blocks=self,
+            outbox=self,
+            on_step=self._observe,
+        )
         self.inc = Incarnation()
         self.incarnations.append(self.inc)
 
-    # ------------------------------------------------------------ inputs
-
-    def feed(self, inp: Input, *, log: bool = True) -> None:
-        if log:
-            if isinstance(inp, StartHeight):
-                self.wal = []
-                self.synced = 0
-                self.height_log = []
-            self.wal.append(inp)
-        if isinstance(inp, (VoteReceived, VoteSigned)):
-            vote = inp.vote
-            if vote.height == self.core.height:
-                key = (vote.validator, vote.height, vote.round, int(vote.vote_type))
-                self.inc.expected_equivocations.setdefault(key, set()).add(vote.block_hash)
-        actions = self.core.step(inp)
-        self.sim.steps += 1
-        self.height_log.append(actions)
-        self.execute(actions)
-
-    def start_height(self, inp: StartHeight) -> None:
-        """StartHeight, then the held messages of that height (all through the WAL)."""
-        self.own_messages = {}
-        self.feed(inp)
-        for item in self.next_height.release(inp.height):
-            self.feed(item)
-
-    def _deliver(self, item: VoteReceived | ProposalReceived) -> None:
-        if not self.next_height.hold(item, self.core.height):
-            self.feed(item)
-
-    # ------------------------------------------------------------ actions
-
-    def execute(self, actions: list[Action]) -> None:
-        sim = self.sim
-        for action in actions:
-            if isinstance(action, BroadcastVote):
-                self._broadcast_vote(action.vote)
-            elif isinstance(action, ScheduleTimeout):
-                inp = TimeoutFired(action.height, action.round, action.step)
-                sim.push(sim.now + action.duration_ms, TIMER, self.iid, self.epoch, inp)
-            elif isinstance(action, SignVote):
-                self._sign_vote(action)
-            elif isinstance(action, BroadcastProposal):
-                self._broadcast_proposal(action)
-            elif isinstance(action, SignProposal):
-                self.synced = len(self.wal)
-                try:
-                    p = self.guard.sign_proposal(
-                        action.height, action.round, action.pol_round, action.block_hash
-                    )
-                except DoubleSignError:
-                    self.refusals += 1
-                    continue
-                sim.record_signature(
-                    self, action.height, action.round, 1, p.sign_bytes(GENESIS_HASH)
-                )
-                self.feed(ProposalSigned(p))
-            elif isinstance(action, RequestValue):
-                self._build_block(action)
-            elif isinstance(action, RequestValidation):
-                block = sim.blocks.get(action.block_hash)
-                valid = block is not None and block.valid and block.height == action.height
-                answer = BlockValidated(
-                    action.height, action.block_hash, valid, block.time_ms if block else 0
-                )
-                sim.push(sim.now + sim.rng.randint(0, 3), ANSWER, self.iid, self.epoch, answer)
-            elif isinstance(action, Decide):
-                self._decide(action)
-            elif isinstance(action, EvidenceFound):
-                self.inc.evidence.append(action.evidence)
-            elif isinstance(action, ConflictingProposal):
-                sim.conflicting_proposals += 1
+    @property
+    def core(self) -> Core:
+        return self.host.core
 
     def clock(self) -> int:
         return GENESIS_TIME_MS + self.sim.now + self.skew_ms
 
-    def _sign_vote(self, action: SignVote) -> None:
+    # ------------------------------------------------------------ inputs
+
+    def start(self) -> None:
+        """First start: an empty WAL and an empty block store."""
+        self.host.restart((), max(self.commits, default=0), self.clock())
+
+    def feed(self, inp: Input) -> None:
+        self.host.feed(inp, self.clock())
+
+    def start_next(self, height: int) -> None:
+        self.host.start_next(height, self.clock())
+
+    def _observe(self, inp: Input, actions: list[Action], replayed: bool) -> None:
+        """The host's step observer: what the checks need to know about each step."""
+        if isinstance(inp, StartHeight):
+            self.height_log = []
+            self.own_messages = {}
+        if isinstance(inp, (VoteReceived, VoteSigned)):
+            vote = inp.vote
+            if vote.height == self.core.height:  # only StartHeight moves the height
+                key = (vote.validator, vote.height, vote.round, int(vote.vote_type))
+                self.inc.expected_equivocations.setdefault(key, set()).add(vote.block_hash)
+        if replayed:
+            # A deterministic core reproduces, record by record, what it did before.
+            i = len(self.height_log)
+            old = self._old_log
+            if self.inc.replay_mismatch is None and i < len(old) and actions != old[i]:
+                self.inc.replay_mismatch = f"record {i}: {actions!r} != {old[i]!r}"
+        else:
+            self.sim.steps += 1
+        self.height_log.append(actions)
+
+    # ------------------------------------------------------------ Signer
+
+    def sign_vote(self, request: SignVote, timestamp_ms: int) -> Vote | None:
         sim = self.sim
-        self.synced = len(self.wal)  # wal.sync() before the signature can leave
-        ts = max(self.clock(), action.min_timestamp_ms)
         try:
             vote = self.guard.sign_vote(
-                action.vote_type, action.height, action.round, action.block_hash, ts
+                request.vote_type, request.height, request.round, request.block_hash, timestamp_ms
             )
         except DoubleSignError:
-            self.refusals += 1
-            return
-        step = 2 if action.vote_type is VoteType.PREVOTE else 3
+            return None
+        step = 2 if request.vote_type is VoteType.PREVOTE else 3
         sim.record_signature(self, vote.height, vote.round, step, vote.sign_bytes(GENESIS_HASH))
         if self.behaviour == "equivocator" and sim.rng.random() < 0.7:
             other = self._other_value(vote)
             alt = Vote.create(
-                self.key, GENESIS_HASH, vote.vote_type, vote.height, vote.round, other, ts
+                self.key, GENESIS_HASH, vote.vote_type, vote.height, vote.round, other, timestamp_ms
             )
             self.alt_votes[(vote.height, vote.round, step)] = alt
-        self.feed(VoteSigned(vote))
+        return vote
+
+    def sign_proposal(self, request: SignProposal) -> Proposal | None:
+        try:
+            p = self.guard.sign_proposal(
+                request.height, request.round, request.pol_round, request.block_hash
+            )
+        except DoubleSignError:
+            return None
+        self.sim.record_signature(self, p.height, p.round, 1, p.sign_bytes(GENESIS_HASH))
+        return p
 
     def _other_value(self, vote: Vote) -> bytes | None:
         if vote.block_hash is not None:
             return None
         known = sorted(h for h, b in self.sim.blocks.items() if b.height == vote.height)
         return self.sim.rng.choice(known) if known else blake2b256(b"no-such-block")
+
+    # ------------------------------------------------------------ Blocks
+
+    def validators_for(self, height: int) -> ValidatorSet:
+        return self.sim.set_for(height)
+
+    def build(self, request: RequestValue) -> ValueReady | None:
+        sim = self.sim
+        h = request.height
+        # BFT time: the genesis time at height 1, else the weighted median of the
+        # precommit timestamps of the commit this block carries (our own, here).
+        time_ms = GENESIS_TIME_MS if h == 1 else bft_time(self.commits[h - 1], sim.set_for(h - 1))
+        block_hash = sim.new_block(h, self, valid=True, time_ms=time_ms)
+        answer = ValueReady(h, request.round, block_hash, time_ms, b"")
+        sim.push(sim.now + sim.rng.randint(0, 5), ANSWER, self.iid, self.epoch, answer)
+        return None  # the builder answers later
+
+    def validate(self, request: RequestValidation) -> BlockValidated | None:
+        sim = self.sim
+        block = sim.blocks.get(request.block_hash)
+        valid = block is not None and block.valid and block.height == request.height
+        answer = BlockValidated(
+            request.height, request.block_hash, valid, block.time_ms if block else 0
+        )
+        sim.push(sim.now + sim.rng.randint(0, 3), ANSWER, self.iid, self.epoch, answer)
+        return None  # the executor answers later
+
+    def store(self, decision: Decide) -> Stored:
+        h = decision.height
+        if h in self.commits:
+            return Stored.ALREADY
+        self.commits[h] = decision.commit
+        block = self.sim.blocks[decision.block_hash]
+        self.decisions[h] = (decision.round, decision.block_hash, block.time_ms)
+        self.sim.on_decision(self, h)
+        return Stored.STORED
+
+    # ------------------------------------------------------------ Outbox
+
+    def broadcast(self, action: BroadcastVote | BroadcastProposal) -> None:
+        if isinstance(action, BroadcastVote):
+            self._broadcast_vote(action.vote)
+        else:
+            self._broadcast_proposal(action)
+
+    def schedule_timeout(self, action: ScheduleTimeout) -> None:
+        sim = self.sim
+        inp = TimeoutFired(action.height, action.round, action.step)
+        sim.push(sim.now + action.duration_ms, TIMER, self.iid, self.epoch, inp)
+
+    def schedule_start(self, height: int) -> None:
+        sim = self.sim
+        sim.push(sim.now + sim.block_interval_ms, START, self.iid, self.epoch, height)
+
+    def evidence_found(self, evidence: Evidence) -> None:
+        self.inc.evidence.append(evidence)
+
+    def conflicting_proposal(self, action: ConflictingProposal) -> None:
+        self.sim.conflicting_proposals += 1
 
     def _broadcast_vote(self, vote: Vote) -> None:
         sim = self.sim
@@ -244,33 +320,6 @@ class SimNode:
         else:
             sim.broadcast(self, msg)
 
-    def _build_block(self, action: RequestValue) -> None:
-        sim = self.sim
-        h = action.height
-        # BFT time: the genesis time at height 1, else the weighted median of the
-        # precommit timestamps of the commit this block carries (our own, here).
-        time_ms = GENESIS_TIME_MS if h == 1 else bft_time(self.commits[h - 1], sim.set_for(h - 1))
-        block_hash = sim.new_block(h, self, valid=True, time_ms=time_ms)
-        answer = ValueReady(h, action.round, block_hash, time_ms, b"")
-        sim.push(sim.now + sim.rng.randint(0, 5), ANSWER, self.iid, self.epoch, answer)
-
-    def _decide(self, action: Decide) -> None:
-        sim = self.sim
-        h = action.height
-        if h not in self.commits:  # not yet in the block store
-            self.commits[h] = action.commit
-            block = sim.blocks[action.block_hash]
-            self.decisions[h] = (action.round, action.block_hash, block.time_ms)
-            sim.on_decision(self, h)
-        if self.core.height == h:
-            sim.push(
-                sim.now + sim.block_interval_ms,
-                START,
-                self.iid,
-                self.epoch,
-                StartHeight(h + 1, sim.set_for(h + 1)),
-            )
-
     # ------------------------------------------------------------ network
 
     def receive(self, msg: tuple[Any, ...], src: SimNode) -> None:
@@ -281,7 +330,7 @@ class SimNode:
             if not sim.verify_vote(vote):
                 return
             self._sync_with(src, vote.height, vote.round)
-            self._deliver(VoteReceived(vote))
+            self.host.deliver(VoteReceived(vote), self.clock())
         elif kind == "p":
             p: Proposal = msg[1]
             if not sim.verify_proposal(p):
@@ -289,8 +338,8 @@ class SimNode:
             self._sync_with(src, p.height, p.round)
             for vote in msg[3]:
                 if sim.verify_vote(vote):
-                    self._deliver(VoteReceived(vote))
-            self._deliver(ProposalReceived(p, msg[2]))
+                    self.host.deliver(VoteReceived(vote), self.clock())
+            self.host.deliver(ProposalReceived(p, msg[2]), self.clock())
         elif kind == "s":
             commit = self.commits.get(msg[1])
             if commit is not None:
@@ -344,49 +393,26 @@ class SimNode:
     # ------------------------------------------------------------ crashes
 
     def crash(self) -> None:
-        sim = self.sim
         self.alive = False
         self.epoch += 1
-        self.next_height = NextHeightBuffer()  # memory only
-        self.own_messages = {}
-        # What reached the disk: the synced prefix, plus part of the rest (torn write).
-        synced = MAGIC + b"".join(encode_record(inp) for inp in self.wal[: self.synced])
-        rest = b"".join(encode_record(inp) for inp in self.wal[self.synced :])
-        disk = bytearray(synced + rest[: sim.rng.randint(0, len(rest))])
-        if len(disk) > len(synced) and sim.rng.random() < 0.3:
-            disk[sim.rng.randrange(len(synced), len(disk))] ^= 0x5A  # corrupt unsynced tail
-        self.disk = bytes(disk)
+        self.own_messages = {}  # memory only (the next-height buffer goes with the host)
+        self.disk = self.wal.crash(self.sim.rng)
 
     def restart(self) -> None:
-        sim = self.sim
         self.alive = True
-        old_log = self.height_log
         if self.forget_on_restart:
-            self.store = MemorySignerStore()
+            self.signer_store = MemorySignerStore()
             self.disk = b""
-        self._new_core()
         contents = decode_log(self.disk)
         if contents.problem is not None:
-            sim.torn_tails += 1
-        self.wal = list(contents.inputs)  # the file layer truncates to the good prefix
-        self.synced = len(self.wal)
-        replayed: list[Action] = []
-        self.height_log = []
-        for inp in contents.inputs:
-            if isinstance(inp, (VoteReceived, VoteSigned)) and inp.vote.height == self.core.height:
-                v = inp.vote
-                key = (v.validator, v.height, v.round, int(v.vote_type))
-                self.inc.expected_equivocations.setdefault(key, set()).add(v.block_hash)
-            actions = self.core.step(inp)
-            self.height_log.append(actions)
-            replayed.extend(actions)
-        # A deterministic core reproduces, record by record, what it did before.
-        for i, actions in enumerate(self.height_log):
-            if i < len(old_log) and actions != old_log[i]:
-                self.inc.replay_mismatch = f"record {i}: {actions!r} != {old_log[i]!r}"
-                break
-        if not contents.inputs:
-            height = max(self.commits, default=0) + 1
-            self.start_height(StartHeight(height, sim.set_for(height)))
-            return
-        self.execute(replayed)
+            self.sim.torn_tails += 1
+        self.wal = SimWal(contents.inputs)  # the file layer truncates to the good prefix
+        self._new_host()
+        self._old_log, self.height_log = self.height_log, []
+        # Before the first StartHeight there is no height: an empty WAL starts the
+        # height after the block store, as the node does.
+        store_height = max(self.commits, default=0) if not contents.inputs else 0
+        report = self.host.restart(contents.inputs, store_height, self.clock())
+        self._old_log = []
+        if report.skipped and self.inc.replay_mismatch is None:
+            self.inc.replay_mismatch = f"records the core refused: {report.skipped!r}"
