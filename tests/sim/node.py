@@ -409,9 +409,7 @@ class SimNode:
         self.wal = SimWal(contents.inputs)  # the file layer truncates to the good prefix
         self._new_host()
         self._old_log, self.height_log = self.height_log, []
-        # Before the first StartHeight there is no height: an empty WAL starts the
-        # height after the block store, as the node does.
-        store_height = max(self.commits, default=0) if not contents.inputs else 0
+        store_height = max(self.commits, default=0)
         report = self.host.restart(contents.inputs, store_height, self.clock())
         self._old_log = []
         if report.skipped and self.inc.replay_mismatch is None:
