@@ -20,6 +20,7 @@ from pydantic import Field, field_validator
 
 from ledger.crypto import DEFAULT_HRP
 from ledger.overlay import StateReader
+from pallets.construct import reader as runtime_reader
 from pallets.credit.draw import draw_reviewers
 from pallets.credit.score import components
 from pallets.credit.storage import (
@@ -31,11 +32,11 @@ from pallets.credit.storage import (
     STATUSES,
 )
 from pallets.funds import api as funds_api
-from pallets.funds.records import RecordType, u32
 from pallets.funds.storage import FUND, FUNDER, FUNDS
 from pallets.loans import api as loans_api
 from pallets.loans.storage import LOAN
 from pallets.support.argtypes import ArgType, FixedBytes, Int, List, Optional, Record
+from pallets.support.records import RecordType, u32
 from pallets.system.storage import TIME
 from pallets.trust.api import available as available_trust
 from pallets.trust.api import in_use as trust_in_use
@@ -163,6 +164,7 @@ def fund_report_view(
 
 def trust_view(state: StateReader, fund_id: int, account: bytes) -> dict[str, Any]:
     """T1-T5: the trust, what of it is in use, and what the account can still bring."""
+    state = runtime_reader(state)
     return {
         "trust": str(trust_of(state, fund_id, account)),
         "in_use": str(trust_in_use(state, fund_id, account)),

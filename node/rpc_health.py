@@ -17,7 +17,6 @@ from pydantic import Field
 
 from ledger.crypto import DEFAULT_HRP
 from ledger.overlay import StateReader
-from pallets.funds.records import u64
 from pallets.health import api as health_api
 from pallets.health.rounds import weights
 from pallets.health.storage import (
@@ -28,6 +27,7 @@ from pallets.health.storage import (
     OPEN_EPOCH,
     pad,
 )
+from pallets.support.records import u64
 from rpc.encoding import address_text, hex0x
 from rpc.registry import MethodRegistry, NoParams, Params
 

@@ -24,10 +24,22 @@ from pallets import (
     system,
     trust,
 )
+from pallets.commons import hooks as commons_hooks
+from pallets.credit import api as credit_api
 from pallets.executive import invariants
 from pallets.executive.executor import Runtime, StateTrie
 from pallets.executive.registry import PalletRegistry
 from pallets.executive.verify import BatchVerifier
+from pallets.federation import agreements, losses
+from pallets.funds import api as funds_api
+from pallets.governance import allowlist, rounds
+from pallets.health import measures
+from pallets.loans import api as loans_api
+from pallets.members import api as members_api
+from pallets.support.context import ReadContext
+from pallets.support.declare import GOVERNANCE, Pallet, RuntimeFault
+from pallets.support.wiring import Wiring
+from pallets.trust import api as trust_api
 
 PALLETS: Final = (
     system.PALLET,
@@ -47,8 +59,63 @@ PALLETS: Final = (
 )
 
 
+def _governable(
+    pallet: Pallet, function: str, kind: str, check: allowlist.StaticCheck | None = None
+) -> allowlist.Governable:
+    """An entry of the governance list (G4): a governance-origin call of ``pallet``."""
+    for call in pallet.calls:
+        if call.name == function and call.origin == GOVERNANCE:
+            return (call, kind, check)
+    raise RuntimeFault(f"{pallet.name}.{function} is not a governance-origin call")
+
+
+WIRING: Final = Wiring(
+    {
+        # F7: open credits follow a lowered rate
+        funds_api.RATE_LOWERED: (loans_api.lower_open_rates,),
+        # X1: passed federation proposals are carried out by the federation pallet
+        funds_api.PROPOSAL_HANDLERS: (
+            ("federate", agreements.carry_out_federate),
+            ("unfederate", agreements.carry_out_unfederate),
+        ),
+        # X3: loss shares owed to federated funds are paid before money leaves a fund
+        funds_api.OBLIGATIONS: (losses.settle,),
+        # T2: trust recognized from federated funds
+        trust_api.FEDERATION_SOURCES: (agreements.recognized_trust,),
+        # C6: funds that lend reviewers
+        credit_api.LENDER_SOURCES: (agreements.lending_funds,),
+        # H2 credit velocity first, then the commons' share of interest (R1)
+        loans_api.FLOWS: (measures.record_flow, commons_hooks.share_interest),
+        # X3: federated funds take their share of a write-off
+        loans_api.WRITE_OFFS: (losses.share_loss,),
+        # H3: participation is measured over a bioregion's registered members (G1)
+        measures.REGISTERED_PEOPLE: (members_api.members,),
+        # G1: membership counts in governance rounds
+        members_api.ROUND: (rounds.current_index,),
+        # G4: what a proposal may carry; G5: "validator" needs the larger majority
+        allowlist.GOVERNABLE: (
+            _governable(system.PALLET, "set_param", "parameter", allowlist.check_set_param),
+            _governable(system.PALLET, "set_params", "parameter", allowlist.check_set_params),
+            _governable(system.PALLET, "add_validator", "validator", allowlist.check_add_validator),
+            _governable(system.PALLET, "remove_validator", "validator"),
+            _governable(members.PALLET, "add_registrar", "registrar"),
+            _governable(members.PALLET, "remove_registrar", "registrar"),
+            _governable(health.PALLET, "register_bioregion", "bioregion"),
+            _governable(health.PALLET, "set_fund_bioregion", "bioregion"),
+            _governable(health.PALLET, "set_oracles", "oracles"),
+            _governable(commons.PALLET, "mint", "mint"),
+        ),
+    }
+)
+
+
 def registry() -> PalletRegistry:
-    return PalletRegistry(PALLETS)
+    return PalletRegistry(PALLETS, wiring=WIRING)
+
+
+def reader(state: StateReader) -> ReadContext:
+    """``state`` with this runtime's wiring: what queries and checks read through."""
+    return ReadContext(state, wiring=WIRING)
 
 
 def check_invariants(state: StateReader) -> list[str]:

@@ -210,7 +210,7 @@ def full_block(
     scenario: ws.Scenario, table: WeightTable, workdir: Path, limit: int, timeout_ms: int
 ) -> dict[str, Any]:
     """Build and execute a block of ``scenario``'s call filled up to the block weight limit."""
-    registry = PalletRegistry(construct.PALLETS, weights=table)
+    registry = PalletRegistry(construct.PALLETS, weights=table, wiring=construct.WIRING)
     pallet, function = scenario.call.split(".")
     call = registry.call(pallet, function)
     assert call is not None

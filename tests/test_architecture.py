@@ -64,3 +64,165 @@ def test_only_the_kv_module_imports_plyvel() -> None:
         if "plyvel" in _imports(p)
     ]
     assert users == ["ledger/kv.py"]
+
+
+# ---------------------------------------------------------------- inside pallets/ and node/
+
+PALLETS_DIR = ROOT / "pallets"
+FRAMEWORK = {"support", "executive"}
+
+
+def _module_imports(path: Path) -> list[tuple[str, int, bool]]:
+    """(imported module, line, at module level) for every absolute import of ``path``.
+
+    ``from pkg import name`` yields ``pkg.name``: a sub-module or a name, the
+    checks below only look at the first three parts.
+    """
+    tree = ast.parse(path.read_text(), filename=str(path))
+    top_level = {id(node) for node in tree.body}
+    found: list[tuple[str, int, bool]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.extend((a.name, node.lineno, id(node) in top_level) for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.extend(
+                (f"{node.module}.{a.name}", node.lineno, id(node) in top_level) for a in node.names
+            )
+    return found
+
+
+def _room(path: Path) -> str:
+    """A pallets/ file's room: support, executive, construct, or the pallet's name."""
+    parts = path.relative_to(PALLETS_DIR).parts
+    return parts[0] if len(parts) > 1 else parts[0].removesuffix(".py")
+
+
+def _pallet_edges() -> dict[tuple[str, str], list[str]]:
+    """(importing room, imported room) -> where, for every import between rooms of pallets/."""
+    edges: dict[tuple[str, str], list[str]] = {}
+    for path in sorted(PALLETS_DIR.rglob("*.py")):
+        room = _room(path)
+        for module, line, _ in _module_imports(path):
+            parts = module.split(".")
+            if parts[0] != "pallets" or len(parts) < 2 or parts[1] in {room, "__init__"}:
+                continue
+            target = parts[1]
+            if (PALLETS_DIR / target).is_dir() or target == "construct":
+                edges.setdefault((room, target), []).append(f"{path.relative_to(ROOT)}:{line}")
+    return edges
+
+
+def test_no_imports_inside_functions_in_pallets() -> None:
+    """A function-level import hides a dependency (and, often, a cycle) from review."""
+    problems = [
+        f"{path.relative_to(ROOT)}:{line} imports {module} inside a block"
+        for path in sorted(PALLETS_DIR.rglob("*.py"))
+        for module, line, top in _module_imports(path)
+        if not top and not _under_type_checking(path, line)
+    ]
+    assert not problems, "\n".join(problems)
+
+
+def _under_type_checking(path: Path, line: int) -> bool:
+    tree = ast.parse(path.read_text())
+    for node in tree.body:
+        if (
+            isinstance(node, ast.If)
+            and isinstance(node.test, ast.Name)
+            and node.test.id == "TYPE_CHECKING"
+            and node.lineno <= line <= (node.end_lineno or node.lineno)
+        ):
+            return True
+    return False
+
+
+def test_framework_layers_support_system_pallets_executive() -> None:
+    """support < system < pallets < executive; only construct.py sees every pallet."""
+    problems = []
+    for (room, target), where in sorted(_pallet_edges().items()):
+        if room == "support" or room == "system":
+            allowed = target == "support"
+        elif room == "executive":
+            allowed = target in {"support", "system"}
+        elif room == "construct":
+            allowed = True
+        else:  # a pallet
+            allowed = target not in {"executive", "construct"}
+        if not allowed:
+            problems.append(f"{room} imports {target}: {', '.join(where)}")
+    assert not problems, "\n".join(problems)
+
+
+def test_type_only_imports_stay_inside_their_room() -> None:
+    """TYPE_CHECKING may name a type of the same room; between rooms it hides a cycle."""
+    problems = []
+    for path in sorted(PALLETS_DIR.rglob("*.py")):
+        for module, line, _ in _module_imports(path):
+            parts = module.split(".")
+            crosses = parts[0] == "pallets" and (len(parts) < 2 or parts[1] != _room(path))
+            if crosses and _under_type_checking(path, line):
+                problems.append(f"{path.relative_to(ROOT)}:{line} imports {module}")
+    assert not problems, "\n".join(problems)
+
+
+def test_pallets_depend_on_each_other_without_cycles() -> None:
+    """A pallet that needs a pallet above it declares a hook (pallets/support/wiring.py)."""
+    graph: dict[str, set[str]] = {}
+    for room, target in _pallet_edges():
+        if {room, target} & (FRAMEWORK | {"construct"}):
+            continue
+        graph.setdefault(room, set()).add(target)
+    order: list[str] = []
+    state: dict[str, str] = {}
+
+    def visit(node: str, path: list[str]) -> None:
+        if state.get(node) == "done":
+            return
+        assert state.get(node) != "open", f"pallet import cycle: {' -> '.join([*path, node])}"
+        state[node] = "open"
+        for nxt in sorted(graph.get(node, ())):
+            visit(nxt, [*path, node])
+        state[node] = "done"
+        order.append(node)
+
+    for node in sorted(graph):
+        visit(node, [])
+    assert "system" in order and "funds" in order  # the graph was really built
+
+
+# Cross-pallet imports of something other than a pallet's ``api`` (or the
+# balances pallet's ``currency``, its api for money): the ones that exist
+# today. The list may only shrink: a new pallet reaches others through their api.
+NON_API_IMPORTS = {
+    ("commons", "health.storage"),
+    ("commons", "system.storage"),
+    ("credit", "funds.storage"),
+    ("credit", "loans.interest"),
+    ("credit", "loans.storage"),
+    ("credit", "trust.storage"),
+    ("federation", "credit.storage"),
+    ("federation", "trust.storage"),
+    ("governance", "system.calls"),
+    ("loans", "funds.storage"),
+    ("loans", "trust.storage"),
+    ("members", "health.storage"),
+    ("payment", "balances.storage"),
+    ("payment", "system.hooks"),
+}
+
+
+def test_pallets_reach_each_other_through_their_api() -> None:
+    found = set()
+    for path in sorted(PALLETS_DIR.rglob("*.py")):
+        room = _room(path)
+        if room in FRAMEWORK | {"construct"}:
+            continue
+        for module, _, _ in _module_imports(path):
+            parts = module.split(".")
+            if len(parts) < 3 or parts[0] != "pallets" or parts[1] in FRAMEWORK | {room}:
+                continue
+            is_module = (PALLETS_DIR / parts[1] / f"{parts[2]}.py").exists()
+            if is_module and parts[2] not in {"api", "currency"}:
+                found.add((room, f"{parts[1]}.{parts[2]}"))
+    assert found <= NON_API_IMPORTS, f"new non-api imports: {sorted(found - NON_API_IMPORTS)}"
+    assert found == NON_API_IMPORTS, f"fixed, drop from the list: {sorted(NON_API_IMPORTS - found)}"

@@ -31,8 +31,9 @@ import typer
 from ledger.crypto import encode_address
 from node.cli.credit import JsonOut, Signer, _common, _opts, _print, _query, _send, _who
 from node.cli.wallet import WalletError, guarded, resolve_account
+from pallets import construct
 from pallets.construct import registry
-from pallets.governance.allowlist import ALLOWED, encode_call
+from pallets.governance.allowlist import allowed, encode_call
 from pallets.support.argtypes import (
     ArgType,
     Bool,
@@ -105,8 +106,9 @@ def from_json(kind: ArgType, value: Any, resolve: Any, path: str) -> Any:
 
 def build_call(pallet: str, function: str, raw_args: dict[str, Any], resolve: Any) -> bytes:
     """The ``call`` bytes of a proposal; refuses what the governance list does not hold."""
-    if (pallet, function) not in ALLOWED:
-        listed = ", ".join(f"{p}.{f}" for p, f in sorted(ALLOWED))
+    listed_calls = allowed(construct.WIRING)
+    if (pallet, function) not in listed_calls:
+        listed = ", ".join(f"{p}.{f}" for p, f in sorted(listed_calls))
         raise WalletError(f"{pallet}.{function} is not on the governance list ({listed})")
     definition = RUNTIME.call(pallet, function)
     if definition is None:

@@ -29,10 +29,9 @@ from pallets.commons.storage import (
     TOTALS,
 )
 from pallets.funds import api as funds_api
-from pallets.funds.records import u32, u64
-from pallets.loans import api as loans_api
 from pallets.support.context import CallContext
 from pallets.support.declare import Hooks
+from pallets.support.records import u32, u64
 from pallets.support.storage import CorruptState
 from pallets.system.storage import TIME
 
@@ -142,7 +141,5 @@ def try_state(state: StateReader) -> list[str]:
             problems.append(f"R2: round {epoch} took {record['taken']}, granted {total}")
     return problems
 
-
-loans_api.FLOW_LISTENERS.append(share_interest)
 
 HOOKS = Hooks(on_epoch=on_epoch, try_state=try_state)

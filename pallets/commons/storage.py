@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from typing import Final
 
-from pallets.funds.records import RecordType
 from pallets.health.storage import BIOREGION
 from pallets.support.argtypes import AMOUNT, BPS, U32, U64, Optional
+from pallets.support.records import RecordType
 from pallets.support.storage import U64_KEY, FixedKey, StorageSet
 
 KEPT_ROUNDS: Final = 32

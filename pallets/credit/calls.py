@@ -54,7 +54,6 @@ from pallets.credit.storage import (
     VERDICTS,
 )
 from pallets.funds import api as funds_api
-from pallets.funds.records import u32, u64
 from pallets.funds.storage import MAX_FUNDERS, PURPOSE
 from pallets.loans.storage import MAX_BORROWERS
 from pallets.support.argtypes import (
@@ -72,6 +71,7 @@ from pallets.support.argtypes import (
 )
 from pallets.support.context import CallContext
 from pallets.support.declare import CallSet
+from pallets.support.records import u32, u64
 from pallets.trust.api import FEDERATED_TRUST_WORK
 
 calls = CallSet("credit")

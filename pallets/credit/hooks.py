@@ -25,10 +25,10 @@ from pallets.credit.storage import (
     REQUEST,
     REQUESTS,
 )
-from pallets.funds.records import u32
 from pallets.loans.storage import LOAN, LOANS
 from pallets.support.context import CallContext
 from pallets.support.declare import Hooks
+from pallets.support.records import u32
 from pallets.trust import api as trust_api
 from pallets.trust.storage import IN_USE
 

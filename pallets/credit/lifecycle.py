@@ -26,7 +26,7 @@ unreviewable) and handed to its loan on approval.
   Candidates are the fund's funders (minus borrowers); if all of them
   together cannot cover the amount (fewer than ``min_reviewers``, or their
   trust sums below it), funders of funds that lend reviewers (X1, C6; found
-  through ``LENDER_SOURCES``, which the federation pallet fills) join the
+  through ``api.LENDER_SOURCES``, which the federation pallet connects to) join the
   candidates, each with their trust *at this fund* (T1/T2), up to
   MAX_FUNDERS candidates in all (a seeded choice when more are eligible).
 * ``approve`` (every reviewer approved): debts to federated funds (X3) and
@@ -38,10 +38,10 @@ unreviewable) and handed to its loan on approval.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Final
 
 from ledger.crypto import blake2b256
+from pallets.credit import api as credit_api
 from pallets.credit import draw, score
 from pallets.credit.errors import InsufficientTrust, ReviewerTrustShort
 from pallets.credit.events import Resolved, ReviewerReplaced, ReviewersDrawn, Unreviewable
@@ -55,18 +55,15 @@ from pallets.credit.storage import (
     REQUESTS,
 )
 from pallets.funds import api as funds_api
-from pallets.funds.records import u64
 from pallets.funds.storage import MAX_FUNDERS
 from pallets.loans import api as loans_api
 from pallets.loans import interest
 from pallets.support.context import CallContext
 from pallets.support.declare import RuntimeFault
+from pallets.support.records import u64
 from pallets.trust import api as trust_api
 
 DRAW_DELAY: Final = 2
-# (state, fund) -> the funds that lend their funders as reviewers to it (C6, X1).
-LenderSource = Callable[[CallContext, int], list[int]]
-LENDER_SOURCES: Final[list[LenderSource]] = []
 
 
 def load(ctx: CallContext, request_id: int) -> dict[str, Any] | None:
@@ -221,7 +218,7 @@ def candidates(
         return own
     taken = {account for account, _ in own}
     lendable: set[bytes] = set()
-    for source in LENDER_SOURCES:
+    for source in ctx.wiring.get(credit_api.LENDER_SOURCES):
         for lender in sorted(source(ctx, fund_id)):
             lendable.update(a for a in funds_api.funders(ctx, lender) if a not in borrowers)
     room = MAX_FUNDERS - len(own)

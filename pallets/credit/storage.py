@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Final
 
-from pallets.funds.records import RecordType
 from pallets.funds.storage import MAX_FUNDERS, PURPOSE
 from pallets.loans.storage import MAX_BORROWERS
 from pallets.support.argtypes import (
@@ -31,6 +30,7 @@ from pallets.support.argtypes import (
     Record,
     Text,
 )
+from pallets.support.records import RecordType
 from pallets.support.storage import U64_KEY, FixedKey, StorageSet
 from pallets.trust.storage import STAKE
 

@@ -80,7 +80,7 @@ from pallets.executive.validate import (
     validate_extrinsic,
 )
 from pallets.executive.verify import BatchVerifier
-from pallets.support.context import SEED_DOMAIN, BlockInfo, CallContext
+from pallets.support.context import SEED_DOMAIN, BlockInfo, CallContext, ReadContext
 from pallets.support.declare import ROOT, DispatchFailure, Origin, RuntimeFault
 from pallets.support.params import param
 from pallets.support.payment import CANNOT_PAY, CannotPay
@@ -252,8 +252,9 @@ class Runtime:
 
     # -- queries
 
-    def state(self, root: bytes) -> StateReader:
-        return self.trie.reader(root)
+    def state(self, root: bytes) -> ReadContext:
+        """The state at ``root``, read with this runtime's wiring (for queries and checks)."""
+        return ReadContext(self.trie.reader(root), wiring=self.registry.wiring)
 
     def metadata(self) -> dict[str, Any]:
         return self.registry.metadata()
@@ -440,7 +441,9 @@ class Runtime:
         payment = self.registry.payment
         if payment is None:
             return ()
-        ctx = CallContext(run.overlay, run.info, Origin.signed(checked.signer), None)
+        ctx = CallContext(
+            run.overlay, run.info, Origin.signed(checked.signer), None, wiring=self.registry.wiring
+        )
         try:
             payment.charge(ctx, checked.signer, checked.call, checked.weight, len(checked.raw))
         except CannotPay as exc:
@@ -453,7 +456,13 @@ class Runtime:
         fee_events = self._charge(run, checked)
         system_api.bump_nonce(overlay, checked.signer, checked.state_nonce)
         overlay.open_layer()
-        ctx = CallContext(overlay, run.info, Origin.signed(checked.signer), checked.operations)
+        ctx = CallContext(
+            overlay,
+            run.info,
+            Origin.signed(checked.signer),
+            checked.operations,
+            wiring=self.registry.wiring,
+        )
         try:
             checked.call.fn(ctx, **checked.args)
         except DispatchFailure as failure:
@@ -468,7 +477,7 @@ class Runtime:
         run.weight += checked.weight
 
     def _hook(self, run: _Run, name: str, hook: Any, *args: Any) -> None:
-        ctx = CallContext(run.overlay, run.info, Origin(ROOT), None)
+        ctx = CallContext(run.overlay, run.info, Origin(ROOT), None, wiring=self.registry.wiring)
         try:
             hook(ctx, *args)
         except DispatchFailure as failure:  # a hook must not fail: that is a bug

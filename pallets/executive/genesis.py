@@ -35,7 +35,7 @@ def genesis_block_info(config: GenesisConfig) -> BlockInfo:
 def genesis_state(registry: PalletRegistry, config: GenesisConfig) -> dict[bytes, bytes]:
     """Every (key, value) of the state at height 0."""
     overlay = StateOverlay(MemoryState(param_state(config.params)))
-    ctx = CallContext(overlay, genesis_block_info(config), None, None)
+    ctx = CallContext(overlay, genesis_block_info(config), None, None, wiring=registry.wiring)
     for pallet in registry.pallets:
         if pallet.genesis is not None:
             pallet.genesis(config, ctx)

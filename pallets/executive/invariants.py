@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from ledger.overlay import StateReader
 from pallets.executive.registry import PalletRegistry
+from pallets.support.context import ReadContext
 
 
 def check_invariants(registry: PalletRegistry, state: StateReader) -> list[str]:
     problems: list[str] = []
+    reader = ReadContext(state, wiring=registry.wiring)
     for pallet in registry.pallets:
         if pallet.hooks.try_state is not None:
-            problems.extend(pallet.hooks.try_state(state))
+            problems.extend(pallet.hooks.try_state(reader))
     return problems

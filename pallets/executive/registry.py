@@ -24,6 +24,7 @@ from pallets.support.declare import FUND, GOVERNANCE, ROOT, SIGNED, CallDef, Pal
 from pallets.support.params import PARAMS
 from pallets.support.payment import TransactionPayment
 from pallets.support.weights import WeightTable, load_weights
+from pallets.support.wiring import NO_WIRING, Wiring
 
 METADATA_VERSION: Final = 1
 
@@ -36,7 +37,13 @@ ORIGIN_DOCS: Final = {
 
 
 class PalletRegistry:
-    def __init__(self, pallets: Sequence[Pallet], weights: WeightTable | None = None) -> None:
+    def __init__(
+        self,
+        pallets: Sequence[Pallet],
+        weights: WeightTable | None = None,
+        *,
+        wiring: Wiring = NO_WIRING,
+    ) -> None:
         ordered = sorted(pallets, key=lambda p: p.index)
         names = [p.name for p in ordered]
         indices = [p.index for p in ordered]
@@ -44,6 +51,7 @@ class PalletRegistry:
             raise RuntimeFault(f"pallet names and indices must be distinct: {names} {indices}")
         self.pallets: tuple[Pallet, ...] = tuple(ordered)
         self.by_name = {p.name: p for p in ordered}
+        self.wiring = wiring
         self._calls: dict[tuple[str, str], CallDef] = {}
         for pallet in ordered:
             for call in pallet.calls:
@@ -76,6 +84,7 @@ class PalletRegistry:
             "weights": self.weights.describe(),
             "pallets": [_describe(p) for p in self.pallets],
             "params": [p.describe() for p in PARAMS],
+            "hooks": self.wiring.describe(),
         }
 
 

@@ -3,26 +3,23 @@
 Two funds federate by the consent of each fund's funders (F8), on three
 independent options: recognize each other's trust (T2), lend reviewers
 (C6), share losses (X3). A borrower may split one credit across federated
-funds (X2). This pallet plugs into the others through their extension
-points, registered here on import (the runtime imports every pallet):
+funds (X2). This pallet offers functions for the other pallets' hooks;
+pallets/construct.py connects them:
 
-* ``funds.api.PROPOSAL_HANDLERS``: carry out passed federate / unfederate
-  proposals; ``funds.api.OBLIGATIONS``: pay loss-share debts first;
-* ``trust.api.FEDERATION_SOURCES``: recognized trust (T2);
-* ``credit.lifecycle.LENDER_SOURCES``: funds that lend reviewers (C6);
-* ``loans.api.WRITE_OFF_LISTENERS``: share a write-off (X3).
+* ``funds.proposal_handlers``: carry out passed federate / unfederate
+  proposals (``agreements.carry_out_federate``, ``carry_out_unfederate``);
+  ``funds.obligations``: pay loss-share debts first (``losses.settle``);
+* ``trust.federation_sources``: recognized trust (T2, ``agreements.recognized_trust``);
+* ``credit.lender_sources``: funds that lend reviewers (C6, ``agreements.lending_funds``);
+* ``loans.write_offs``: share a write-off (X3, ``losses.share_loss``).
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-from pallets.credit import lifecycle
-from pallets.federation import agreements, calls, errors, events, hooks, losses, storage
-from pallets.funds import api as funds_api
-from pallets.loans import api as loans_api
+from pallets.federation import calls, errors, events, hooks, losses, storage
 from pallets.support.declare import Pallet
-from pallets.trust import api as trust_api
 
 PALLET: Final = Pallet(
     name="federation",
@@ -43,10 +40,3 @@ PALLET: Final = Pallet(
     },
     hooks=hooks.HOOKS,
 )
-
-funds_api.PROPOSAL_HANDLERS["federate"] = agreements.carry_out_federate
-funds_api.PROPOSAL_HANDLERS["unfederate"] = agreements.carry_out_unfederate
-funds_api.OBLIGATIONS.append(losses.settle)
-trust_api.FEDERATION_SOURCES.append(agreements.recognized_trust)
-lifecycle.LENDER_SOURCES.append(agreements.lending_funds)
-loans_api.WRITE_OFF_LISTENERS.append(losses.share_loss)

@@ -67,9 +67,9 @@ from pallets.federation.storage import (
     sorted_pair,
 )
 from pallets.funds import api as funds_api
-from pallets.funds.records import u32
 from pallets.support.argtypes import ArgError
 from pallets.support.context import CallContext
+from pallets.support.records import u32
 from pallets.support.storage import CorruptState
 from pallets.trust.storage import TRUST as TRUST_INDEX
 

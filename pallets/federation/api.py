@@ -24,7 +24,7 @@ from pallets.federation.storage import (
     SPLITS,
     pair,
 )
-from pallets.funds.records import u32
+from pallets.support.records import u32
 
 
 def all_agreements(state: StateReader, fund_id: int | None = None) -> list[dict[str, Any]]:

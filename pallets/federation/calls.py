@@ -45,10 +45,10 @@ from pallets.federation.storage import (
     sorted_pair,
 )
 from pallets.funds import api as funds_api
-from pallets.funds.records import u64
 from pallets.support.argtypes import HASH, U32, U64, List
 from pallets.support.context import CallContext
 from pallets.support.declare import CallSet
+from pallets.support.records import u64
 
 calls = CallSet("federation")
 

@@ -44,9 +44,9 @@ from pallets.federation.storage import (
     SPLITS,
 )
 from pallets.funds.api import find_fund
-from pallets.funds.records import u32, u64
 from pallets.support.context import CallContext
 from pallets.support.declare import Hooks
+from pallets.support.records import u32, u64
 from pallets.support.storage import CorruptState
 
 

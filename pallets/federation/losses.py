@@ -53,9 +53,9 @@ from pallets.federation.storage import (
     pair,
 )
 from pallets.funds import api as funds_api
-from pallets.funds.records import u32, u64
 from pallets.support.argtypes import AMOUNT, ArgError
 from pallets.support.context import CallContext
+from pallets.support.records import u32, u64
 from pallets.support.storage import CorruptState
 
 MAX_SETTLE: Final = 8  # debts one settlement pays (8 ops each: within OBLIGATION_WORK)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from typing import Final
 
-from pallets.funds.records import RecordType
 from pallets.support.argtypes import (
     ACCOUNT,
     AMOUNT,
@@ -35,6 +34,7 @@ from pallets.support.argtypes import (
     Optional,
     Record,
 )
+from pallets.support.records import RecordType
 from pallets.support.storage import HASH_KEY, U32_KEY, U64_KEY, FixedKey, StorageSet
 from pallets.trust.api import MAX_RECOGNIZED
 

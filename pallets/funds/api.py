@@ -22,16 +22,19 @@ taken in turn from a cursor so that funds that cannot pay never block the
 others. An exit not paid in full by ``requested + exit_period`` is *in
 arrears* (``exit_queue``, ``arrears``): computed at read time, never stored.
 
-F7 lets a lower interest rate apply to open credits: the funds pallet does
-not know loans, so the loans pallet registers a listener here.
+Other pallets act at three hooks this pallet declares (connected in
+pallets/construct.py, reached through ``ctx.wiring``):
 
-Federation (X1, X3) plugs in the same way. ``open_proposal`` is the one way
-a consent proposal (F8) opens, for ``funds.propose`` and for the kinds
-another pallet carries out: when such a proposal passes, the funds hook calls
-its ``PROPOSAL_HANDLERS[kind]``. ``OBLIGATIONS`` are settlers of what a fund
-owes other funds (X3: loss shares it could not pay): ``settle_obligations``
-runs them before any money leaves the fund (an exit, an expense, a
-disbursement), so such debts are paid first from later cash.
+* ``RATE_LOWERED``: F7 lets a lower interest rate apply to open credits; the
+  funds pallet does not know loans, so the loans pallet connects here.
+* ``PROPOSAL_HANDLERS``: ``open_proposal`` is the one way a consent proposal
+  (F8) opens, for ``funds.propose`` and for the kinds another pallet carries
+  out: when such a proposal passes, the funds hook calls the handler
+  connected for its kind (federation: federate, unfederate; X1).
+* ``OBLIGATIONS``: settlers of what a fund owes other funds (X3: loss shares
+  it could not pay): ``settle_obligations`` runs them before any money leaves
+  the fund (an exit, an expense, a disbursement), so such debts are paid
+  first from later cash.
 """
 
 from __future__ import annotations
@@ -51,7 +54,6 @@ from pallets.funds.errors import (
     UtilizationExceeded,
 )
 from pallets.funds.events import ExitPaid, ExitPartlyPaid, ProposalMade
-from pallets.funds.records import key_of, u32, u64
 from pallets.funds.storage import (
     EXIT_COUNT,
     EXIT_PROGRESS,
@@ -70,19 +72,27 @@ from pallets.funds.storage import (
 )
 from pallets.support.context import CallContext
 from pallets.support.params import param
+from pallets.support.records import key_of, u32, u64
 from pallets.support.storage import StateWriter
+from pallets.support.wiring import Hook
 
-RateListener = Callable[[CallContext, int, int], None]
-RATE_LOWERED_LISTENERS: Final[list[RateListener]] = []  # (ctx, fund, new rate)
+RateListener = Callable[[CallContext, int, int], None]  # (ctx, fund, new rate)
+RATE_LOWERED: Final = Hook[RateListener](
+    "funds.rate_lowered", "a fund lowered its interest rate for open credits too (F7)"
+)
 MAX_EXITS_PER_CALL: Final = 8
 EXIT_PAYMENT_WORK: Final = 24  # storage operations to pay one exit, in full or in part
 
 # (ctx, proposal id, proposal) -> None when carried out, else why it failed.
 ProposalHandler = Callable[[CallContext, int, dict[str, Any]], str | None]
-PROPOSAL_HANDLERS: Final[dict[str, ProposalHandler]] = {}
+PROPOSAL_HANDLERS: Final = Hook[tuple[str, ProposalHandler]](
+    "funds.proposal_handlers", "(kind, handler): carry out a passed proposal of that kind (F8)"
+)
 # (ctx, fund) -> whether the fund still owes anything after paying what its cash allows.
 Settler = Callable[[CallContext, int], bool]
-OBLIGATIONS: Final[list[Settler]] = []
+OBLIGATIONS: Final = Hook[Settler](
+    "funds.obligations", "pay what the fund owes before money leaves it (X3)"
+)
 OBLIGATION_WORK: Final = 128  # the storage operations a settler may use per call (weights)
 
 
@@ -208,7 +218,7 @@ def open_proposal(
 def settle_obligations(ctx: CallContext, fund_id: int) -> bool:
     """X3: pay what the fund owes federated funds as cash allows; whether it still owes."""
     still_owes = False
-    for settle in OBLIGATIONS:
+    for settle in ctx.wiring.get(OBLIGATIONS):
         still_owes = settle(ctx, fund_id) or still_owes
     return still_owes
 

@@ -34,7 +34,6 @@ from pallets.funds.events import (
     ProposalObjected,
     RemovalVoted,
 )
-from pallets.funds.records import key_of, u32, u64
 from pallets.funds.storage import (
     ADMITTED,
     FUNDER,
@@ -66,6 +65,7 @@ from pallets.support.argtypes import (
 )
 from pallets.support.context import CallContext
 from pallets.support.declare import CallSet
+from pallets.support.records import key_of, u32, u64
 
 calls = CallSet("funds")
 

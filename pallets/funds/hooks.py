@@ -25,7 +25,6 @@ from ledger.overlay import StateReader
 from pallets.balances import currency
 from pallets.funds import api
 from pallets.funds.events import ExpensePaid, ProposalFailed, ProposalPassed, RateChanged
-from pallets.funds.records import u32
 from pallets.funds.storage import (
     ADMITTED,
     EXIT_COUNT,
@@ -45,6 +44,7 @@ from pallets.funds.storage import (
 )
 from pallets.support.context import CallContext
 from pallets.support.declare import DispatchFailure, Hooks
+from pallets.support.records import u32
 from pallets.support.storage import CorruptState
 
 MAX_PROPOSALS_PER_BLOCK: Final = 16
@@ -94,7 +94,7 @@ def _decide(ctx: CallContext, proposal_id: int) -> None:
     fund_id = proposal["fund"]
     fund = api.find_fund(ctx, fund_id)
     failure = None
-    handler = api.PROPOSAL_HANDLERS.get(proposal["kind"])
+    handler = dict(ctx.wiring.get(api.PROPOSAL_HANDLERS)).get(proposal["kind"])
     if fund is None:
         failure = "the fund no longer exists"
     elif proposal["kind"] in FEDERATION_KINDS:  # carried out by the federation pallet (X1)
@@ -110,7 +110,7 @@ def _decide(ctx: CallContext, proposal_id: int) -> None:
         api.put_fund(ctx, fund_id, fund)
         lowered_for_open = proposal["apply_to_open"] and new < old
         if lowered_for_open:
-            for listener in api.RATE_LOWERED_LISTENERS:
+            for listener in ctx.wiring.get(api.RATE_LOWERED):
                 listener(ctx, fund_id, new)
         ctx.emit(RateChanged, fund=fund_id, rate_bps=new, applies_to_open=int(lowered_for_open))
     else:  # expense (F9), paid from cash

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from typing import Final
 
-from pallets.funds.records import RecordType
 from pallets.support.argtypes import (
     ACCOUNT,
     AMOUNT,
@@ -30,6 +29,7 @@ from pallets.support.argtypes import (
     Optional,
     Text,
 )
+from pallets.support.records import RecordType
 from pallets.support.storage import U32_KEY, U64_KEY, FixedKey, StorageSet
 
 PURPOSES: Final = (

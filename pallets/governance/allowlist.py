@@ -3,12 +3,12 @@
 Theory of operation
 -------------------
 A proposal carries a call as canonical MessagePack ``[pallet, function,
-args]``. It must be on ``ALLOWED`` (each entry names its kind: a validator
-change needs the larger majority of G5) and declared with the governance
-origin by its pallet. The call definition is looked up in the runtime's
-registry when needed (``pallets.construct`` is imported lazily: it imports
-this pallet), so governance depends on no pallet whose calls it enacts, and a
-listed call whose pallet is not in the runtime is refused as not allowed.
+args]``. It must be connected to the ``GOVERNABLE`` hook (each entry is the
+call's declaration, its kind: a validator change needs the larger majority
+of G5, and an optional check of its arguments that needs no state) and
+declared with the governance origin by its pallet. pallets/construct.py
+connects the entries, so governance depends on no pallet whose calls it
+enacts, and a call whose pallet is not in the runtime cannot be listed.
 
 When the proposal is made, ``check_proposed_call`` refuses at once what can
 never succeed: a call that does not decode, is not listed, or whose
@@ -29,42 +29,36 @@ from typing import Any, Final
 from ledger import codec
 from ledger.codec import CodecError
 from ledger.types import Call
-from pallets.executive.registry import PalletRegistry
 from pallets.governance.errors import BadCall, BadCallArguments, CallNotAllowed
 from pallets.support.argtypes import ArgError, check_args
 from pallets.support.declare import GOVERNANCE, CallDef, DispatchFailure
+from pallets.support.wiring import Hook, Wiring
 from pallets.system.calls import check_param_changes, check_validator_key
 
 StaticCheck = Callable[[Mapping[str, Any]], DispatchFailure | None]
 
-ALLOWED: Final[Mapping[tuple[str, str], str]] = {
-    ("system", "set_param"): "parameter",  # also the redistribution share, score weights
-    ("system", "set_params"): "parameter",
-    ("system", "add_validator"): "validator",
-    ("system", "remove_validator"): "validator",
-    ("members", "add_registrar"): "registrar",
-    ("members", "remove_registrar"): "registrar",
-    ("health", "register_bioregion"): "bioregion",
-    ("health", "set_fund_bioregion"): "bioregion",
-    ("health", "set_oracles"): "oracles",
-    ("commons", "mint"): "mint",
-}
-STATIC_CHECKS: Final[Mapping[tuple[str, str], StaticCheck]] = {
-    ("system", "set_param"): lambda a: check_param_changes([[a["section"], a["name"], a["value"]]]),
-    ("system", "set_params"): lambda a: check_param_changes(a["changes"]),
-    ("system", "add_validator"): lambda a: check_validator_key(a["validator"]),
-}
-
-_registry: PalletRegistry | None = None
+# (the call's declaration, its kind, a check of its arguments that needs no state)
+Governable = tuple[CallDef, str, StaticCheck | None]
+GOVERNABLE: Final = Hook[Governable](
+    "governance.calls", "the calls a proposal may carry, each with its kind (G4, G5)"
+)
 
 
-def runtime_registry() -> PalletRegistry:
-    global _registry
-    if _registry is None:
-        from pallets import construct  # lazily: construct imports this pallet
+def check_set_param(args: Mapping[str, Any]) -> DispatchFailure | None:
+    return check_param_changes([[args["section"], args["name"], args["value"]]])
 
-        _registry = construct.registry()
-    return _registry
+
+def check_set_params(args: Mapping[str, Any]) -> DispatchFailure | None:
+    return check_param_changes(args["changes"])
+
+
+def check_add_validator(args: Mapping[str, Any]) -> DispatchFailure | None:
+    return check_validator_key(args["validator"])
+
+
+def allowed(wiring: Wiring) -> dict[tuple[str, str], Governable]:
+    """The governance list of a runtime: ``(pallet, function) -> entry``."""
+    return {(entry[0].pallet, entry[0].name): entry for entry in wiring.get(GOVERNABLE)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,27 +76,26 @@ def decode_call(raw: bytes) -> Call:
         raise BadCall(f"call: {exc}") from exc
 
 
-def resolve(call: Call) -> tuple[CallDef, str]:
-    """The definition and kind of an allowed call; ``CallNotAllowed`` otherwise."""
-    kind = ALLOWED.get((call.pallet, call.function))
-    definition = runtime_registry().call(call.pallet, call.function)
-    if kind is None or definition is None or definition.origin != GOVERNANCE:
-        allowed = ", ".join(f"{p}.{f}" for p, f in sorted(ALLOWED))
+def resolve(call: Call, wiring: Wiring) -> Governable:
+    """The list's entry for a call; ``CallNotAllowed`` otherwise."""
+    listed = allowed(wiring)
+    entry = listed.get((call.pallet, call.function))
+    if entry is None or entry[0].origin != GOVERNANCE:
+        names = ", ".join(f"{p}.{f}" for p, f in sorted(listed))
         raise CallNotAllowed(
-            f"{call.pallet}.{call.function} is not on the governance list ({allowed})"
+            f"{call.pallet}.{call.function} is not on the governance list ({names})"
         )
-    return definition, kind
+    return entry
 
 
-def check_proposed_call(raw: bytes) -> ProposedCall:
+def check_proposed_call(raw: bytes, wiring: Wiring) -> ProposedCall:
     """Decode, resolve and check a proposed call (see the module doc)."""
     call = decode_call(raw)
-    definition, kind = resolve(call)
+    definition, kind, static = resolve(call, wiring)
     try:
         args = check_args(definition.args, call.args)
     except ArgError as exc:
         raise BadCallArguments(f"{call.pallet}.{call.function}: {exc}") from exc
-    static = STATIC_CHECKS.get((call.pallet, call.function))
     problem = None if static is None else static(args)
     if problem is not None:
         raise BadCallArguments(f"{call.pallet}.{call.function}: {problem.error.message}")

@@ -51,7 +51,7 @@ def propose(ctx: CallContext, call: bytes) -> None:
     proposer = ctx.signer
     if not is_member(ctx, proposer):
         raise NotMember("only members may propose (G1: registered by a bioregion's registrar)")
-    proposed = allowlist.check_proposed_call(call)
+    proposed = allowlist.check_proposed_call(call, ctx.wiring)
     deposit = ctx.param("governance", "proposal_deposit")
     if deposit > 0:
         currency.transfer(ctx, proposer, api.deposit_account(), deposit)

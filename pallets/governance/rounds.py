@@ -32,6 +32,12 @@ def current_round(state: StateReader) -> dict[str, Any]:
     return ROUND.unwire(raw)
 
 
+def current_index(state: StateReader) -> int:
+    """The index of the round now (what the members pallet's ``ROUND`` hook asks)."""
+    index: int = current_round(state)["index"]
+    return index
+
+
 def budget(state: StateReader, round_index: int) -> int:
     """Voice credits per member in ``round_index`` (0 for a round not started yet)."""
     value: int = BUDGETS.get(state, round_index)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from typing import Final
 
-from pallets.funds.records import RecordType
 from pallets.support.argtypes import (
     ACCOUNT,
     AMOUNT,
@@ -34,6 +33,7 @@ from pallets.support.argtypes import (
     Optional,
     Text,
 )
+from pallets.support.records import RecordType
 from pallets.support.storage import U64_KEY, FixedKey, StorageSet
 
 MAX_CALL_BYTES: Final = 2048

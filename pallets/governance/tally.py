@@ -134,7 +134,7 @@ def enact(ctx: CallContext, proposal_id: int) -> None:
         return
     error: DispatchError | None
     try:
-        proposed = allowlist.check_proposed_call(record["call"])
+        proposed = allowlist.check_proposed_call(record["call"], ctx.wiring)
     except DispatchFailure as failure:  # e.g. the pallet left the runtime since
         error = failure.error
     else:

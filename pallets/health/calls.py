@@ -11,7 +11,6 @@ component above 10 000 never reaches the state.
 from __future__ import annotations
 
 from pallets.funds import api as funds_api
-from pallets.funds.records import u32, u64
 from pallets.health import api
 from pallets.health.errors import (
     AlreadyObserved,
@@ -42,6 +41,7 @@ from pallets.health.storage import (
 from pallets.support.argtypes import ACCOUNT, HASH, U32, U64, List, Optional
 from pallets.support.context import CallContext
 from pallets.support.declare import GOVERNANCE, CallSet
+from pallets.support.records import u32, u64
 
 calls = CallSet("health")
 

@@ -23,7 +23,6 @@ at the same epoch end uses the fresh scores. Work: at most MAX_BIOREGIONS x
 from __future__ import annotations
 
 from ledger.overlay import StateReader
-from pallets.funds.records import u64
 from pallets.health import api, measures
 from pallets.health.events import HealthPublished
 from pallets.health.rounds import component_medians, weighted_score, weights
@@ -48,6 +47,7 @@ from pallets.health.storage import (
 )
 from pallets.support.context import CallContext
 from pallets.support.declare import Hooks
+from pallets.support.records import u64
 from pallets.support.storage import CorruptState
 
 

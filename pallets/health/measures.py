@@ -13,7 +13,7 @@ the score, the chain's own figures are there to compare against).
   bioregion that turns its whole lending base over in one epoch scores
   full). Interest is left out: it is income, not circulation. The loans
   pallet reports every disbursement and repayment through
-  ``loans.api.FLOW_LISTENERS``; ``record_flow`` adds the principal to the
+  ``loans.api.FLOWS``; ``record_flow`` adds the principal to the
   fund's counter when the fund is in a bioregion (one read otherwise).
 * **Participation** of a bioregion for an epoch: the share of its members
   (G1, registered by its registrars) who signed at least one extrinsic
@@ -23,7 +23,9 @@ the score, the chain's own figures are there to compare against).
   measured account's nonce at the epoch end (``nonce_mark``), and a higher
   nonce at the next epoch end means activity.
   An account measured for the first time counts as active if it ever signed
-  (it joined a fund by signing).
+  (it joined a fund by signing). The registered members of a bioregion come
+  through the ``REGISTERED_PEOPLE`` hook (the members pallet, which builds on
+  this pallet's bioregions, connects to it in pallets/construct.py).
 
 Work is bounded: per bioregion at most the members API's 1 000 members, or
 MAX_FUNDS_PER_BIOREGION funds x MAX_FUNDERS funders; each account is read
@@ -32,15 +34,24 @@ and marked once per epoch.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from ledger.overlay import StateReader
 from pallets.funds import api as funds_api
 from pallets.health.storage import FLOWS, FUND_BIOREGION, NONCE_MARKS
-from pallets.loans import api as loans_api
 from pallets.support.context import CallContext
+from pallets.support.wiring import Hook, Reader
 from pallets.system.api import account_nonce
+
+# (state, bioregion) -> its registered members (G1), at most 1 000, sorted.
+PeopleSource = Callable[[Reader, str], list[bytes]]
+REGISTERED_PEOPLE: Final = Hook[PeopleSource](
+    "health.registered_people",
+    "a bioregion's registered members, over whom participation is measured (H3, G1)",
+    single=True,
+)
 
 BPS_ONE = 10_000
 AMOUNT_MAX = 2**64 - 1
@@ -77,13 +88,11 @@ def velocity(state: StateReader, fund_ids: Sequence[int]) -> int:
     return min(BPS_ONE, moved * BPS_ONE // base)
 
 
-def participants(state: StateReader, region: str, fund_ids: Sequence[int]) -> list[bytes]:
+def participants(state: Reader, region: str, fund_ids: Sequence[int]) -> list[bytes]:
     """The bioregion's members (G1) if it has any, else the funders of its funds; sorted."""
-    # Imported here: the members pallet keys its storage with this pallet's
-    # bioregion ids (pallets.health.storage), so a module-level import is a cycle.
-    from pallets.members import api as members_api
-
-    registered = members_api.members(state, region)
+    registered = [
+        a for source in state.wiring.get(REGISTERED_PEOPLE) for a in source(state, region)
+    ]
     if registered:
         return sorted(registered)
     accounts: set[bytes] = set()
@@ -117,6 +126,3 @@ def measure(ctx: CallContext, regions: dict[str, list[int]]) -> dict[str, Measur
         for fund_id in regions[region]:
             FLOWS.delete(ctx, fund_id)
     return result
-
-
-loans_api.FLOW_LISTENERS.append(record_flow)

@@ -28,7 +28,6 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final
 
-from pallets.funds.records import RecordType
 from pallets.support.argtypes import (
     ACCOUNT,
     AMOUNT,
@@ -43,6 +42,7 @@ from pallets.support.argtypes import (
     Optional,
 )
 from pallets.support.declare import RuntimeFault
+from pallets.support.records import RecordType
 from pallets.support.storage import ACCOUNT_KEY, U32_KEY, CorruptState, FixedKey, StorageSet
 
 BIOREGION_RE: Final = re.compile(r"^[a-z][a-z0-9_]{0,31}$")

@@ -19,36 +19,41 @@ from typing import Any, Final
 from ledger.overlay import StateReader
 from pallets.balances import currency
 from pallets.funds import api as funds_api
-from pallets.funds.records import u32, u64
 from pallets.funds.storage import PURPOSES
 from pallets.loans import interest
 from pallets.loans.events import Disbursed, RateLowered
 from pallets.loans.storage import BY_FUND, HISTORY, LOAN, LOANS, OPEN
 from pallets.support.context import CallContext
+from pallets.support.records import u32, u64
 from pallets.support.storage import StateWriter
+from pallets.support.wiring import Hook
 from pallets.trust import api as trust_api
 
 DAY = 86_400
 PAR_DAYS = (30, 60, 90)
 
 # Pallets above loans (health: credit velocity; commons: its share of
-# interest, R1) learn of every flow through these listeners, called with
+# interest, R1) learn of every flow through this hook, called with
 # (ctx, fund, kind, amount), kind one of "disbursed", "principal", "interest".
 FlowListener = Callable[[CallContext, int, str, int], None]
-FLOW_LISTENERS: Final[list[FlowListener]] = []
+FLOWS: Final = Hook[FlowListener](
+    "loans.flows", "money moved between a fund and its borrowers (disbursed, principal, interest)"
+)
 
 
 def notify_flow(ctx: CallContext, fund_id: int, kind: str, amount: int) -> None:
     if amount > 0:
-        for listener in FLOW_LISTENERS:
+        for listener in ctx.wiring.get(FLOWS):
             listener(ctx, fund_id, kind, amount)
 
 
-# Federation (X3) learns of every write-off through these listeners, called
-# with (ctx, fund, loan, missing principal) once the loss is booked; they may
-# use at most WRITE_OFF_WORK storage operations (the write-off call's weight).
+# Federation (X3) learns of every write-off through this hook, called with
+# (ctx, fund, loan, missing principal) once the loss is booked; a listener
+# may use at most WRITE_OFF_WORK storage operations (the call's weight).
 WriteOffListener = Callable[[CallContext, int, int, int], None]
-WRITE_OFF_LISTENERS: Final[list[WriteOffListener]] = []
+WRITE_OFFS: Final = Hook[WriteOffListener](
+    "loans.write_offs", "a loan was written off with principal missing (X3)"
+)
 WRITE_OFF_WORK: Final = 1024
 
 
@@ -234,6 +239,3 @@ def fund_report(state: StateReader, fund_id: int, now: int) -> dict[str, Any]:
         "exit_arrears": sum(row["owed"] for row in in_arrears),
         "exits_in_arrears": in_arrears,
     }
-
-
-funds_api.RATE_LOWERED_LISTENERS.append(lower_open_rates)

@@ -12,7 +12,6 @@ from typing import Any
 
 from pallets.balances import currency
 from pallets.funds import api as funds_api
-from pallets.funds.records import u64
 from pallets.funds.storage import MAX_FUNDERS
 from pallets.loans import api
 from pallets.loans.errors import (
@@ -38,6 +37,7 @@ from pallets.loans.storage import EXTENSION_VOTES, MAX_BORROWERS, OPEN, WRITEOFF
 from pallets.support.argtypes import AMOUNT, U64, Int
 from pallets.support.context import CallContext
 from pallets.support.declare import CallSet
+from pallets.support.records import u64
 from pallets.trust import api as trust_api
 
 calls = CallSet("loans")
@@ -216,5 +216,5 @@ def _write_off(
     api.put_loan(ctx, loan_id, record)
     ctx.emit(WrittenOff, loan=loan_id, missing=missing, interest_lost=interest_lost)
     if missing > 0:  # X3: federated funds that share losses take their part
-        for listener in api.WRITE_OFF_LISTENERS:
+        for listener in ctx.wiring.get(api.WRITE_OFFS):
             listener(ctx, fund_id, loan_id, missing)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Final
 
-from pallets.funds.records import RecordType
 from pallets.funds.storage import MAX_FUNDERS, PURPOSE
 from pallets.support.argtypes import (
     ACCOUNT,
@@ -27,6 +26,7 @@ from pallets.support.argtypes import (
     Optional,
     Record,
 )
+from pallets.support.records import RecordType
 from pallets.support.storage import ACCOUNT_KEY, U64_KEY, FixedKey, StorageSet
 from pallets.trust.storage import STAKE
 

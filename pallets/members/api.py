@@ -3,10 +3,17 @@
 Reads plus the small write helpers that the calls and the genesis hook
 share, so that the member count, the attestation index and the bioregion
 index always change together (``try_state`` checks they agree).
+
+Members are counted in governance rounds (an attestation revoked in a round
+backs no other account until the next, G1), but governance builds on this
+pallet, so the round comes through the ``ROUND`` hook, which
+pallets/construct.py connects to the governance pallet's clock. With nothing
+connected every moment is round 0.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
 from ledger.overlay import StateReader
@@ -20,8 +27,19 @@ from pallets.members.storage import (
     REGISTRARS,
 )
 from pallets.support.storage import StateWriter
+from pallets.support.wiring import Hook, Reader
 
 MAX_LIST: Final = 1000
+
+RoundClock = Callable[[Reader], int]  # state -> the index of the governance round now
+ROUND: Final = Hook[RoundClock](
+    "members.round", "the governance round now, for revoked attestations (G1)", single=True
+)
+
+
+def round_now(state: Reader) -> int:
+    clocks = state.wiring.get(ROUND)
+    return clocks[0](state) if clocks else 0
 
 
 def is_member(state: StateReader, account: bytes) -> bool:

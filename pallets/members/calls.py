@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from typing import Final
 
-from pallets.governance.rounds import current_round
 from pallets.health.api import bioregion_exists
 from pallets.health.storage import BIOREGION, pad
 from pallets.members import api
@@ -98,7 +97,7 @@ def register(ctx: CallContext, member: bytes, bioregion: str, attestation: bytes
     revoked = REVOKED.get(ctx, attestation)
     if revoked is not None:
         last = REVOCATION.unwire(revoked)
-        this_round = current_round(ctx)["index"]
+        this_round = api.round_now(ctx)
         if last["round"] == this_round and last["account"] != member:
             raise RevokedThisRound(
                 f"this attestation's membership was revoked in round {this_round}; it can back "
@@ -129,6 +128,6 @@ def revoke(ctx: CallContext, member: bytes) -> None:
     if not api.is_registrar(ctx, region, ctx.signer):
         raise NotRegistrar(f"the signer is not a registrar of {region!r}, the member's bioregion")
     api.remove_member(ctx, member, record)
-    revocation = {"round": current_round(ctx)["index"], "account": member}
+    revocation = {"round": api.round_now(ctx), "account": member}
     REVOKED.put(ctx, record["attestation"], REVOCATION.wire(revocation))
     ctx.emit(MemberRevoked, member=member, bioregion=region, registrar=ctx.signer)

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from typing import Final
 
-from pallets.funds.records import RecordType
 from pallets.health.storage import BIOREGION, BIOREGION_LEN
 from pallets.support.argtypes import ACCOUNT, BOOL, HASH, U64, Optional
+from pallets.support.records import RecordType
 from pallets.support.storage import ACCOUNT_KEY, HASH_KEY, FixedKey, StorageSet
 
 MAX_REGISTRARS: Final = 32  # per bioregion: bounds the walk that counts them

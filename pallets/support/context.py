@@ -20,6 +20,12 @@ Hooks run with ``budget=None`` (unmetered; they must bound their own work).
 Events emitted through ``emit`` are collected on the context: the runtime
 keeps them when the call succeeds and drops them with its overlay layer when
 it fails.
+
+Both contexts carry the runtime's ``Wiring`` (``pallets.support.wiring``):
+how a pallet reaches the functions other pallets connected to its hooks.
+``ReadContext`` is the read-only one that queries (and anything else reading
+a committed state outside a block) use: unmetered, no events, no origin.
+``wiring.Reader`` is what a function that only reads asks for: either context.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from ledger.overlay import StateOverlay
+from ledger.overlay import StateOverlay, StateReader
 from ledger.types import DispatchError, Event
 from pallets.support import params as params_module
 from pallets.support.argtypes import ArgError, check_args
@@ -43,6 +49,7 @@ from pallets.support.declare import (
     RuntimeFault,
     WeightExhausted,
 )
+from pallets.support.wiring import Wiring
 
 SEED_DOMAIN: Final = b"credichain/block-seed/1"
 
@@ -64,10 +71,29 @@ class BlockInfo:
         return self.timestamp_ms // 1000
 
 
+class ReadContext:
+    """A committed (or any) state read outside a block: for queries and checks."""
+
+    __slots__ = ("_state", "wiring")
+
+    def __init__(self, state: StateReader, *, wiring: Wiring) -> None:
+        self._state = state
+        self.wiring = wiring
+
+    def get(self, key: bytes) -> bytes | None:
+        return self._state.get(key)
+
+    def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        return self._state.iterate(prefix)
+
+    def param(self, section: str, name: str) -> int:
+        return params_module.param(self._state, section, name)
+
+
 class CallContext:
     """The state, block and origin of one call or hook, with a weight meter."""
 
-    __slots__ = ("_budget", "_state", "block", "events", "origin", "used")
+    __slots__ = ("_budget", "_state", "block", "events", "origin", "used", "wiring")
 
     def __init__(
         self,
@@ -75,6 +101,8 @@ class CallContext:
         block: BlockInfo,
         origin: Origin | None,
         budget: int | None,
+        *,
+        wiring: Wiring,
     ) -> None:
         self._state = state
         self.block = block
@@ -82,6 +110,7 @@ class CallContext:
         self.events: list[Event] = []
         self._budget = budget
         self.used = 0
+        self.wiring = wiring
 
     # -- metered state access
 
@@ -147,7 +176,7 @@ class CallContext:
             return BadArguments(f"{call.pallet}.{call.name}: {exc}").error
         weight = call.weight_of(checked)
         self._charge(weight)
-        inner = CallContext(self._state, self.block, origin, weight)
+        inner = CallContext(self._state, self.block, origin, weight, wiring=self.wiring)
         self._state.open_layer()
         try:
             call.fn(inner, **checked)

@@ -30,13 +30,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from ledger.overlay import StateReader
 from ledger.types import DispatchError, Event
 from pallets.support.argtypes import ArgType
+from pallets.support.genesis_config import GenesisConfig
+from pallets.support.wiring import Reader
 
 if TYPE_CHECKING:
     from pallets.support.context import CallContext
-    from pallets.support.genesis_config import GenesisConfig
     from pallets.support.payment import TransactionPayment
     from pallets.support.storage import StorageItem
 
@@ -232,7 +232,7 @@ class CallSet:
 
 BlockHook = Callable[["CallContext"], None]
 EpochHook = Callable[["CallContext", int], None]
-TryState = Callable[[StateReader], list[str]]
+TryState = Callable[[Reader], list[str]]
 GenesisHook = Callable[["GenesisConfig", "CallContext"], None]
 
 

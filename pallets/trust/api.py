@@ -6,9 +6,9 @@ Theory of operation
 initial value ``trust_initial`` bps of the fund's contribution C when none
 is stored, then T2: the larger of that and the account's trust at any
 federated fund that recognizes trust. Federation is another pallet (X1);
-it plugs in by appending a ``FederationSource`` to ``FEDERATION_SOURCES``
-(a function returning the account's recognized trust elsewhere, or 0).
-With none registered T2 changes nothing.
+it connects a ``FederationSource`` to the ``FEDERATION_SOURCES`` hook (a
+function returning the account's recognized trust elsewhere, or 0) in
+pallets/construct.py. With none connected T2 changes nothing.
 
 ``raise_trust`` (T3) and ``lower_trust`` (T4, floored at zero) write the
 local index only: recognized trust is never written back to its own fund.
@@ -29,15 +29,18 @@ from typing import Any, Final
 
 from ledger.overlay import StateReader
 from pallets.funds.api import find_fund
-from pallets.funds.records import u32
 from pallets.support.context import CallContext
 from pallets.support.declare import RuntimeFault
 from pallets.support.params import param
+from pallets.support.records import u32
+from pallets.support.wiring import Hook, Reader
 from pallets.trust.events import TrustChanged
 from pallets.trust.storage import IN_USE, TRUST
 
 FederationSource = Callable[[StateReader, int, bytes], int]
-FEDERATION_SOURCES: Final[list[FederationSource]] = []
+FEDERATION_SOURCES: Final = Hook[FederationSource](
+    "trust.federation_sources", "an account's trust recognized from federated funds (T2)"
+)
 # A fund recognizes the trust of at most MAX_RECOGNIZED federated funds, so
 # the T2 lookup reads at most FEDERATED_TRUST_WORK keys (a link and an index
 # per partner, plus one): callers' weights count it for every trust read.
@@ -62,10 +65,10 @@ def local_trust(state: StateReader, fund_id: int, account: bytes) -> int:
     return value
 
 
-def trust_of(state: StateReader, fund_id: int, account: bytes) -> int:
+def trust_of(state: Reader, fund_id: int, account: bytes) -> int:
     """T1 + T2: the account's trust at the fund, recognizing federated trust."""
     local = local_trust(state, fund_id, account)
-    for source in FEDERATION_SOURCES:
+    for source in state.wiring.get(FEDERATION_SOURCES):
         local = max(local, source(state, fund_id, account))
     return local
 
@@ -95,7 +98,7 @@ def in_use(state: StateReader, fund_id: int, account: bytes) -> int:
     return value
 
 
-def available(state: StateReader, fund_id: int, account: bytes) -> int:
+def available(state: Reader, fund_id: int, account: bytes) -> int:
     """T5: what the account may still bring to a new request at the fund."""
     return max(0, trust_of(state, fund_id, account) - in_use(state, fund_id, account))
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from ledger import codec
 from ledger.codec import CodecError
-from ledger.overlay import StateReader
 from pallets.support.declare import Hooks
+from pallets.support.wiring import Reader
 from pallets.trust.api import trust_of
 from pallets.trust.storage import IN_USE, TRUST
 
 
-def try_state(state: StateReader) -> list[str]:
+def try_state(state: Reader) -> list[str]:
     problems = []
     for key, raw in state.iterate(TRUST.prefix):
         where = "0x" + key[len(TRUST.prefix) :].hex()
@@ -28,7 +28,7 @@ def try_state(state: StateReader) -> list[str]:
     return problems
 
 
-def _exposure_problems(state: StateReader) -> list[str]:
+def _exposure_problems(state: Reader) -> list[str]:
     problems = []
     cut = len(IN_USE.prefix)
     for key, raw in state.iterate(IN_USE.prefix):

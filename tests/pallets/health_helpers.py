@@ -56,7 +56,8 @@ def registry() -> PalletRegistry:
     weights = WeightTable(
         table.extrinsic_base, table.ns_per_op, {**table.call_ns_per_op, "sudo.sudo": 1000}
     )
-    return PalletRegistry((*(p for p in construct.PALLETS if p.payment is None), SUDO), weights)
+    pallets = (*(p for p in construct.PALLETS if p.payment is None), SUDO)
+    return PalletRegistry(pallets, weights, wiring=construct.WIRING)
 
 
 def chain(**overrides: Any) -> TestChain:

@@ -67,7 +67,9 @@ class TestChain:
             registry = construct.registry()
         else:  # a runtime without fees, or with extra (test) pallets: build_genesis's steps
             if registry is None:
-                registry = PalletRegistry([p for p in construct.PALLETS if p.payment is None])
+                registry = PalletRegistry(
+                    [p for p in construct.PALLETS if p.payment is None], wiring=construct.WIRING
+                )
             state = genesis_state(registry, self.doc.to_config())
             self.root = self.trie.commit(EMPTY_ROOT, state, 0)
             block0 = Block(genesis_header(self.doc, self.root), (), None, ())

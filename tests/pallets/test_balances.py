@@ -7,6 +7,7 @@ import pytest
 from ledger import codec
 from ledger.crypto import blake2b256
 from ledger.overlay import MemoryState, StateOverlay
+from pallets import construct
 from pallets.balances import currency
 from pallets.balances.hooks import try_state
 from pallets.balances.storage import FREE, MODULE_ACCOUNTS, TOTAL_ISSUANCE
@@ -104,7 +105,7 @@ def test_an_account_without_balance_cannot_pay() -> None:
 
 def _ctx() -> CallContext:
     info = BlockInfo(1, 0, bytes(32), bytes(32), bytes(32), bytes(32), 0)
-    return CallContext(StateOverlay(MemoryState()), info, None, None)
+    return CallContext(StateOverlay(MemoryState()), info, None, None, wiring=construct.WIRING)
 
 
 def test_mint_and_burn_change_the_supply_by_exactly_the_amount() -> None:

@@ -300,7 +300,9 @@ def test_dispatch_checks_arguments_and_charges_the_weight() -> None:
 
     count = next(c for c in probe.PALLET.calls if c.name == "count")
     info = BlockInfo(1, 0, bytes(32), bytes(32), bytes(32), bytes(32), 0)
-    ctx = CallContext(StateOverlay(MemoryState()), info, Origin.signed(ALICE.public), 3)
+    ctx = CallContext(
+        StateOverlay(MemoryState()), info, Origin.signed(ALICE.public), 3, wiring=construct.WIRING
+    )
     error = ctx.dispatch(count, {"value": -1, "fail": False}, Origin.signed(ALICE.public))
     assert error is not None and error.code == "BadArguments" and "value" in error.message
     assert ctx.dispatch(count, {"value": 1, "fail": False}, Origin.signed(ALICE.public)) is None

@@ -12,9 +12,10 @@ from __future__ import annotations
 from ledger import codec
 from ledger.crypto import Keypair, blake2b256
 from ledger.overlay import MemoryState, StateOverlay
+from pallets import construct
 from pallets.credit.hooks import try_state as credit_invariants
-from pallets.funds.records import u32
 from pallets.loans import api as loans_api
+from pallets.support.records import u32
 from pallets.trust import api as trust_api
 from pallets.trust.hooks import try_state as trust_invariants
 from pallets.trust.storage import IN_USE
@@ -152,7 +153,8 @@ def test_i6_checks_catch_a_broken_state() -> None:
     account = LUCIA.public
     # In use with no fund (trust 0) and no stake behind it: both checks name I6.
     IN_USE.put(state, u32(0) + account, 5)
-    assert any(p.startswith("I6:") and "above its trust" in p for p in trust_invariants(state))
-    assert any(p.startswith("I6:") and "stakes sum to 0" in p for p in credit_invariants(state))
+    reader = construct.reader(state)
+    assert any(p.startswith("I6:") and "above its trust" in p for p in trust_invariants(reader))
+    assert any(p.startswith("I6:") and "stakes sum to 0" in p for p in credit_invariants(reader))
     state.put(IN_USE.key(u32(0) + account), codec.encode(-1))
-    assert any("not a positive integer" in p for p in trust_invariants(state))
+    assert any("not a positive integer" in p for p in trust_invariants(reader))

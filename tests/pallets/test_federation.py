@@ -14,6 +14,7 @@ import pytest
 from ledger.crypto import Keypair
 from ledger.overlay import MemoryState, StateOverlay
 from node.rpc_credit import redraw_view
+from pallets import construct
 from pallets.balances.storage import FREE
 from pallets.credit.storage import APPROVAL, APPROVALS
 from pallets.executive.executor import InvalidBlock
@@ -221,7 +222,7 @@ def test_t2_lookup_fits_its_declared_work_with_every_partner() -> None:
     for partner in range(1, MAX_PARTNERS + 1):
         LINKS.put(state, pair(0, partner), TRUST)
         TRUST_INDEX.put(state, partner.to_bytes(4, "big") + account, 10 * partner)
-    ctx = CallContext(state, _block(), None, FEDERATED_TRUST_WORK)
+    ctx = CallContext(state, _block(), None, FEDERATED_TRUST_WORK, wiring=construct.WIRING)
     assert recognized_trust(ctx, 0, account) == 10 * MAX_PARTNERS
     assert ctx.used <= FEDERATED_TRUST_WORK
 
@@ -374,7 +375,7 @@ def test_x3_a_loss_smaller_than_k_plus_one_stays_whole_with_the_fund() -> None:
     LINKS.put(state, pair(0, 1), LOSSES)
     LINKS.put(state, pair(0, 2), LOSSES | REVIEWERS)
     LINKS.put(state, pair(0, 3), TRUST)
-    ctx = CallContext(state, _block(), None, None)
+    ctx = CallContext(state, _block(), None, None, wiring=construct.WIRING)
     share_loss(ctx, 0, 7, 2)  # k = 2, L = 2 < 3: the share is 0
     assert ctx.events == [] and federation_api.loss(state, 7) is None
     # L = 7: 2 each for the two funds sharing losses (not fund 3: trust only); 3 stay.
@@ -418,7 +419,7 @@ def test_x3_sharing_fits_the_write_off_weight_with_every_partner_in_debt() -> No
         FREE.put(state, funds_api.cash_account(partner), 10**6)
         for creditor in range(100, 100 + MAX_SETTLE + 1):  # more debts than one settlement
             DEBTS.put(state, pair(partner, creditor), 5)
-    ctx = CallContext(state, _block(), None, WRITE_OFF_WORK)
+    ctx = CallContext(state, _block(), None, WRITE_OFF_WORK, wiring=construct.WIRING)
     share_loss(ctx, 0, 1, 9_000)
     assert ctx.used <= WRITE_OFF_WORK
     loss = federation_api.loss(state, 1)

@@ -13,6 +13,7 @@ health and commons (each test names the finding; every block checks I1-I5).
 from __future__ import annotations
 
 from ledger.overlay import StateOverlay
+from pallets import construct
 from pallets.balances.currency import AMOUNT_MAX
 from pallets.balances.storage import FREE
 from pallets.commons import api as commons_api
@@ -119,7 +120,7 @@ def test_commons_running_totals_saturate_instead_of_overflowing() -> None:
     near = AMOUNT_MAX - 10
     TOTAL.put(overlay, TOTALS.wire({"minted": 5, "from_interest": near, "granted": near}))
     info = BlockInfo(1, chain.time_ms + 1000, bytes(32), bytes(32), bytes(32), bytes(32), 0)
-    ctx = CallContext(overlay, info, None, None)
+    ctx = CallContext(overlay, info, None, None, wiring=construct.WIRING)
     add_to_totals(ctx, interest=100, granted=11)
     assert commons_api.totals(overlay) == {
         "minted": 5,

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
-from ledger.overlay import StateReader
-from pallets.support.context import BlockInfo, CallContext
+from ledger import codec
+from ledger.overlay import MemoryState, StateOverlay, StateReader
+from pallets import construct
+from pallets.support.context import BlockInfo, CallContext, ReadContext
+from pallets.support.wiring import NO_WIRING, Wiring
 from pallets.trust import api as trust_api
 from pallets.trust.hooks import try_state
 from pallets.trust.storage import TRUST
@@ -16,10 +15,8 @@ from tests.pallets.helpers import ALICE, TestChain
 
 
 def _ctx(chain: TestChain) -> CallContext:
-    from ledger.overlay import StateOverlay
-
     info = BlockInfo(chain.height + 1, chain.time_ms, bytes(32), bytes(32), bytes(32), bytes(32), 0)
-    return CallContext(StateOverlay(chain.state()), info, None, None)
+    return CallContext(StateOverlay(chain.state()), info, None, None, wiring=construct.WIRING)
 
 
 def test_t1_initial_trust_is_trust_initial_of_c() -> None:
@@ -29,23 +26,17 @@ def test_t1_initial_trust_is_trust_initial_of_c() -> None:
     assert trust_api.trust_of(chain.state(), 5, ALICE.public) == 0  # no such fund
 
 
-@pytest.fixture
-def federation() -> Iterator[list[trust_api.FederationSource]]:
-    yield trust_api.FEDERATION_SOURCES
-    trust_api.FEDERATION_SOURCES.clear()
-
-
-def test_t2_federated_trust_counts_when_larger(
-    federation: list[trust_api.FederationSource],
-) -> None:
+def test_t2_federated_trust_counts_when_larger() -> None:
     chain = fund_zine()
 
     def recognized(state: StateReader, fund: int, account: bytes) -> int:
         return 250 if account == LUCIA.public else 50
 
-    federation.append(recognized)
-    assert trust_api.trust_of(chain.state(), 0, LUCIA.public) == 250
-    assert trust_api.trust_of(chain.state(), 0, ALICE.public) == 100
+    wired = ReadContext(chain.state(), wiring=Wiring({trust_api.FEDERATION_SOURCES: (recognized,)}))
+    assert trust_api.trust_of(wired, 0, LUCIA.public) == 250
+    assert trust_api.trust_of(wired, 0, ALICE.public) == 100
+    bare = ReadContext(chain.state(), wiring=NO_WIRING)  # nothing connected: T2 changes nothing
+    assert trust_api.trust_of(bare, 0, LUCIA.public) == 100
 
 
 def test_t3_t4_raise_and_lower_never_below_zero() -> None:
@@ -61,8 +52,5 @@ def test_t3_t4_raise_and_lower_never_below_zero() -> None:
 
 
 def test_i2_a_negative_trust_is_reported() -> None:
-    from ledger import codec
-    from ledger.overlay import MemoryState
-
     state = MemoryState({TRUST.key((0).to_bytes(4, "big") + LUCIA.public): codec.encode(-1)})
-    assert any(p.startswith("I2") for p in try_state(state))
+    assert any(p.startswith("I2") for p in try_state(construct.reader(state)))
