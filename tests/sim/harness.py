@@ -7,22 +7,23 @@ timers, block-builder/executor answers, crashes, restarts, network changes)
 and a virtual clock in milliseconds; one seeded ``random.Random`` decides
 every delay, drop and duplication, so a seed replays exactly.
 
-Each ``SimNode`` is what ``node/`` will be, minus the I/O: it keeps a WAL
-(the list of inputs since the last ``StartHeight``; ``synced`` counts those
-an fsync made durable; they are encoded to ``consensus.wal`` bytes only when
-the node crashes, since encoding every input costs more than the core), a
-``SignerGuard`` on a memory store (durable across crashes), a block store
-of decided commits, and carries out the core's actions exactly
-as the contract in ``consensus/__init__.py`` says: sign through the guard
-after "syncing" the WAL, gossip, start timers, answer value and validation
-requests after a small delay, and start the next height after a decision.
+Each ``SimNode`` (``node.py``) runs the node's own
+``consensus.host.ConsensusHost`` and gives it simulated I/O: a WAL (the list of inputs since the last
+``StartHeight``; ``synced`` counts those an fsync made durable; they are
+encoded to ``consensus.wal`` bytes only when the node crashes, since encoding
+every input costs more than the core), a ``SignerGuard`` on a memory store
+(durable across crashes), a block store of decided commits, value and
+validation requests answered after a small delay, timers and the next height
+as events of the queue. The host carries out the core's actions as the
+contract in ``consensus/__init__.py`` says (WAL before every input, WAL sync
+before signing, next-height buffer, decide → store → next height).
+
 Gossip is eventually reliable the way a real node's is: a node that made no
 progress for ``GOSSIP_MS`` re-sends its current round's messages; a node that
 hears a peer at a lower round of its height sends it its messages of that
 round; a node that hears a peer at a lower height sends it that height's
 commit (block sync), and one that hears a peer ahead asks it for the commit
-of its own height. Messages for the next height wait in a
-``NextHeightBuffer``. Validator sets may change per height (``set_for``).
+of its own height. Validator sets may change per height (``set_for``).
 
 Behaviours: ``honest``; ``twin`` (an honest copy of a validator whose key
 another instance also runs — the Twins approach); ``equivocator`` (signs a
@@ -30,9 +31,9 @@ second, conflicting vote or proposal and sends each to half of the peers).
 
 A crash drops the node's in-flight events, keeps the synced WAL prefix plus a
 random part of the unsynced tail (a torn write), optionally flips a byte of
-that tail, and on restart replays the WAL into a fresh core and carries out
-every action of the replay. The replayed actions are compared with those the
-crashed incarnation produced for the same inputs.
+that tail, and on restart gives a fresh core and host that WAL: the host
+replays it and carries out every action of the replay. The replayed actions
+are compared with those the crashed incarnation produced for the same inputs.
 
 Everything observable for the checks (``checks.py``) is recorded here:
 decisions, signatures by honest validators, evidence, blocks and proposals.
