@@ -8,15 +8,16 @@ and a virtual clock in milliseconds; one seeded ``random.Random`` decides
 every delay, drop and duplication, so a seed replays exactly.
 
 Each ``SimNode`` (``node.py``) runs the node's own
-``consensus.host.ConsensusHost`` and gives it simulated I/O: a WAL (the list of inputs since the last
-``StartHeight``; ``synced`` counts those an fsync made durable; they are
-encoded to ``consensus.wal`` bytes only when the node crashes, since encoding
-every input costs more than the core), a ``SignerGuard`` on a memory store
-(durable across crashes), a block store of decided commits, value and
-validation requests answered after a small delay, timers and the next height
-as events of the queue. The host carries out the core's actions as the
-contract in ``consensus/__init__.py`` says (WAL before every input, WAL sync
-before signing, next-height buffer, decide → store → next height).
+``consensus.host.ConsensusHost`` and gives it simulated I/O: a WAL (the
+inputs since the last ``StartHeight``; ``synced`` counts those an fsync made
+durable; they are encoded to ``consensus.wal`` bytes only when the node
+crashes, since encoding every input costs more than the core), a
+``SignerGuard`` on a memory store (durable across crashes), a block store of
+decided commits, value and validation requests answered after a small delay,
+timers and the next height as events of the queue. The host carries out the
+core's actions as the contract in ``consensus/__init__.py`` says (WAL before
+every input, WAL sync before signing, next-height buffer, decide → store →
+next height).
 
 Gossip is eventually reliable the way a real node's is: a node that made no
 progress for ``GOSSIP_MS`` re-sends its current round's messages; a node that
