@@ -13,8 +13,8 @@ chain reaches the height the peer announced, or the peer has nothing more.
 Each block is then verified and applied in order: its commit against the
 validator set of its height, the block executed against our state, then
 written with its commit, and handed to ``on_commit`` as a block the
-consensus loop had decided. Once caught up, the consensus core jumps to the
-next height.
+consensus loop had decided. When the chain moved (caught up, or the peer
+stopped short, or a later reply failed), consensus jumps to the next height.
 
 Who is wrong when it fails: a reply that is not what was asked for
 (``BadSyncReply``) or a commit without +2/3 of the right signatures
@@ -129,18 +129,24 @@ class BlockSync:
         return True
 
     async def sync_from(self, target: SyncTarget) -> None:
-        """Fetch and apply blocks from ``target`` until we reach its height or it has none."""
+        """Fetch and apply blocks from ``target`` until we reach its height or it has no more."""
         log.info(
             "block sync", behind=target.height - self.chain.height, peer=target.identity.hex()[:16]
         )
-        while (request := next_request(self.chain.height, target.height)) is not None:
-            synced = await fetch(self.network, target.identity, request)
-            if not synced:
-                return
-            for item in synced:
-                self.apply(item)
-            await trio.sleep(0)
-        self._jump_to(self.chain.height + 1)
+        start = self.chain.height
+        try:
+            while (request := next_request(self.chain.height, target.height)) is not None:
+                synced = await fetch(self.network, target.identity, request)
+                if not synced:
+                    return
+                for item in synced:
+                    self.apply(item)
+                await trio.sleep(0)
+        finally:
+            # Whatever was applied stays applied, also when the peer stopped
+            # short or a later reply failed: consensus goes on from there.
+            if self.chain.height > start:
+                self._jump_to(self.chain.height + 1)
 
     def apply(self, item: SyncedBlock) -> bool:
         """Verify and commit one fetched block; False if the chain already has its height."""

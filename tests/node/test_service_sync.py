@@ -180,6 +180,31 @@ async def test_a_signed_block_that_does_not_execute_here_is_not_the_peers_fault(
     assert follower.chain.height == 0 and follower.network.faults == []
 
 
+async def test_consensus_goes_on_from_what_was_applied_when_a_peer_stops_short(
+    source: ChainBuilder,
+) -> None:
+    follower = Follower(source)
+    follower.network.status = replace(follower.network.status, height=HEIGHT + 3)
+    assert await follower.sync.sync_once()
+    assert follower.chain.height == HEIGHT and follower.jumps == [HEIGHT + 1]
+    assert follower.network.faults == []
+
+
+async def test_consensus_goes_on_from_what_was_applied_when_a_later_reply_lies(
+    source: ChainBuilder,
+) -> None:
+    def honest_then_liar(from_height: int, count: int) -> list[tuple[bytes, bytes]]:
+        if from_height <= 3:
+            return serve_blocks(source.chain, from_height, min(count, 4 - from_height))
+        return serve_blocks(source.chain, from_height + 1, count)
+
+    follower = Follower(source, serve=honest_then_liar)
+    assert await follower.sync.sync_once()
+    assert follower.network.requests == [(1, HEIGHT), (4, HEIGHT - 3)]
+    assert follower.chain.height == 3 and follower.jumps == [4]
+    assert [fault for _, fault, _ in follower.network.faults] == ["bad_block"]
+
+
 async def test_a_peer_that_does_not_answer_is_tried_again_later(source: ChainBuilder) -> None:
     def silent(from_height: int, count: int) -> list[tuple[bytes, bytes]]:
         raise RequestTimeout("no answer")
