@@ -80,6 +80,8 @@ WIRING: Final = Wiring(
         ),
         # X3: loss shares owed to federated funds are paid before money leaves a fund
         funds_api.OBLIGATIONS: (losses.settle,),
+        # T1: only a registered person (G1) has initial trust
+        trust_api.PERSONS: (members_api.is_member,),
         # T2: trust recognized from federated funds
         trust_api.FEDERATION_SOURCES: (agreements.recognized_trust,),
         # C6: funds that lend reviewers

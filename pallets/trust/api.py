@@ -4,7 +4,10 @@ Theory of operation
 -------------------
 ``trust_of`` is what every other pallet reads: the stored index, or T1's
 initial value ``trust_initial`` bps of the fund's contribution C when none
-is stored, then T2: the larger of that and the account's trust at any
+is stored and the account is a registered person (a bare key has no
+initial trust: the ``PERSONS`` hook, which pallets/construct.py connects to
+the members pallet, G1, answers; with nothing connected every account
+counts as a person), then T2: the larger of that and the account's trust at any
 federated fund that recognizes trust. Federation is another pallet (X1);
 it connects a ``FederationSource`` to the ``FEDERATION_SOURCES`` hook (a
 function returning the account's recognized trust elsewhere, or 0) in
@@ -38,6 +41,12 @@ from pallets.trust.events import TrustChanged
 from pallets.trust.storage import IN_USE, TRUST
 
 FederationSource = Callable[[StateReader, int, bytes], int]
+PersonCheck = Callable[[StateReader, bytes], bool]  # (state, account) -> a registered person?
+PERSONS: Final = Hook[PersonCheck](
+    "trust.persons",
+    "whether an account is a registered person, who alone has initial trust (T1)",
+    single=True,
+)
 FEDERATION_SOURCES: Final = Hook[FederationSource](
     "trust.federation_sources", "an account's trust recognized from federated funds (T2)"
 )
@@ -57,10 +66,17 @@ def initial_trust(state: StateReader, fund_id: int) -> int:
     return share
 
 
-def local_trust(state: StateReader, fund_id: int, account: bytes) -> int:
+def is_person(state: Reader, account: bytes) -> bool:
+    """T1, G1: whether the account is a registered person's (every account when unwired)."""
+    checks = state.wiring.get(PERSONS)
+    return checks[0](state, account) if checks else True
+
+
+def local_trust(state: Reader, fund_id: int, account: bytes) -> int:
+    """The stored index, else T1's initial trust for a registered person, else 0."""
     stored = TRUST.get(state, u32(fund_id) + account)
     if stored is None:
-        return initial_trust(state, fund_id)
+        return initial_trust(state, fund_id) if is_person(state, account) else 0
     value: int = stored
     return value
 

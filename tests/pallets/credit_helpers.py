@@ -15,12 +15,9 @@ from pallets.balances.currency import free_balance
 from pallets.credit.storage import REQUEST, REQUESTS
 from pallets.funds import api as funds_api
 from pallets.loans import api as loans_api
-from tests.pallets.helpers import ALICE, BOB, CHARLIE, DAVE, EVE, FERDIE, TestChain
+from tests.pallets.helpers import ALICE, ANA, BEN, BOB, CHARLIE, DAVE, EVE, FERDIE, LUCIA, TestChain
 
 FUNDERS = (ALICE, BOB, CHARLIE, DAVE, EVE)
-LUCIA, ANA, BEN = (
-    Keypair.from_seed(blake2b256(b"credit-test/" + n)) for n in (b"lucia", b"ana", b"ben")
-)
 POLICY, CONDUCT = blake2b256(b"policy"), blake2b256(b"conduct")
 CONCLUSIONS = blake2b256(b"we reviewed everything")
 C = 1000
@@ -32,6 +29,26 @@ def ok(chain: TestChain, key: Keypair, pallet: str, function: str, **args: Any) 
     (receipt,) = result.receipts
     assert receipt.success, receipt.error
     return receipt
+
+
+def register(chain: TestChain, *keys: Keypair) -> None:
+    """ALICE, the test genesis's registrar, registers each key as a person (G1, so T1 applies)."""
+    result = chain.execute(
+        [
+            chain.sign(
+                ALICE,
+                "members",
+                "register",
+                {
+                    "member": k.public,
+                    "bioregion": "localnet",
+                    "attestation": blake2b256(b"credit-test/person/" + k.public),
+                },
+            )
+            for k in keys
+        ]
+    )
+    assert all(r.success for r in result.receipts), [r.error for r in result.receipts]
 
 
 def wait(chain: TestChain, seconds: int) -> None:

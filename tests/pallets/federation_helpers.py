@@ -23,6 +23,7 @@ from tests.pallets.credit_helpers import (
     create_args,
     ok,
     owed_next_block,
+    register,
     request,
     submit_valid,
     wait,
@@ -54,10 +55,11 @@ def fund_id(chain: TestChain, name: str) -> int:
 
 
 def federated_chain(funds: int = 3) -> TestChain:
-    """Funds 0..funds-1, each active with 5 000 cash; borrowers and extras hold money."""
+    """Funds 0..funds-1, each active with 5 000 cash; borrowers and extras: persons with money."""
     chain = TestChain()
     keys = [*B_FUNDERS, *C_FUNDERS, LUCIA, ANA, BEN, *EXTRA]
     chain.execute([chain.transfer(FERDIE, key.public, 10**9) for key in keys])
+    register(chain, *B_FUNDERS, *C_FUNDERS, *EXTRA)  # persons: initial trust (T1)
     for index in range(funds):
         add_fund(chain, FUND_KEYS[index], f"Fund{index}")
     return chain

@@ -11,6 +11,11 @@ the state changes of its calls, and ``assert_noop`` can demand an unmoved
 state root. ``TestChain(fees=True)`` runs the full runtime with fees, the
 allowance and dust reaping (tests/pallets/test_payment.py), as every real
 node does (tests/e2e).
+
+The test genesis is the localnet's (every dev account a member of the
+"localnet" bioregion) plus the credit tests' borrowers ``PERSONS`` (Lucía,
+Ana, Ben) as registered members too: T1 gives initial trust to registered
+persons only, as the FediCredits example assumes of its people.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from genesis.build import build_genesis, genesis_header, parse_genesis
 from genesis.localnet import localnet_doc
 from genesis.schema import GenesisDoc
 from ledger import vrf
-from ledger.crypto import Keypair, blake2b256
+from ledger.crypto import Keypair, blake2b256, encode_address
 from ledger.kv import KVStore, MemoryKV, WriteBatch
 from ledger.trie import EMPTY_ROOT, StateTrie
 from ledger.types import GENESIS_VRF_OUTPUT, Block, Call, Extrinsic, Receipt, block_vrf_alpha
@@ -38,13 +43,28 @@ ALICE, BOB, CHARLIE, DAVE, EVE, FERDIE = (
     Keypair.dev(n) for n in ("alice", "bob", "charlie", "dave", "eve", "ferdie")
 )
 VALIDATOR = Keypair.from_seed(blake2b256(b"test-validator"))
+LUCIA, ANA, BEN = (
+    Keypair.from_seed(blake2b256(b"credit-test/" + n)) for n in (b"lucia", b"ana", b"ben")
+)
+PERSONS = (LUCIA, ANA, BEN)  # registered members besides the dev accounts (T1, G1)
 
 
-def test_doc(**overrides: Any) -> GenesisDoc:
-    doc = localnet_doc([VALIDATOR], genesis_time=GENESIS_TIME)
-    if not overrides:
-        return doc
-    return parse_genesis({**doc.to_json_dict(), **overrides})
+def _member(key: Keypair, name: str) -> dict[str, str]:
+    attestation = blake2b256(b"credichain-test/attestation/" + name.encode())
+    return {
+        "account": encode_address(key.public),
+        "bioregion": "localnet",
+        "attestation": "0x" + attestation.hex(),
+    }
+
+
+def test_doc(*, people: bool = True, **overrides: Any) -> GenesisDoc:
+    """The localnet genesis, plus ``PERSONS`` as members of "localnet" unless ``people=False``."""
+    data = localnet_doc([VALIDATOR], genesis_time=GENESIS_TIME).to_json_dict()
+    if people:
+        names = ("lucia", "ana", "ben")
+        data["members"] = [*data["members"], *map(_member, PERSONS, names)]
+    return parse_genesis({**data, **overrides})
 
 
 class TestChain:

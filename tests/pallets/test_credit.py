@@ -24,6 +24,7 @@ from tests.pallets.credit_helpers import (
     fund_zine,
     key_of,
     ok,
+    register,
     request,
     request_args,
     submit_valid,
@@ -365,6 +366,7 @@ def test_t5_reviewers_whose_trust_is_in_use_are_not_drawn_again() -> None:
         assert trust_api.in_use(state, 0, reviewer.public) == 100
         assert trust_api.available(state, 0, reviewer.public) == 0
     newcomers = [Keypair.from_seed(blake2b256(b"newcomer" + bytes([i]))) for i in range(3)]
+    register(chain, *newcomers)  # persons, so that they have initial trust (T1)
     second = _next_id(chain)
     ok(chain, newcomers[0], "credit", "submit", **request_args(newcomers, 300))
     for co in newcomers[1:]:
@@ -387,6 +389,7 @@ def test_c7_a_request_is_drawn_at_most_eight_times() -> None:
     chain = TestChain(test_doc(params={"funds": {"min_funders": 12}}))
     funders = [Keypair.from_seed(blake2b256(b"funder" + bytes([i]))) for i in range(12)]
     chain.execute([chain.transfer(ALICE, k.public, 10_000) for k in funders])
+    register(chain, *funders)  # persons: reviewers need trust (T1)
     ok(chain, funders[0], "funds", "create", **create_args())
     chain.execute([chain.sign(k, "funds", "join", {"fund": 0}) for k in funders[1:]])
     by_public = {k.public: k for k in funders}

@@ -30,6 +30,7 @@ from tests.pallets.credit_helpers import (
     fund_zine,
     ok,
     owed_next_block,
+    register,
     repay_all,
     request,
     request_args,
@@ -68,6 +69,7 @@ def test_t5_the_fedicredits_reviewers_are_busy_until_repayment() -> None:
     # Another 300 credit: the three busy reviewers cannot be drawn; two free funders
     # (200) cannot cover it.
     newcomers = [Keypair.from_seed(blake2b256(b"exposure" + bytes([i]))) for i in range(3)]
+    register(chain, *newcomers)  # persons, so that they have initial trust (T1)
     chain.execute([chain.transfer(FERDIE, k.public, 10**6) for k in newcomers])
     second = _next_id(chain)
     ok(chain, newcomers[0], "credit", "submit", **request_args(newcomers, 300))

@@ -4,6 +4,8 @@ the on-chain measures published beside them. Every block checks I1-I5 (TestChain
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -26,6 +28,7 @@ from tests.pallets.health_helpers import (
     to_epoch,
 )
 from tests.pallets.helpers import ALICE, BOB, CHARLIE, DAVE, TestChain, assert_noop
+from tests.pallets.helpers import test_doc as make_doc
 
 DEFAULT_WEIGHTS = [2000, 2500, 2000, 2000, 1500]
 BIG = 10**11
@@ -213,8 +216,18 @@ def test_funds_are_placed_in_bioregions_by_governance() -> None:
     assert health_api.funds_in(c.state(), "cascadia") == []
 
 
+def members_elsewhere() -> dict[str, Any]:
+    """Genesis overrides: the test's members, all in a second bioregion "elsewhere"."""
+    doc = make_doc().to_json_dict()
+    members = [{**m, "bioregion": "elsewhere"} for m in doc["members"]]
+    registrars = [{**r, "bioregion": "elsewhere"} for r in doc["registrars"]]
+    bioregions = [*doc["bioregions"], {"id": "elsewhere", "oracles": []}]
+    return {"members": members, "registrars": registrars, "bioregions": bioregions}
+
+
 def test_credit_velocity_and_participation_are_published_beside_the_oracles() -> None:
-    c = fund_zine(chain(members=[]), rate_bps=500, contribution=BIG)  # no members: funders
+    # "localnet" has no members (they are all registered elsewhere): measured over funders
+    c = fund_zine(chain(**members_elsewhere()), rate_bps=500, contribution=BIG)
     govern_ok(c, "health", "set_fund_bioregion", fund=0, bioregion="localnet")
     measured = epoch_now(c) + 1
     to_epoch(c, measured)  # marks every funder's nonce: a clean start
@@ -237,7 +250,7 @@ def test_credit_velocity_and_participation_are_published_beside_the_oracles() ->
 
 
 def test_participation_counts_the_bioregions_members_when_it_has_some() -> None:
-    c = chain()  # the localnet genesis registers the six dev accounts in "localnet" (G1)
+    c = chain(people=False)  # the localnet genesis registers the six dev accounts (G1)
     members = members_api.members(c.state(), "localnet")
     assert len(members) == 6
     measured = epoch_now(c) + 1

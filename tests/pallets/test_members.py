@@ -33,7 +33,7 @@ def _register(chain: TestChain, registrar: Keypair, member: bytes, attestation: 
 
 
 def test_localnet_genesis_makes_the_dev_accounts_members_and_alice_a_registrar() -> None:
-    state = TestChain().state()
+    state = TestChain(make_doc(people=False)).state()
     assert api.member_count(state) == 6
     assert api.is_member(state, BOB.public) and not api.is_member(state, LUCIA.public)
     assert api.member_bioregion(state, CHARLIE.public) == "localnet"
@@ -45,7 +45,7 @@ def test_localnet_genesis_makes_the_dev_accounts_members_and_alice_a_registrar()
 
 
 def test_a_registrar_registers_a_member_on_an_attestation_hash() -> None:
-    chain = TestChain()
+    chain = TestChain(make_doc(people=False))
     receipt = ok(
         chain,
         ALICE,
@@ -69,7 +69,7 @@ def test_a_registrar_registers_a_member_on_an_attestation_hash() -> None:
 
 
 def test_one_membership_per_account_and_per_attestation() -> None:
-    chain = TestChain()
+    chain = TestChain(make_doc(people=False))
     chain.execute([_register(chain, ALICE, LUCIA.public, PAPERS)])
     again = _register(chain, ALICE, LUCIA.public, blake2b256(b"other papers"))
     assert_noop(chain, ALICE, again, "AlreadyMember", "G1")
@@ -78,7 +78,7 @@ def test_one_membership_per_account_and_per_attestation() -> None:
 
 
 def test_only_a_registrar_of_a_registered_bioregion_registers() -> None:
-    chain = TestChain()
+    chain = TestChain(make_doc(people=False))
     assert_noop(chain, BOB, _register(chain, BOB, LUCIA.public, PAPERS), "NotRegistrar", "G1")
     args = {"member": LUCIA.public, "bioregion": "atlantis", "attestation": PAPERS}
     raw = chain.sign(ALICE, "members", "register", args)
@@ -89,7 +89,7 @@ def test_only_a_registrar_of_a_registered_bioregion_registers() -> None:
 
 
 def test_revoke_by_a_registrar_of_the_members_bioregion_frees_the_attestation() -> None:
-    chain = TestChain()
+    chain = TestChain(make_doc(people=False))
     chain.execute([_register(chain, ALICE, LUCIA.public, PAPERS)])
     raw = chain.sign(BOB, "members", "revoke", {"member": LUCIA.public})
     assert_noop(chain, BOB, raw, "NotRegistrar", "G1")
@@ -108,7 +108,7 @@ def test_revoke_by_a_registrar_of_the_members_bioregion_frees_the_attestation() 
 
 def test_a_revoked_attestation_backs_another_account_only_from_the_next_round() -> None:
     """One person, one budget per round (G1, G2): votes and spending stay with the old account."""
-    chain = TestChain()
+    chain = TestChain(make_doc(people=False))
     chain.execute([_register(chain, ALICE, LUCIA.public, PAPERS)])
     ok(chain, ALICE, "members", "revoke", member=LUCIA.public)
     this_round = current_round(chain.state())["index"]
@@ -172,7 +172,7 @@ def test_governance_adds_and_removes_registrars() -> None:
 
 
 def test_registrar_calls_need_the_governance_origin() -> None:
-    chain = TestChain()
+    chain = TestChain(make_doc(people=False))
     raw = chain.sign(
         BOB, "members", "add_registrar", {"bioregion": "localnet", "registrar": BOB.public}
     )
@@ -195,7 +195,7 @@ def test_genesis_refuses_members_of_unknown_bioregions_and_repeats() -> None:
 
 
 def test_try_state_reports_a_count_that_disagrees_with_the_records() -> None:
-    chain = TestChain()
+    chain = TestChain(make_doc(people=False))
     assert try_state(chain.state()) == []
     broken = StateOverlay(chain.state())
     COUNT.put(broken, 9)
