@@ -41,6 +41,7 @@ from node.audit.export import (
 )
 from node.audit.replay import BlockRecord, ReplayDivergence, Replayer, ReplayReport
 from node.audit.replay_rpc import RpcSource, RpcSourceError
+from node.cli.common import exit_error, usage_error
 
 console = Console(stderr=True)
 
@@ -58,14 +59,8 @@ InvariantsOption = Annotated[
 ]
 
 
-def _usage(message: str) -> typer.Exit:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(2)
-
-
 def _diverged(message: str) -> typer.Exit:
-    typer.secho(f"DIVERGENCE {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(1)
+    return exit_error(f"DIVERGENCE {message}", 1)
 
 
 @contextmanager
@@ -151,11 +146,11 @@ def print_report(report: ReplayReport) -> None:
 
 def _load_genesis(path: Path) -> GenesisDoc:
     if not path.is_file():
-        raise _usage(f"{path}: no such genesis file")
+        raise usage_error(f"{path}: no such genesis file")
     try:
         return load_genesis(path)
     except GenesisError as exc:
-        raise _usage(str(exc)) from exc
+        raise usage_error(str(exc)) from exc
 
 
 def replay_command(
@@ -172,7 +167,7 @@ def replay_command(
     """Re-execute the whole chain from genesis and verify every block."""
     chosen = [name for name, value in (("--home", home), ("--rpc", rpc), ("--file", file)) if value]
     if len(chosen) != 1:
-        raise _usage("give exactly one of --home, --rpc, --file")
+        raise usage_error("give exactly one of --home, --rpc, --file")
     trusted = None if genesis is None else _load_genesis(genesis)
     try:
         if home is not None:
@@ -181,7 +176,9 @@ def replay_command(
             _replay_file(file, trusted, threads, invariants_every)
         else:
             if trusted is None:
-                raise _usage("--rpc needs --genesis FILE: replay trusts only the genesis you give")
+                raise usage_error(
+                    "--rpc needs --genesis FILE: replay trusts only the genesis you give"
+                )
             assert rpc is not None
             _replay_rpc(rpc, trusted, threads, invariants_every)
     except ReplayDivergence as exc:
@@ -201,9 +198,37 @@ def _replay_home(
     try:
         source = HomeSource(home)
     except HomeError as exc:
-        raise _usage(str(exc)) from exc
+        raise usage_error(str(exc)) from exc
+    _replay_source(source, trusted, str(home), threads, invariants_every)
+
+
+def _open_file(file: Path) -> ExportReader:
+    if not file.is_file():
+        raise usage_error(f"{file}: no such file")
     try:
-        _check_trusted(trusted, source.genesis, str(home))
+        return ExportReader(file)
+    except NotAnExportFile as exc:
+        raise usage_error(str(exc)) from exc
+    except ExportFormatError as exc:
+        raise _diverged(f"in the export file: {exc}") from exc
+
+
+def _replay_file(
+    file: Path, trusted: GenesisDoc | None, threads: int, invariants_every: int
+) -> None:
+    _replay_source(_open_file(file), trusted, str(file), threads, invariants_every)
+
+
+def _replay_source(
+    source: HomeSource | ExportReader,
+    trusted: GenesisDoc | None,
+    where: str,
+    threads: int,
+    invariants_every: int,
+) -> None:
+    """Replay a home or an export file (each carries its genesis), then close it."""
+    try:
+        _check_trusted(trusted, source.genesis, where)
         report = run_replay(
             source.genesis,
             source.genesis_hash,
@@ -217,41 +242,11 @@ def _replay_home(
     print_report(report)
 
 
-def _open_file(file: Path) -> ExportReader:
-    if not file.is_file():
-        raise _usage(f"{file}: no such file")
-    try:
-        return ExportReader(file)
-    except NotAnExportFile as exc:
-        raise _usage(str(exc)) from exc
-    except ExportFormatError as exc:
-        raise _diverged(f"in the export file: {exc}") from exc
-
-
-def _replay_file(
-    file: Path, trusted: GenesisDoc | None, threads: int, invariants_every: int
-) -> None:
-    reader = _open_file(file)
-    try:
-        _check_trusted(trusted, reader.genesis, str(file))
-        report = run_replay(
-            reader.genesis,
-            reader.genesis_hash,
-            reader.height,
-            reader.records(),
-            threads=threads,
-            invariants_every=invariants_every,
-        )
-    finally:
-        reader.close()
-    print_report(report)
-
-
 def _replay_rpc(url: str, trusted: GenesisDoc, threads: int, invariants_every: int) -> None:
     try:
         source = RpcSource(url)
     except RpcSourceError as exc:
-        raise _usage(str(exc)) from exc
+        raise usage_error(str(exc)) from exc
     try:
         report = run_replay(
             trusted,
@@ -275,15 +270,15 @@ def export_command(
 ) -> None:
     """Write a stopped node's chain to one portable file (see docs/PROTOCOL.md)."""
     if home is None or out is None:
-        raise _usage("export needs --home DIR and --out FILE")
+        raise usage_error("export needs --home DIR and --out FILE")
     if not out.parent.is_dir():
-        raise _usage(f"{out.parent}: no such directory")
+        raise usage_error(f"{out.parent}: no such directory")
     if out.exists() and not force:
-        raise _usage(f"{out} exists (use --force to overwrite)")
+        raise usage_error(f"{out} exists (use --force to overwrite)")
     try:
         height, head = export_home(home, out)
     except HomeError as exc:
-        raise _usage(str(exc)) from exc
+        raise usage_error(str(exc)) from exc
     except ReplayDivergence as exc:
         raise _diverged(f"in the node's store: {exc}") from exc
     typer.echo(f"exported {height} blocks to {out} (head 0x{head.hex()})")
@@ -297,13 +292,13 @@ def import_command(
 ) -> None:
     """Verify an export file block by block while building a node home's store from it."""
     if home is None:
-        raise _usage("import needs --home DIR (made by `credichain node init`)")
+        raise usage_error("import needs --home DIR (made by `credichain node init`)")
     genesis_path = home / "genesis.json"
     if not genesis_path.is_file():
-        raise _usage(f"{home}: no genesis.json (run `credichain node init` first)")
+        raise usage_error(f"{home}: no genesis.json (run `credichain node init` first)")
     db = home / "data" / "db"
     if db.exists():
-        raise _usage(f"{db} exists: import builds a new store; move the old one away first")
+        raise usage_error(f"{db} exists: import builds a new store; move the old one away first")
     local = _load_genesis(genesis_path)
     reader = _open_file(file)
     building = db.with_name("db.importing")

@@ -10,20 +10,17 @@ from typing import Annotated
 
 import typer
 
-from node.cli.credit import JsonOut, _common, _print, _query
-from node.cli.wallet import guarded
+from node.cli import common
+from node.cli.common import JsonOut, guarded
 
-commons_app = typer.Typer(
-    help="The commons pool: balance, redistributions, issuance (R1-R3).", no_args_is_help=True
-)
-commons_app.callback()(_common)
+commons_app = common.group("The commons pool: balance, redistributions, issuance (R1-R3).")
 
 
 @commons_app.command("pool")
 @guarded
 def commons_pool(ctx: typer.Context, as_json: JsonOut = False) -> None:
     """The pool's balance, shares and running totals."""
-    _print(as_json, "commons pool", _query(ctx, "commons_pool"))
+    common.print_data(as_json, "commons pool", common.query(ctx, "commons_pool"))
 
 
 @commons_app.command("redistributions")
@@ -34,16 +31,16 @@ def commons_redistributions(
     as_json: JsonOut = False,
 ) -> None:
     """Recent redistribution rounds and their grants (R2), newest first."""
-    rounds = _query(ctx, "commons_redistributions", limit=limit)
+    rounds = common.query(ctx, "commons_redistributions", limit=limit)
     if as_json:
-        _print(True, "redistributions", rounds)
+        common.print_data(True, "redistributions", rounds)
         return
     rows = [{"round": r["epoch"], "taken": r["taken"], **g} for r in rounds for g in r["grants"]]
-    _print(False, "grants", rows)
+    common.print_data(False, "grants", rows)
 
 
 @commons_app.command("issuance")
 @guarded
 def commons_issuance(ctx: typer.Context, as_json: JsonOut = False) -> None:
     """Minted this year against the cap (R3)."""
-    _print(as_json, "issuance", _query(ctx, "commons_issuance"))
+    common.print_data(as_json, "issuance", common.query(ctx, "commons_issuance"))

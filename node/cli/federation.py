@@ -2,9 +2,9 @@
 
 Theory of operation
 -------------------
-A typer sub-app that the main CLI mounts, built like ``node.cli.credit``
-and reusing its plumbing: the same shared options before the command
-(``--keystore``, ``--rpc``, ``--localnet-keys``, ``--yes``, ``--wait``,
+A typer sub-app that the main CLI mounts, built like ``node.cli.fund`` on
+the plumbing of ``node.cli.common``: the same shared options before the
+command (``--keystore``, ``--rpc``, ``--localnet-keys``, ``--yes``, ``--wait``,
 ``--timeout``, also from ``CREDICHAIN_KEYSTORE`` / ``CREDICHAIN_RPC``), the
 same signing summary and confirmation, ``--json`` per command.
 
@@ -24,25 +24,13 @@ from typing import Annotated, Final
 
 import typer
 
-from node.cli.credit import (
-    ZERO_HASH,
-    JsonOut,
-    Signer,
-    _common,
-    _print,
-    _query,
-    _send,
-    parse_hash,
-)
-from node.cli.wallet import WalletError, guarded
+from node.cli import common
+from node.cli.common import JsonOut, Reason, Signer, guarded
 from pallets.federation.storage import LOSSES, REVIEWERS, TRUST
 
-federation_app: Final = typer.Typer(
-    help="Federation of funds: agreements, split credits, shared losses.", no_args_is_help=True
+federation_app: Final = common.group(
+    "Federation of funds: agreements, split credits, shared losses."
 )
-federation_app.callback()(_common)
-
-Reason = Annotated[str, typer.Option("--reason", help="0x hash or file of the reasons")]
 
 
 @federation_app.command("propose")
@@ -57,15 +45,20 @@ def federation_propose(
     ),
     reviewers: Annotated[bool, typer.Option("--reviewers", help="lend reviewers (C6)")] = False,
     losses: Annotated[bool, typer.Option("--losses", help="share losses (X3)")] = False,
-    reason: Reason = ZERO_HASH,
+    reason: Reason = common.ZERO_HASH,
     as_json: JsonOut = False,
 ) -> None:
     """X1/F8: propose that FUND federate with PARTNER (both funds must consent)."""
     options = (TRUST if trust else 0) | (REVIEWERS if reviewers else 0) | (LOSSES if losses else 0)
     if options == 0:
-        raise WalletError("choose at least one of --trust, --reviewers, --losses")
-    args = {"fund": fund, "partner": partner, "options": options, "reason_hash": parse_hash(reason)}
-    _send(ctx, signer, "federation", "propose", args, as_json)
+        raise common.CliError("choose at least one of --trust, --reviewers, --losses")
+    args = {
+        "fund": fund,
+        "partner": partner,
+        "options": options,
+        "reason_hash": common.parse_hash(reason),
+    }
+    common.send(ctx, signer, "federation", "propose", args, as_json)
 
 
 @federation_app.command("leave")
@@ -75,12 +68,12 @@ def federation_leave(
     signer: Signer,
     fund: int,
     partner: int,
-    reason: Reason = ZERO_HASH,
+    reason: Reason = common.ZERO_HASH,
     as_json: JsonOut = False,
 ) -> None:
     """X1/F8: propose that FUND leave its agreement with PARTNER (only FUND consents)."""
-    args = {"fund": fund, "partner": partner, "reason_hash": parse_hash(reason)}
-    _send(ctx, signer, "federation", "propose_leave", args, as_json)
+    args = {"fund": fund, "partner": partner, "reason_hash": common.parse_hash(reason)}
+    common.send(ctx, signer, "federation", "propose_leave", args, as_json)
 
 
 @federation_app.command("split")
@@ -92,7 +85,7 @@ def federation_split(
     as_json: JsonOut = False,
 ) -> None:
     """X2: link your open requests in federated funds as the parts of one credit."""
-    _send(ctx, signer, "federation", "split", {"requests": requests}, as_json)
+    common.send(ctx, signer, "federation", "split", {"requests": requests}, as_json)
 
 
 @federation_app.command("show")
@@ -102,43 +95,47 @@ def federation_show(
 ) -> None:
     """FUND's agreements; with PARTNER, the two funds' agreement, consents and ledgers."""
     if partner is None:
-        data = _query(ctx, "federation_agreements", fund=fund)
-        _print(as_json, f"agreements of fund {fund}", data)
+        data = common.query(ctx, "federation_agreements", fund=fund)
+        common.print_data(as_json, f"agreements of fund {fund}", data)
     else:
-        data = _query(ctx, "federation_get", fund=fund, partner=partner)
-        _print(as_json, f"funds {fund} and {partner}", data)
+        data = common.query(ctx, "federation_get", fund=fund, partner=partner)
+        common.print_data(as_json, f"funds {fund} and {partner}", data)
 
 
 @federation_app.command("list")
 @guarded
 def federation_list(ctx: typer.Context, as_json: JsonOut = False) -> None:
     """Every agreement in force (federation_agreements)."""
-    _print(as_json, "agreements", _query(ctx, "federation_agreements"))
+    common.print_data(as_json, "agreements", common.query(ctx, "federation_agreements"))
 
 
 @federation_app.command("debts")
 @guarded
 def federation_debts(ctx: typer.Context, fund: int | None = None, as_json: JsonOut = False) -> None:
     """Loss shares assessed, paid and owed (X3), all or FUND's (federation_debts)."""
-    data = _query(ctx, "federation_debts", fund=fund)
+    data = common.query(ctx, "federation_debts", fund=fund)
     if as_json:
-        _print(True, "debts", data)
+        common.print_data(True, "debts", data)
         return
-    _print(False, "loss-share ledgers", data["ledgers"])
-    _print(False, "totals", {k: v for k, v in data.items() if k != "ledgers"})
+    common.print_data(False, "loss-share ledgers", data["ledgers"])
+    common.print_data(False, "totals", {k: v for k, v in data.items() if k != "ledgers"})
 
 
 @federation_app.command("loss")
 @guarded
 def federation_loss(ctx: typer.Context, loan: int, as_json: JsonOut = False) -> None:
     """How a written-off loan's loss was shared (federation_getLoss)."""
-    _print(as_json, f"loss of loan {loan}", _query(ctx, "federation_getLoss", loan=loan))
+    common.print_data(
+        as_json, f"loss of loan {loan}", common.query(ctx, "federation_getLoss", loan=loan)
+    )
 
 
 @federation_app.command("split-of")
 @guarded
 def federation_split_of(ctx: typer.Context, request: int, as_json: JsonOut = False) -> None:
     """The split credit REQUEST is part of (federation_getSplit)."""
-    _print(
-        as_json, f"split of request {request}", _query(ctx, "federation_getSplit", request=request)
+    common.print_data(
+        as_json,
+        f"split of request {request}",
+        common.query(ctx, "federation_getSplit", request=request),
     )

@@ -3,7 +3,7 @@
 Theory of operation
 -------------------
 A typer sub-app mounted by the main CLI, with the shared options of
-``node.cli.credit`` (keystore, ``--rpc``, ``--localnet-keys``, ``--yes``,
+``node.cli.common`` (keystore, ``--rpc``, ``--localnet-keys``, ``--yes``,
 ``--wait``, ``--timeout``, given before the command) and its signing path:
 print exactly what will be signed, confirm, sign, submit, wait.
 
@@ -28,11 +28,9 @@ from typing import Annotated, Any
 
 import typer
 
-from ledger.crypto import encode_address
-from node.cli.credit import JsonOut, Signer, _common, _opts, _print, _query, _send, _who
-from node.cli.wallet import WalletError, guarded, resolve_account
+from node.cli import common
+from node.cli.common import JsonOut, Signer, guarded
 from pallets import construct
-from pallets.construct import registry
 from pallets.governance.allowlist import allowed, encode_call
 from pallets.support.argtypes import (
     ArgType,
@@ -46,20 +44,16 @@ from pallets.support.argtypes import (
     Record,
     Text,
 )
-from rpc.client import RpcClient
 
-gov_app = typer.Typer(
-    help="Governance: propose calls, vote with voice credits (votes² each), follow tallies.",
-    no_args_is_help=True,
+gov_app = common.group(
+    "Governance: propose calls, vote with voice credits (votes² each), follow tallies."
 )
 propose_app = typer.Typer(
     help="Propose a call from the governance list (a refundable deposit is held).",
     no_args_is_help=True,
 )
-gov_app.callback()(_common)
 gov_app.add_typer(propose_app, name="propose")
 
-RUNTIME = registry()
 Validator = Annotated[str, typer.Argument(help="validator public key, 0x + 64 hex digits")]
 
 
@@ -75,33 +69,33 @@ def from_json(kind: ArgType, value: Any, resolve: Any, path: str) -> Any:
         return resolve(value)
     if isinstance(kind, (FixedBytes, Bytes)):
         if not isinstance(value, str) or not value.startswith("0x"):
-            raise WalletError(f"{path}: expected 0x-hex bytes")
+            raise common.CliError(f"{path}: expected 0x-hex bytes")
         try:
             return bytes.fromhex(value[2:])
         except ValueError:
-            raise WalletError(f"{path}: {value!r} is not hex") from None
+            raise common.CliError(f"{path}: {value!r} is not hex") from None
     if isinstance(kind, Int):
         if isinstance(value, str) and value.lstrip("-").isdigit():
             return int(value)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise WalletError(f"{path}: expected an integer")
+            raise common.CliError(f"{path}: expected an integer")
         return value
     if isinstance(kind, List):
         if not isinstance(value, list):
-            raise WalletError(f"{path}: expected a list")
+            raise common.CliError(f"{path}: expected a list")
         return [from_json(kind.of, v, resolve, f"{path}[{i}]") for i, v in enumerate(value)]
     if isinstance(kind, Record):
         if isinstance(value, dict):
             value = [value.get(name) for name, _ in kind.fields]
         if not isinstance(value, list) or len(value) != len(kind.fields):
-            raise WalletError(f"{path}: expected {len(kind.fields)} fields")
+            raise common.CliError(f"{path}: expected {len(kind.fields)} fields")
         return [
             from_json(k, v, resolve, f"{path}.{n}")
             for (n, k), v in zip(kind.fields, value, strict=True)
         ]
     if isinstance(kind, (Text, Enum, Bool)) or not isinstance(value, (dict, list)):
         return value
-    raise WalletError(f"{path}: cannot convert {type(value).__name__} to {kind.name}")
+    raise common.CliError(f"{path}: cannot convert {type(value).__name__} to {kind.name}")
 
 
 def build_call(pallet: str, function: str, raw_args: dict[str, Any], resolve: Any) -> bytes:
@@ -109,14 +103,14 @@ def build_call(pallet: str, function: str, raw_args: dict[str, Any], resolve: An
     listed_calls = allowed(construct.WIRING)
     if (pallet, function) not in listed_calls:
         listed = ", ".join(f"{p}.{f}" for p, f in sorted(listed_calls))
-        raise WalletError(f"{pallet}.{function} is not on the governance list ({listed})")
-    definition = RUNTIME.call(pallet, function)
+        raise common.CliError(f"{pallet}.{function} is not on the governance list ({listed})")
+    definition = common.runtime().call(pallet, function)
     if definition is None:
-        raise WalletError(f"{pallet}.{function} is not in this runtime")
+        raise common.CliError(f"{pallet}.{function} is not in this common.runtime")
     declared = dict(definition.args)
     unknown = sorted(set(raw_args) - set(declared))
     if unknown:
-        raise WalletError(f"{pallet}.{function} takes no argument {unknown[0]!r}")
+        raise common.CliError(f"{pallet}.{function} takes no argument {unknown[0]!r}")
     args = {
         name: from_json(declared[name], value, resolve, name) for name, value in raw_args.items()
     }
@@ -125,7 +119,7 @@ def build_call(pallet: str, function: str, raw_args: dict[str, Any], resolve: An
 
 def _resolver(ctx: typer.Context) -> Any:
     def resolve(who: str) -> bytes:
-        return _who(ctx, who)
+        return common.account_id(ctx, who)
 
     return resolve
 
@@ -136,7 +130,7 @@ def _propose(
     call = build_call(pallet, function, args, _resolver(ctx))
     spelled = ", ".join(f"{k}={_spell(v)}" for k, v in args.items())
     shown = {"proposal": f"{pallet}.{function}({spelled})", "voted on": "the next round"}
-    _send(ctx, signer, "governance", "propose", {"call": call}, as_json, shown)
+    common.send(ctx, signer, "governance", "propose", {"call": call}, as_json, shown)
 
 
 def _spell(value: Any) -> str:
@@ -145,7 +139,7 @@ def _spell(value: Any) -> str:
 
 def _key(text: str) -> str:
     if not text.startswith("0x") or len(text) != 66:
-        raise WalletError(f"validator key {text!r}: expected 0x + 64 hex digits")
+        raise common.CliError(f"validator key {text!r}: expected 0x + 64 hex digits")
     return text
 
 
@@ -181,7 +175,7 @@ def propose_set_params(
         target, sep, value = change.partition("=")
         section, dot, name = target.partition(".")
         if not sep or not dot or not value.isdigit():
-            raise WalletError(f"{change!r}: expected SECTION.NAME=VALUE")
+            raise common.CliError(f"{change!r}: expected SECTION.NAME=VALUE")
         parsed.append([section, name, int(value)])
     _propose(ctx, signer, "system", "set_params", {"changes": parsed}, as_json)
 
@@ -238,9 +232,9 @@ def propose_call(
     try:
         parsed = json.loads(args)
     except json.JSONDecodeError as exc:
-        raise WalletError(f"arguments are not JSON: {exc}") from None
+        raise common.CliError(f"arguments are not JSON: {exc}") from None
     if not isinstance(parsed, dict):
-        raise WalletError("arguments must be a JSON object")
+        raise common.CliError("arguments must be a JSON object")
     _propose(ctx, signer, pallet, function, parsed, as_json)
 
 
@@ -264,7 +258,7 @@ def gov_vote(
         "votes": f"{votes} {'against' if against else 'for'}",
         "cost": f"{votes * votes} voice credits (refunding any earlier vote first)",
     }
-    _send(
+    common.send(
         ctx, signer, "governance", "vote", {"proposal": proposal, "votes": signed}, as_json, shown
     )
 
@@ -273,7 +267,9 @@ def gov_vote(
 @guarded
 def gov_show(ctx: typer.Context, proposal: int, as_json: JsonOut = False) -> None:
     """A proposal: its call, phase, tally, ballots and their costs (gov_proposal)."""
-    _print(as_json, f"proposal {proposal}", _query(ctx, "gov_proposal", proposal=proposal))
+    common.print_data(
+        as_json, f"proposal {proposal}", common.query(ctx, "gov_proposal", proposal=proposal)
+    )
 
 
 @gov_app.command("list")
@@ -284,7 +280,7 @@ def gov_list(
     as_json: JsonOut = False,
 ) -> None:
     """The most recent proposals with their tallies (gov_proposals)."""
-    rows = _query(ctx, "gov_proposals", limit=limit)
+    rows = common.query(ctx, "gov_proposals", limit=limit)
     if not as_json:
         rows = [
             {
@@ -299,14 +295,14 @@ def gov_list(
             }
             for r in rows
         ]
-    _print(as_json, "proposals", rows)
+    common.print_data(as_json, "proposals", rows)
 
 
 @gov_app.command("round")
 @guarded
 def gov_round(ctx: typer.Context, as_json: JsonOut = False) -> None:
     """The current round, when it ends, and the rules in force (gov_round)."""
-    _print(as_json, "governance round", _query(ctx, "gov_round"))
+    common.print_data(as_json, "governance round", common.query(ctx, "gov_round"))
 
 
 @gov_app.command("credits")
@@ -318,10 +314,7 @@ def gov_credits(
     as_json: JsonOut = False,
 ) -> None:
     """A member's voice credits in a round (the current one by default): spent and left."""
-    with RpcClient(_opts(ctx).rpc) as client:
-        hrp = client.properties().address_prefix
-        address = encode_address(resolve_account(_opts(ctx).keystore, who, hrp), hrp)
-        if round_ is None:
-            round_ = int(client.call_named("gov_round")["round"])
-        data = client.call_named("gov_voter", round=round_, address=address)
-    _print(as_json, f"voice credits of {address} in round {round_}", data)
+    if round_ is None:
+        round_ = int(common.query(ctx, "gov_round")["round"])
+    address, data = common.query_account(ctx, who, "gov_voter", round=round_)
+    common.print_data(as_json, f"voice credits of {address} in round {round_}", data)

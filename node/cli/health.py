@@ -2,7 +2,7 @@
 
 Shares the options of the community-bank commands (``--rpc``, ``--keystore``,
 ``--localnet-keys``, ``--yes``, ``--wait``, given before the command) and
-their signing path (node/cli/credit.py). ``observe`` is what an oracle signs
+their signing path (node/cli/common.py). ``observe`` is what an oracle signs
 by hand; the feeder (``credichain oracle run``) does the same every epoch.
 Components are given in bps (0..10 000) in the chain's order: economic
 diversity, resource circulation, cooperative participation, ecological
@@ -15,22 +15,18 @@ from typing import Annotated, Any
 
 import typer
 
-from node.cli.credit import JsonOut, Signer, _common, _print, _query, _send
-from node.cli.wallet import WalletError, guarded
+from node.cli import common
+from node.cli.common import JsonOut, Signer, guarded
 from pallets.health.storage import BIOREGION_RE, COMPONENTS
 
-health_app = typer.Typer(
-    help="Community health: bioregions, scores, oracle observations (H1-H3).",
-    no_args_is_help=True,
-)
-health_app.callback()(_common)
+health_app = common.group("Community health: bioregions, scores, oracle observations (H1-H3).")
 
 Bioregion = Annotated[str, typer.Argument(help="bioregion id, e.g. cascadia")]
 
 
 def _region(text: str) -> str:
     if not BIOREGION_RE.match(text):
-        raise WalletError(f"bioregion {text!r} is not an id ([a-z][a-z0-9_], at most 32 bytes)")
+        raise common.CliError(f"bioregion {text!r} is not an id ([a-z][a-z0-9_], at most 32 bytes)")
     return text
 
 
@@ -43,10 +39,10 @@ def health_show(
 ) -> None:
     """Every bioregion with its score, or one in detail (components, oracles, measures)."""
     if bioregion is None:
-        _print(as_json, "bioregions", _query(ctx, "health_bioregions"))
+        common.print_data(as_json, "bioregions", common.query(ctx, "health_bioregions"))
         return
-    data: Any = _query(ctx, "health_get", bioregion=_region(bioregion))
-    _print(as_json, f"bioregion {bioregion}", data)
+    data: Any = common.query(ctx, "health_get", bioregion=_region(bioregion))
+    common.print_data(as_json, f"bioregion {bioregion}", data)
 
 
 @health_app.command("history")
@@ -58,13 +54,13 @@ def health_history(
     as_json: JsonOut = False,
 ) -> None:
     """Published values per epoch: components, score, velocity, participation."""
-    rows = _query(ctx, "health_history", bioregion=_region(bioregion), limit=limit)
+    rows = common.query(ctx, "health_history", bioregion=_region(bioregion), limit=limit)
     if rows is not None and not as_json:
         rows = [
             {**{k: v for k, v in row.items() if k != "components"}, **(row["components"] or {})}
             for row in rows
         ]
-    _print(as_json, f"history of {bioregion}", rows)
+    common.print_data(as_json, f"history of {bioregion}", rows)
 
 
 @health_app.command("observe")
@@ -82,17 +78,17 @@ def health_observe(
     """H3: sign one observation of the five components for the open epoch."""
     region = _region(bioregion)
     if len(components) != len(COMPONENTS):
-        raise WalletError(f"give exactly {len(COMPONENTS)} components, got {len(components)}")
+        raise common.CliError(f"give exactly {len(COMPONENTS)} components, got {len(components)}")
     for name, value in zip(COMPONENTS, components, strict=True):
         if not 0 <= value <= 10_000:
-            raise WalletError(f"{name} = {value} is outside 0..10000 bps")
+            raise common.CliError(f"{name} = {value} is outside 0..10000 bps")
     if epoch is None:
-        info = _query(ctx, "health_get", bioregion=region)
+        info = common.query(ctx, "health_get", bioregion=region)
         if info is None:
-            raise WalletError(f"bioregion {region!r} is not registered")
+            raise common.CliError(f"bioregion {region!r} is not registered")
         epoch = int(info["open_epoch"])
     args = {"bioregion": region, "epoch": epoch, "components": components}
     shown = {"bioregion": region, "epoch": str(epoch)} | {
         name: str(v) for name, v in zip(COMPONENTS, components, strict=True)
     }
-    _send(ctx, signer, "health", "observe", args, as_json, shown)
+    common.send(ctx, signer, "health", "observe", args, as_json, shown)

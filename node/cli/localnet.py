@@ -26,7 +26,7 @@ from genesis.build import dump_genesis, load_genesis
 from genesis.localnet import localnet_doc
 from genesis.schema import DEV_ACCOUNTS
 from ledger.crypto import Keypair, encode_address
-from node.cli.node import init_home
+from node.cli.common import init_home, usage_error
 from node.daemon.config import MetricsSection, NodeConfig, NodeSection, P2PSection, RpcSection
 from node.testing.procs import NodeProcess, stop_all
 
@@ -137,8 +137,7 @@ def localnet_command(
     try:
         homes = prepare_localnet(dir, validators)
     except (ValueError, FileNotFoundError) as exc:
-        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from exc
+        raise usage_error(str(exc)) from exc
     doc = load_genesis(dir / "genesis.json")
     nodes = [NodeProcess(home) for home in homes]
     stop = threading.Event()

@@ -13,10 +13,12 @@ from genesis.cli import app as genesis_app
 from node import __version__
 from node.cli.audit import export_command, import_command, replay_command
 from node.cli.commons import commons_app
-from node.cli.credit import credit_app, fund_app, loan_app
+from node.cli.credit import credit_app
 from node.cli.federation import federation_app  # X1-X3
+from node.cli.fund import fund_app
 from node.cli.gov import gov_app  # G2-G5
 from node.cli.health import health_app
+from node.cli.loan import loan_app
 from node.cli.localnet import localnet_command
 from node.cli.members import members_app  # G1
 from node.cli.node import app as node_app

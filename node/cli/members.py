@@ -3,7 +3,7 @@
 Theory of operation
 -------------------
 A typer sub-app with the shared options and signing path of
-``node.cli.credit``. ``register`` takes the attestation as ``0x`` + 64 hex
+``node.cli.common``. ``register`` takes the attestation as ``0x`` + 64 hex
 digits or as a file that is hashed with blake2b-256 on this machine: only
 the hash goes on chain (G1, no personal data). Registrars themselves are set
 by governance (``credichain gov propose add-registrar``). Reads use
@@ -16,16 +16,10 @@ from typing import Annotated
 
 import typer
 
-from ledger.crypto import encode_address
-from node.cli.credit import JsonOut, Signer, _common, _opts, _print, _query, _send, _who, parse_hash
-from node.cli.wallet import guarded, resolve_account
-from rpc.client import RpcClient
+from node.cli import common
+from node.cli.common import JsonOut, Signer, guarded
 
-members_app = typer.Typer(
-    help="Governance members: registrars register and revoke; list members.",
-    no_args_is_help=True,
-)
-members_app.callback()(_common)
+members_app = common.group("Governance members: registrars register and revoke; list members.")
 
 Bioregion = Annotated[str | None, typer.Option("--bioregion", help="only this bioregion")]
 
@@ -42,11 +36,11 @@ def members_register(
 ) -> None:
     """G1: a registrar of BIOREGION registers MEMBER on an attestation's hash."""
     args = {
-        "member": _who(ctx, member),
+        "member": common.account_id(ctx, member),
         "bioregion": bioregion,
-        "attestation": parse_hash(attestation),
+        "attestation": common.parse_hash(attestation),
     }
-    _send(ctx, signer, "members", "register", args, as_json)
+    common.send(ctx, signer, "members", "register", args, as_json)
 
 
 @members_app.command("revoke")
@@ -55,25 +49,24 @@ def members_revoke(
     ctx: typer.Context, signer: Signer, member: str, as_json: JsonOut = False
 ) -> None:
     """G1: a registrar of the member's bioregion revokes the membership."""
-    _send(ctx, signer, "members", "revoke", {"member": _who(ctx, member)}, as_json)
+    common.send(
+        ctx, signer, "members", "revoke", {"member": common.account_id(ctx, member)}, as_json
+    )
 
 
 @members_app.command("show")
 @guarded
 def members_show(ctx: typer.Context, who: str, as_json: JsonOut = False) -> None:
     """An account's membership and registrar roles (members_get)."""
-    with RpcClient(_opts(ctx).rpc) as client:
-        hrp = client.properties().address_prefix
-        address = encode_address(resolve_account(_opts(ctx).keystore, who, hrp), hrp)
-        data = client.call_named("members_get", address=address)
-    _print(as_json, f"membership of {address}", data)
+    address, data = common.query_account(ctx, who, "members_get")
+    common.print_data(as_json, f"membership of {address}", data)
 
 
 @members_app.command("list")
 @guarded
 def members_list(ctx: typer.Context, bioregion: Bioregion = None, as_json: JsonOut = False) -> None:
     """Members, of one bioregion or all (members_list)."""
-    _print(as_json, "members", _query(ctx, "members_list", bioregion=bioregion))
+    common.print_data(as_json, "members", common.query(ctx, "members_list", bioregion=bioregion))
 
 
 @members_app.command("registrars")
@@ -82,4 +75,6 @@ def members_registrars(
     ctx: typer.Context, bioregion: Bioregion = None, as_json: JsonOut = False
 ) -> None:
     """Registrars, of one bioregion or all (members_registrars)."""
-    _print(as_json, "registrars", _query(ctx, "members_registrars", bioregion=bioregion))
+    common.print_data(
+        as_json, "registrars", common.query(ctx, "members_registrars", bioregion=bioregion)
+    )

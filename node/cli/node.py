@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
 import signal
 import sys
 from pathlib import Path
@@ -26,10 +25,12 @@ import typer
 from genesis.build import GenesisError, load_genesis
 from genesis.schema import GenesisDoc
 from ledger.crypto import Keypair
-from ledger.keyfile import KeyfileError, load_keyfile, save_keyfile
+from ledger.keyfile import KeyfileError, load_keyfile
 from ledger.kv import StoreError
+from node.cli.common import init_home as init_home  # also deploy/'s and scripts/'
+from node.cli.common import usage_error
 from node.daemon.chain import ChainError
-from node.daemon.config import ConfigError, NodeConfig, load_config, render_config
+from node.daemon.config import ConfigError, NodeConfig, load_config
 from node.daemon.logs import configure_logging
 from node.daemon.service import NodePaths, NodeService
 
@@ -41,49 +42,15 @@ PASSPHRASE_ENV = "CREDICHAIN_KEY_PASSPHRASE"
 HomeOption = Annotated[Path, typer.Option("--home", help="The node's home directory.")]
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(2)
-
-
 def _passphrase(confirm: bool) -> str:
     value = os.environ.get(PASSPHRASE_ENV)
     if value:
         return value
     if not sys.stdin.isatty():
-        raise _fail(f"set {PASSPHRASE_ENV}: keys are encrypted and there is no terminal to ask")
-    return str(typer.prompt("Key passphrase", hide_input=True, confirmation_prompt=confirm))
-
-
-def init_home(
-    home: Path,
-    *,
-    genesis_file: Path | None,
-    validator_key: Keypair | None,
-    config: NodeConfig,
-    localnet: bool,
-    passphrase: str | None,
-) -> NodePaths:
-    """Create ``home`` with its config, genesis and keys (used by the CLI and localnet)."""
-    paths = NodePaths(home)
-    home.mkdir(parents=True, exist_ok=True)
-    paths.config.write_text(render_config(config))
-    if genesis_file is not None:
-        shutil.copyfile(genesis_file, paths.genesis)
-    secret = None if localnet else passphrase
-    save_keyfile(
-        paths.node_key, Keypair.generate(), secret, localnet=localnet, kind="node", overwrite=True
-    )
-    if validator_key is not None:
-        save_keyfile(
-            paths.validator_key,
-            validator_key,
-            secret,
-            localnet=localnet,
-            kind="validator",
-            overwrite=True,
+        raise usage_error(
+            f"set {PASSPHRASE_ENV}: keys are encrypted and there is no terminal to ask"
         )
-    return paths
+    return str(typer.prompt("Key passphrase", hide_input=True, confirmation_prompt=confirm))
 
 
 @app.command("init")
@@ -98,13 +65,13 @@ def init_command(
     """Create a node home: config.toml (documented), keys, and the genesis file."""
     paths = NodePaths(home)
     if paths.config.exists() and not force:
-        raise _fail(f"{paths.config} exists (use --force to overwrite)")
+        raise usage_error(f"{paths.config} exists (use --force to overwrite)")
     localnet = False
     if genesis is not None:
         try:
             localnet = load_genesis(genesis).localnet
         except GenesisError as exc:
-            raise _fail(str(exc)) from exc
+            raise usage_error(str(exc)) from exc
     passphrase = None if localnet else _passphrase(confirm=True)
     key = Keypair.generate() if validator else None
     init_home(
@@ -123,12 +90,12 @@ def init_command(
 def load_node(home: Path) -> tuple[NodePaths, NodeConfig, GenesisDoc, Keypair, Keypair | None]:
     paths = NodePaths(home)
     if not paths.genesis.exists():
-        raise _fail(f"{paths.genesis} is missing (copy the chain's genesis file there)")
+        raise usage_error(f"{paths.genesis} is missing (copy the chain's genesis file there)")
     try:
         config = load_config(paths.config)
         genesis = load_genesis(paths.genesis)
     except (ConfigError, GenesisError) as exc:
-        raise _fail(str(exc)) from exc
+        raise usage_error(str(exc)) from exc
     localnet = genesis.localnet
 
     def read(path: Path) -> Keypair:
@@ -137,7 +104,7 @@ def load_node(home: Path) -> tuple[NodePaths, NodeConfig, GenesisDoc, Keypair, K
                 path, None if localnet else _passphrase(False), allow_localnet=localnet
             )
         except KeyfileError as exc:
-            raise _fail(str(exc)) from exc
+            raise usage_error(str(exc)) from exc
 
     validator_key = read(paths.validator_key) if paths.validator_key.exists() else None
     if validator_key is not None:
@@ -145,7 +112,7 @@ def load_node(home: Path) -> tuple[NodePaths, NodeConfig, GenesisDoc, Keypair, K
     elif paths.node_key.exists():
         identity = read(paths.node_key)
     else:
-        raise _fail(f"no key in {home}: run `credichain node init --home {home}` first")
+        raise usage_error(f"no key in {home}: run `credichain node init --home {home}` first")
     return paths, config, genesis, identity, validator_key
 
 
@@ -176,7 +143,7 @@ def start_command(
     paths, config, genesis, identity, validator_key = load_node(home)
     fmt = log_format or config.node.log_format
     if fmt not in ("console", "json"):
-        raise _fail(f"--log-format must be console or json, got {fmt!r}")
+        raise usage_error(f"--log-format must be console or json, got {fmt!r}")
     configure_logging(fmt, config.node.log_level)  # type: ignore[arg-type]
     try:
         service = NodeService(
@@ -187,14 +154,14 @@ def start_command(
             validator_key=validator_key,
         )
     except (StoreError, ChainError) as exc:
-        raise _fail(str(exc)) from None
+        raise usage_error(str(exc)) from None
     try:
         trio.run(run_until_signalled, service)
     except (OSError, BaseExceptionGroup) as exc:
         cause = _find_os_error(exc)
         if cause is None or cause.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL):
             raise
-        raise _fail(
+        raise usage_error(
             f"cannot listen: {cause.strerror} (p2p.listen {config.p2p.listen}, rpc.listen "
             f"{config.rpc.listen}, metrics.listen {config.metrics.listen} in {paths.config}; "
             "is another node running on these ports?)"

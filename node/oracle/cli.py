@@ -24,6 +24,7 @@ import typer
 
 from ledger.crypto import Keypair
 from ledger.keyfile import KeyfileError, load_keyfile
+from node.cli.common import exit_error
 from node.daemon.logs import configure_logging
 from node.oracle.config import ConfigError, OracleConfig, load_config
 from node.oracle.feeder import Feeder, FeederError, RpcChain, read_components
@@ -40,16 +41,11 @@ LogFormat = Annotated[
 ]
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.secho(message, err=True, fg="red")
-    return typer.Exit(code)
-
-
 def _load(path: Path) -> OracleConfig:
     try:
         return load_config(path)
     except ConfigError as exc:
-        raise _fail(str(exc)) from None
+        raise exit_error(str(exc)) from None
 
 
 def load_key(config: OracleConfig) -> Keypair:
@@ -64,12 +60,12 @@ def load_key(config: OracleConfig) -> Keypair:
     try:
         return load_keyfile(config.key_file, passphrase, allow_localnet=config.localnet_keys)
     except KeyfileError as exc:
-        raise _fail(f"key_file: {exc}") from None
+        raise exit_error(f"key_file: {exc}") from None
 
 
 def _log_format(text: str) -> Literal["console", "json"]:
     if text not in ("console", "json"):
-        raise _fail(f"--log-format must be console or json, not {text!r}")
+        raise exit_error(f"--log-format must be console or json, not {text!r}")
     return "json" if text == "json" else "console"
 
 
@@ -92,9 +88,9 @@ def run(
                 raise typer.Exit(0 if ok else 1)
             feeder.run()
         except FeederError as exc:
-            raise _fail(str(exc)) from None
+            raise exit_error(str(exc)) from None
         except (RpcConnectionError, RpcError) as exc:
-            raise _fail(f"the node at {config.rpc}: {exc}", 1) from None
+            raise exit_error(f"the node at {config.rpc}: {exc}", 1) from None
         except KeyboardInterrupt:
             raise typer.Exit(0) from None
 

@@ -19,7 +19,10 @@ import pytest
 from typer.testing import CliRunner
 
 from ledger.crypto import encode_address
-from node.cli import credit as credit_cli
+from node.cli import common as common_cli
+from node.cli.credit import credit_app
+from node.cli.fund import fund_app
+from node.cli.loan import loan_app
 from node.cli.wallet import store_key
 from node.rpc_credit import register_credit_queries
 from rpc.registry import CallContext, MethodRegistry, parse_params
@@ -29,6 +32,7 @@ from tests.pallets.helpers import FERDIE, TestChain
 
 NAMES = {"alice": FUNDERS[0], "bob": FUNDERS[1], "charlie": FUNDERS[2], "dave": FUNDERS[3],
          "eve": FUNDERS[4], "lucia": LUCIA, "ana": ANA, "ben": BEN, "ferdie": FERDIE}  # fmt: skip
+APPS = {"fund": fund_app, "credit": credit_app, "loan": loan_app}
 
 
 @pytest.fixture
@@ -37,7 +41,7 @@ def chain(monkeypatch: pytest.MonkeyPatch) -> Iterator[TestChain]:
     test_chain.execute([test_chain.transfer(FERDIE, k.public, 10**9) for k in (LUCIA, ANA, BEN)])
     registry = MethodRegistry()
     register_credit_queries(registry)
-    serve_chain(monkeypatch, test_chain, registry, credit_cli)
+    serve_chain(monkeypatch, test_chain, registry, common_cli)
     yield test_chain
 
 
@@ -48,7 +52,7 @@ def cli(chain: TestChain, tmp_path: Path) -> Any:
     runner = CliRunner()
 
     def run(app_name: str, *args: str, ok: bool = True) -> Any:
-        app = getattr(credit_cli, f"{app_name}_app")
+        app = APPS[app_name]
         common = ["--keystore", str(tmp_path), "--rpc", "http://test", "--localnet-keys",
                   "--yes", "--no-wait"]  # fmt: skip
         result = runner.invoke(app, [*common, *args])
@@ -125,7 +129,7 @@ def test_a_microcredit_from_fund_to_repayment_through_the_cli(cli: Any, chain: T
 
 def test_loan_repay_all_settles_in_one_call(cli: Any, chain: TestChain) -> None:
     """``loan repay ID all`` signs loans.settle: the loan closes exactly, in one payment."""
-    from node.cli.credit import SETTLE_MARGIN_SECONDS, settle_ceiling
+    from node.cli.loan import SETTLE_MARGIN_SECONDS, settle_ceiling
     from pallets.loans import api as loans_api
     from pallets.loans.interest import accrue
     from tests.pallets.credit_helpers import approve, submit_valid
@@ -167,7 +171,7 @@ def test_every_call_has_a_command(cli: Any) -> None:
                "answer_conflict": "answer-conflict", "vote_writeoff": "write-off",
                "settle": "repay"}  # fmt: skip
     for app, calls in (("fund", fund_calls), ("credit", credit_calls), ("loan", loan_calls)):
-        typer_app = getattr(credit_cli, f"{app}_app")
+        typer_app = APPS[app]
         names = {c.name for c in typer_app.registered_commands}
         for call in calls.defs:
             assert renamed.get(call.name, call.name) in names, (app, call.name)
@@ -222,9 +226,10 @@ def _second_fund() -> dict[str, Any]:
 
 
 def test_signing_summary_shows_hashes_as_hex_and_accounts_as_addresses() -> None:
-    from node.cli.credit import _is_account, _show
+    from node.cli.common import is_account, show_value
 
     digest = bytes(range(32))
-    assert _show(digest, "cc", _is_account("funds", "create", "policy_hash")) == "0x" + digest.hex()
-    shown = _show([digest], "cc", _is_account("credit", "submit", "borrowers"))
+    policy = is_account("funds", "create", "policy_hash")
+    assert show_value(digest, "cc", policy) == "0x" + digest.hex()
+    shown = show_value([digest], "cc", is_account("credit", "submit", "borrowers"))
     assert shown.startswith("cc1")

@@ -1,7 +1,7 @@
 """``credichain federation``: agreements proposed, shown and left through the CLI, on a TestChain.
 
-The CLI talks JSON-RPC through ``RpcClient`` (the one ``node.cli.credit``
-imports, whose helpers the federation commands reuse); here it is replaced
+The CLI talks JSON-RPC through ``RpcClient`` (the one ``node.cli.common``
+imports, whose helpers every command group uses); here it is replaced
 by ``ChainClient`` (tests/node/wallet_fakes.py), which executes submitted
 extrinsics as blocks of a ``TestChain`` and answers queries through the real
 federation query methods.
@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from node.cli import credit as credit_cli
+from node.cli import common as common_cli
 from node.cli import federation as federation_cli
 from node.cli.wallet import store_key
 from node.rpc_federation import register_federation_queries
@@ -33,7 +33,7 @@ NAMES = {"alice": FUNDERS[0], "bea": B_FUNDERS[0]}
 def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
     registry = MethodRegistry()
     register_federation_queries(registry)
-    serve_chain(monkeypatch, federated_chain(2), registry, credit_cli)
+    serve_chain(monkeypatch, federated_chain(2), registry, common_cli)
     for name, key in NAMES.items():
         store_key(tmp_path, name, key, True, "cc")
     runner = CliRunner()

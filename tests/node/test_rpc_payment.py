@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ledger.crypto import Keypair, blake2b256
+from node.cli import common as common_cli
 from node.cli import wallet as wallet_cli
 from node.rpc_payment import register_payment_queries
 from pallets.balances.storage import FREE
@@ -25,7 +26,7 @@ def chain(monkeypatch: pytest.MonkeyPatch) -> Iterator[TestChain]:
     test_chain = TestChain(fees=True)
     registry = MethodRegistry()
     register_payment_queries(registry)
-    serve_chain(monkeypatch, test_chain, registry, wallet_cli)
+    serve_chain(monkeypatch, test_chain, registry, common_cli)
     yield test_chain
 
 

@@ -12,7 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from ledger.crypto import Keypair, encode_address
-from node.cli.wallet import WalletError, app, format_amount, parse_amount
+from node.cli.common import CliError, format_amount, parse_amount
+from node.cli.wallet import app
 from tests.rpc.fake_backend import INITIAL
 from tests.rpc.live_server import LiveServer
 
@@ -139,7 +140,7 @@ def test_parse_amount_is_exact(text: str, decimals: int, units: int) -> None:
      ("-1", "must be positive"), ("0", "must be positive"), ("1e30", "too large")],
 )  # fmt: skip
 def test_parse_amount_refusals(text: str, message: str) -> None:
-    with pytest.raises(WalletError, match=message):
+    with pytest.raises(CliError, match=message):
         parse_amount(text, 6)
 
 

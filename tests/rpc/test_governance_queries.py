@@ -17,10 +17,11 @@ import pytest
 from typer.testing import CliRunner
 
 from ledger.crypto import Keypair, blake2b256, encode_address
-from node.cli import credit as credit_cli
+from node.cli import common as common_cli
 from node.cli import gov as gov_cli
 from node.cli import members as members_cli
-from node.cli.wallet import WalletError, store_key
+from node.cli.common import CliError
+from node.cli.wallet import store_key
 from node.rpc_governance import register_governance_queries
 from node.rpc_members import register_members_queries
 from pallets.governance.allowlist import encode_call
@@ -44,7 +45,7 @@ def chain(monkeypatch: pytest.MonkeyPatch) -> Iterator[TestChain]:
     registry = MethodRegistry()
     register_governance_queries(registry)
     register_members_queries(registry)
-    serve_chain(monkeypatch, test_chain, registry, credit_cli, gov_cli, members_cli)
+    serve_chain(monkeypatch, test_chain, registry, common_cli)
     yield test_chain
 
 
@@ -162,9 +163,9 @@ def test_propose_call_converts_json_arguments_by_their_declared_types(chain: Tes
         resolve,
     )
     assert hexed == encode_call("system", "set_params", {"changes": [["funds", "min_funders", 4]]})
-    with pytest.raises(WalletError, match="takes no argument 'nope'"):
+    with pytest.raises(CliError, match="takes no argument 'nope'"):
         gov_cli.build_call("system", "set_param", {"nope": 1}, resolve)
-    with pytest.raises(WalletError, match="validator: expected 0x-hex bytes"):
+    with pytest.raises(CliError, match="validator: expected 0x-hex bytes"):
         gov_cli.build_call("system", "remove_validator", {"validator": 5}, resolve)
 
 

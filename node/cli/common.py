@@ -1,0 +1,542 @@
+"""What the command groups of ``credichain`` share: options, RPC, signing, output, errors.
+
+Theory of operation
+-------------------
+Every command-group module (``fund``, ``credit``, ``loan``, ``gov``, ...)
+imports its plumbing from here and nothing private from another group, so a
+group can change without breaking its neighbours.
+
+Options. The groups that sign take their shared options before the command
+(``credichain fund --rpc URL --yes create alice ...``): ``group_options`` is
+their typer callback and stores an ``Options`` in the context, read back with
+``options(ctx)``. The wallet takes the same options per command, through the
+same ``Annotated`` types (``KeystoreOption``, ``RpcOption``, ...). The keystore
+and the RPC URL also come from ``CREDICHAIN_KEYSTORE`` / ``CREDICHAIN_RPC``;
+``--json`` is per command.
+
+RPC. Every JSON-RPC client is made by ``connect`` (tests replace this
+module's ``RpcClient``); ``query`` is one named call.
+
+Signing. ``send`` builds one extrinsic, prints exactly what will be signed
+(``signing_summary`` + the call's arguments, accounts as addresses), asks
+for confirmation unless ``--yes``, submits and optionally follows it to
+finalization over the WebSocket, then reports the receipt: exit status 1
+when the call failed on chain.
+
+Errors. A ``CliError`` is a user-facing failure: ``guarded`` prints it as one
+red line and exits 1, as it does for key file, address and RPC errors. The
+commands that do not sign (node, localnet, audit, oracle) exit 2 for usage
+errors with ``exit_error``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation, localcontext
+from pathlib import Path
+from typing import Annotated, Any, Final, NoReturn
+
+import trio
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ledger.codec import INT_MAX
+from ledger.crypto import AddressError, Keypair, blake2b256, decode_address, encode_address
+from ledger.keyfile import KeyfileError, load_keyfile, read_keyfile_document, save_keyfile
+from ledger.types import Call, Extrinsic
+from node.daemon.config import NodeConfig, render_config
+from node.daemon.service import NodePaths
+from pallets.construct import registry
+from pallets.executive.registry import PalletRegistry
+from rpc.client import ChainProperties, RpcClient, RpcConnectionError, WsClient
+from rpc.errors import RpcError
+
+DEFAULT_KEYSTORE: Final = Path("~/.credichain/wallet")
+DEFAULT_RPC: Final = "http://127.0.0.1:9944"
+NAME_PATTERN: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+ZERO_HASH: Final = "0x" + "00" * 32
+
+out = Console()
+err = Console(stderr=True)
+
+KeystoreOption = Annotated[
+    Path,
+    typer.Option(
+        "--keystore", envvar="CREDICHAIN_KEYSTORE", help="keystore directory", show_default=True
+    ),
+]
+RpcOption = Annotated[str, typer.Option("--rpc", envvar="CREDICHAIN_RPC", help="node RPC URL")]
+JsonOut = Annotated[bool, typer.Option("--json", help="print one JSON document on stdout")]
+YesOption = Annotated[bool, typer.Option("--yes", "-y", help="sign without confirmation")]
+WaitOption = Annotated[bool, typer.Option("--wait/--no-wait", help="wait until finalized")]
+TimeoutOption = Annotated[float, typer.Option("--timeout", help="seconds to wait for finalization")]
+LocalnetKeysOption = Annotated[
+    bool, typer.Option("--localnet-keys", help="accept unencrypted localnet key files")
+]
+Reason = Annotated[str, typer.Option("--reason", help="0x hash or file of the reasons")]
+Signer = Annotated[str, typer.Argument(metavar="KEY", help="keystore key that signs")]
+
+
+class CliError(Exception):
+    """A user-facing failure: printed as one line, exit status 1."""
+
+
+# ------------------------------------------------------------- errors and output
+
+
+def fail(message: str) -> NoReturn:
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1)
+
+
+def exit_error(message: str, code: int = 2) -> typer.Exit:
+    """Print ``message`` in red on stderr; return the ``typer.Exit`` to raise."""
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+def usage_error(message: str) -> typer.Exit:
+    """``error: message`` in red; exit status 2: nothing was done."""
+    return exit_error(f"error: {message}")
+
+
+def guarded(fn: Any) -> Any:
+    """Turn expected failures into one red line and exit status 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (CliError, KeyfileError, AddressError, RpcConnectionError) as exc:
+            fail(str(exc))
+        except RpcError as exc:
+            fail(f"the node refused: {exc}")
+
+    return wrapper
+
+
+def emit(as_json: bool, data: dict[str, Any], text: str) -> None:
+    if as_json:
+        typer.echo(json.dumps(data, sort_keys=True))
+    else:
+        typer.echo(text)
+
+
+def print_table(title: str, data: dict[str, Any]) -> None:
+    table = Table(title=title, show_header=False)
+    for field, value in data.items():
+        if isinstance(value, (dict, list)):
+            value = json.dumps(value, sort_keys=True)
+        table.add_row(field, str(value))
+    out.print(table)
+
+
+def print_rows(title: str, rows: list[dict[str, Any]]) -> None:
+    table = Table(title=title)
+    columns = list(rows[0]) if rows else ["(none)"]
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(row[c]) for c in columns))
+    out.print(table)
+
+
+def print_data(as_json: bool, title: str, data: Any) -> None:
+    """A query's answer: JSON with ``--json``, else a table (a list: one row per item)."""
+    if data is None:
+        raise CliError(f"{title}: not found")
+    if as_json:
+        typer.echo(json.dumps(data, sort_keys=True))
+    elif isinstance(data, list):
+        print_rows(title, data)
+    else:
+        print_table(title, data)
+
+
+# ------------------------------------------------------------- values typed by people
+
+
+def parse_amount(text: str, decimals: int) -> int:
+    """``"12.5"`` with 6 decimals -> 12_500_000 minor units; refuses what is not exact."""
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise CliError(f"amount {text!r} is not a number") from None
+    if not value.is_finite():
+        raise CliError(f"amount {text!r} is not a finite number")
+    with localcontext() as ctx:
+        ctx.prec = 200
+        minor = value.scaleb(decimals)
+        if minor != minor.to_integral_value():
+            raise CliError(f"amount {text!r} has more than {decimals} decimals")
+    units = int(minor)
+    if units <= 0:
+        raise CliError(f"amount {text!r} must be positive")
+    if units > INT_MAX:
+        raise CliError(f"amount {text!r} is too large")
+    return units
+
+
+def format_amount(units: int, decimals: int, symbol: str) -> str:
+    whole, frac = divmod(units, 10**decimals)
+    text = f"{whole:,}" + (f".{frac:0{decimals}d}" if decimals else "")
+    return f"{text} {symbol}"
+
+
+def parse_hash(text: str) -> bytes:
+    """``0x`` + 64 hex digits, or a file whose blake2b-256 is taken."""
+    if text.startswith("0x"):
+        try:
+            raw = bytes.fromhex(text[2:])
+        except ValueError:
+            raise CliError(f"hash {text!r} is not hex") from None
+        if len(raw) != 32:
+            raise CliError(f"hash {text!r} must be 32 bytes, got {len(raw)}")
+        return raw
+    path = Path(text).expanduser()
+    if not path.is_file():
+        raise CliError(f"{text!r} is neither a 0x hash nor a readable file")
+    return blake2b256(path.read_bytes())
+
+
+@functools.cache
+def runtime() -> PalletRegistry:
+    """The runtime's declared calls: argument types for summaries and proposals."""
+    return registry()
+
+
+def is_account(pallet: str, function: str, arg: str) -> bool:
+    """Whether the call declares ``arg`` as an account (else 32 bytes are a hash)."""
+    call = runtime().call(pallet, function)
+    declared = dict(call.args) if call is not None else {}
+    kind = declared.get(arg)
+    return kind is not None and "account" in str(kind.describe())
+
+
+def show_value(value: Any, hrp: str, account: bool) -> str:
+    """A call argument as the signing summary prints it (accounts as addresses)."""
+    if isinstance(value, bytes):
+        return encode_address(value, hrp) if account and len(value) == 32 else "0x" + value.hex()
+    if isinstance(value, list):
+        return ", ".join(show_value(v, hrp, account) for v in value) or "-"
+    return "-" if value is None else str(value)
+
+
+# ------------------------------------------------------------- keystore
+
+
+def keystore_dir(path: Path) -> Path:
+    return path.expanduser()
+
+
+def key_path(keystore: Path, name: str) -> Path:
+    if not NAME_PATTERN.match(name):
+        raise CliError(f"key name {name!r}: use 1-64 letters, digits, '-' or '_'")
+    return keystore_dir(keystore) / f"{name}.json"
+
+
+def passphrase(confirm: bool) -> str:
+    from_env = os.environ.get("CREDICHAIN_PASSPHRASE")
+    if from_env:
+        return from_env
+    entered: str = typer.prompt("Passphrase", hide_input=True, confirmation_prompt=confirm)
+    return entered
+
+
+def load_key(keystore: Path, name: str, allow_localnet: bool) -> Keypair:
+    path = key_path(keystore, name)
+    if not path.exists():
+        raise CliError(f"no key named {name!r} in {keystore_dir(keystore)}")
+    document = read_keyfile_document(path)
+    secret = None if document.get("localnet") is True else passphrase(confirm=False)
+    return load_keyfile(path, secret, allow_localnet=allow_localnet)
+
+
+def resolve_account(keystore: Path, who: str, hrp: str) -> bytes:
+    """A keystore name or an address (bech32m or 0x hex) as a 32-byte account id."""
+    path = keystore_dir(keystore) / f"{who}.json"
+    if NAME_PATTERN.match(who) and path.exists():
+        return bytes.fromhex(str(read_keyfile_document(path)["public_key"])[2:])
+    try:
+        return decode_address(who, hrp)
+    except AddressError as exc:
+        raise CliError(f"{who!r} is neither a key in the keystore nor an address: {exc}") from None
+
+
+def resolve_address(client: RpcClient, keystore: Path, who: str) -> str:
+    """A keystore name or an address, printed as the chain's bech32m address."""
+    hrp = client.properties().address_prefix
+    return encode_address(resolve_account(keystore, who, hrp), hrp)
+
+
+# ------------------------------------------------------------- options of a group
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    keystore: Path
+    rpc: str
+    localnet_keys: bool
+    yes: bool
+    wait: bool
+    timeout: float
+
+
+def group_options(
+    ctx: typer.Context,
+    keystore: KeystoreOption = DEFAULT_KEYSTORE,
+    rpc: RpcOption = DEFAULT_RPC,
+    localnet_keys: LocalnetKeysOption = False,
+    yes: YesOption = False,
+    wait: WaitOption = True,
+    timeout: TimeoutOption = 60.0,
+) -> None:
+    """The typer callback of a group: its options come before the command."""
+    ctx.obj = Options(keystore, rpc, localnet_keys, yes, wait, timeout)
+
+
+def group(help: str) -> typer.Typer:
+    """A command group's typer app, taking the shared options before the command."""
+    app = typer.Typer(help=help, no_args_is_help=True)
+    app.callback()(group_options)
+    return app
+
+
+def options(ctx: typer.Context) -> Options:
+    found = ctx.obj
+    if not isinstance(found, Options):  # pragma: no cover - the callback always runs
+        raise CliError("internal: options missing")
+    return found
+
+
+# ------------------------------------------------------------- chain access
+
+
+def connect(url: str) -> RpcClient:
+    return RpcClient(url)
+
+
+def query(ctx: typer.Context, method: str, **params: Any) -> Any:
+    with connect(options(ctx).rpc) as client:
+        return client.call_named(method, **params)
+
+
+def query_account(ctx: typer.Context, who: str, method: str, **params: Any) -> tuple[str, Any]:
+    """``method(address=..., **params)`` for a key name or an address; and that address."""
+    with connect(options(ctx).rpc) as client:
+        address = resolve_address(client, options(ctx).keystore, who)
+        return address, client.call_named(method, address=address, **params)
+
+
+def account_id(ctx: typer.Context, who: str) -> bytes:
+    """A key name or an address typed on the command line, as an account id."""
+    with connect(options(ctx).rpc) as client:
+        return resolve_account(options(ctx).keystore, who, client.properties().address_prefix)
+
+
+def units(ctx: typer.Context, amount: str) -> int:
+    """An amount in token units as minor units, with the chain's decimals."""
+    with connect(options(ctx).rpc) as client:
+        return parse_amount(amount, client.properties().token_decimals)
+
+
+def http_to_ws(url: str) -> str:
+    if url.startswith("http://"):
+        return "ws://" + url.removeprefix("http://")
+    if url.startswith("ws://"):
+        return url
+    raise CliError(f"waiting needs a plain http:// or ws:// RPC URL, got {url!r}")
+
+
+async def _watch(url: str, extrinsic: bytes, timeout: float, progress: Progress | None) -> Any:
+    task = progress.add_task("submitting", total=None) if progress else None
+    last: Any = None
+    with trio.fail_after(timeout):
+        async with (
+            WsClient.connect(http_to_ws(url)) as ws,
+            ws.submit_and_watch(extrinsic) as statuses,
+        ):
+            async for status in statuses:
+                last = status
+                if progress is not None and task is not None:
+                    label = status if isinstance(status, str) else next(iter(status))
+                    progress.update(task, description=label)
+    return last
+
+
+def submit_and_wait(
+    client: RpcClient, extrinsic: bytes, wait: bool, timeout: float, quiet: bool
+) -> dict[str, Any]:
+    """Submit; optionally follow it to finalization and return its receipt fields."""
+    digest = Extrinsic.decode(extrinsic).hash
+    if not wait:
+        client.submit(extrinsic)
+        return {"hash": "0x" + digest.hex(), "status": "submitted"}
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=err, transient=True, disable=quiet) as progress:
+            last = trio.run(_watch, client.url, extrinsic, timeout, progress)
+    except trio.TooSlowError:
+        raise CliError(f"not finalized within {timeout:g} s (hash 0x{digest.hex()})") from None
+    result: dict[str, Any] = {"hash": "0x" + digest.hex(), "status": last}
+    if isinstance(last, dict) and "finalized" in last:
+        result["status"] = "finalized"
+        receipt = client.receipt(digest)
+        if receipt is not None:
+            result.update(
+                blockHash=receipt["blockHash"],
+                height=receipt["height"],
+                success=receipt["success"],
+                error=receipt["error"],
+                events=receipt["events"],
+            )
+    return result
+
+
+def describe_outcome(result: dict[str, Any]) -> str:
+    lines = [f"extrinsic {result['hash']}: {result['status']}"]
+    if "height" in result:
+        lines.append(f"  block #{result['height']} {result['blockHash']}")
+        if result["success"]:
+            lines.append("  success")
+        else:
+            error = result["error"] or {}
+            rule = f" (rule {error.get('rule')})" if error.get("rule") else ""
+            lines.append(
+                f"  FAILED: {error.get('pallet')}.{error.get('code')}{rule}: {error.get('message')}"
+            )
+    return "\n".join(lines)
+
+
+def report_outcome(as_json: bool, result: dict[str, Any]) -> None:
+    """Print what became of a submitted extrinsic; exit status 1 if it failed on chain."""
+    emit(as_json, result, describe_outcome(result))
+    if result.get("success") is False:
+        raise typer.Exit(1)
+
+
+# ------------------------------------------------------------- signing
+
+
+@dataclass(frozen=True, slots=True)
+class Signed:
+    """A signed extrinsic and what its signing summary says about it."""
+
+    extrinsic: Extrinsic
+    valid_until: int
+    genesis: bytes
+
+
+def sign_call(
+    client: RpcClient, key: Keypair, call: Call, nonce: int | None, valid_for: int
+) -> Signed:
+    hrp = client.properties().address_prefix
+    genesis = client.genesis_hash()
+    use_nonce = client.next_index(encode_address(key.public, hrp)) if nonce is None else nonce
+    valid_until = client.best_height() + valid_for
+    return Signed(
+        Extrinsic.create(key, use_nonce, valid_until, call, genesis), valid_until, genesis
+    )
+
+
+def fee_summary(client: RpcClient, raw: bytes, decimals: int, symbol: str) -> str:
+    """The fee line of a signing summary, from ``payment_queryInfo`` (as Substrate wallets do)."""
+    try:
+        info = client.call_named("payment_queryInfo", extrinsic="0x" + raw.hex())
+        fee = int(info["partialFee"])
+    except (RpcError, KeyError, TypeError, ValueError) as exc:
+        return f"unknown (the node did not say: {exc})"
+    if info.get("coveredByAllowance"):
+        return "none: the community allowance covers it (P2)"
+    text = f"{format_amount(fee, decimals, symbol)} ({fee} minor units)"
+    if info.get("canPay") is False:
+        text += ": more than the balance, the node will refuse it"
+    return text
+
+
+def signing_summary(client: RpcClient, props: ChainProperties, signed: Signed) -> dict[str, str]:
+    """The lines every signing summary ends with: fee, nonce, mortality, chain."""
+    raw = signed.extrinsic.encode()
+    return {
+        "fee": fee_summary(client, raw, props.token_decimals, props.token_symbol),
+        "nonce": str(signed.extrinsic.nonce),
+        "valid until": f"block #{signed.valid_until}",
+        "chain": f"genesis 0x{signed.genesis.hex()}",
+    }
+
+
+def confirm(summary: dict[str, str], yes: bool) -> None:
+    table = Table(title="about to sign", show_header=False)
+    for field, value in summary.items():
+        table.add_row(field, value)
+    err.print(table)
+    if not yes and not typer.confirm("Sign and submit?", err=True):
+        raise CliError("cancelled; nothing was signed")
+
+
+def send(ctx: typer.Context, signer: str, pallet: str, function: str, args: dict[str, Any],
+         as_json: bool, shown: dict[str, str] | None = None) -> None:  # fmt: skip
+    """Sign ``pallet.function(args)`` with ``signer``, confirm, submit, report.
+
+    ``shown`` replaces the arguments in the summary when they need spelling out."""
+    opts = options(ctx)
+    with connect(opts.rpc) as client:
+        props = client.properties()
+        hrp = props.address_prefix
+        key = load_key(opts.keystore, signer, opts.localnet_keys)
+        signed = sign_call(client, key, Call(pallet, function, args), None, 256)
+        arguments = shown or {
+            k: show_value(v, hrp, is_account(pallet, function, k)) for k, v in args.items()
+        }
+        summary = {
+            "call": f"{pallet}.{function}",
+            **arguments,
+            "signer": encode_address(key.public, hrp),
+            **signing_summary(client, props, signed),
+        }
+        confirm(summary, opts.yes)
+        result = submit_and_wait(
+            client, signed.extrinsic.encode(), opts.wait, opts.timeout, as_json
+        )
+    report_outcome(as_json, result)
+
+
+# ------------------------------------------------------------- node homes
+
+
+def init_home(
+    home: Path,
+    *,
+    genesis_file: Path | None,
+    validator_key: Keypair | None,
+    config: NodeConfig,
+    localnet: bool,
+    passphrase: str | None,
+) -> NodePaths:
+    """Create ``home`` with its config, genesis and keys (``node init`` and ``localnet``)."""
+    paths = NodePaths(home)
+    home.mkdir(parents=True, exist_ok=True)
+    paths.config.write_text(render_config(config))
+    if genesis_file is not None:
+        shutil.copyfile(genesis_file, paths.genesis)
+    secret = None if localnet else passphrase
+    save_keyfile(
+        paths.node_key, Keypair.generate(), secret, localnet=localnet, kind="node", overwrite=True
+    )
+    if validator_key is not None:
+        save_keyfile(
+            paths.validator_key,
+            validator_key,
+            secret,
+            localnet=localnet,
+            kind="validator",
+            overwrite=True,
+        )
+    return paths

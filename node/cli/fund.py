@@ -1,0 +1,162 @@
+"""``credichain fund``: community funds (F1-F10): create, join, consent, leave, reports.
+
+Theory of operation
+-------------------
+A command group with the shared options before the command
+(``credichain fund --rpc URL create alice ...``, see ``node.cli.common``).
+A transaction command builds one ``funds`` call and signs it through
+``common.send``: the summary shows exactly what will be signed, then it is
+confirmed, submitted and followed to finalization. Amounts are typed in token
+units ("12.5") and parsed exactly; a document hash is ``0x`` + 64 hex digits
+or the path of a file, hashed with blake2b-256 (only the hash goes on chain,
+F10). Queries call ``funds_get``, ``funds_list``, ``funds_report`` and
+``trust_get`` and print tables, or the raw JSON with ``--json``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from node.cli import common
+from node.cli.common import JsonOut, Reason, Signer, guarded
+from pallets.funds.storage import PROPOSAL_KINDS, PURPOSES
+
+fund_app = common.group("Community banks: create, join, consent, leave, reports.")
+
+
+@fund_app.command("create")
+@guarded
+def fund_create(
+    ctx: typer.Context,
+    signer: Signer,
+    name: Annotated[str, typer.Option(help="the fund's name")],
+    contribution: Annotated[str, typer.Option(help="C, in token units, that every funder pays")],
+    purpose: Annotated[list[str], typer.Option(help=f"one or more of {', '.join(PURPOSES)}")],
+    scope: Annotated[str, typer.Option(help="what the fund is for")] = "",
+    rate_bps: Annotated[int, typer.Option(min=0, max=10_000, help="annual interest rate")] = 0,
+    policy: Annotated[str, typer.Option(help="anti-discrimination policy: 0x hash or file")] = (
+        common.ZERO_HASH
+    ),
+    conduct: Annotated[
+        str, typer.Option(help="code of conduct: 0x hash or file")
+    ] = common.ZERO_HASH,
+    bioregion: Annotated[int | None, typer.Option(min=0, help="bioregion id")] = None,
+    as_json: JsonOut = False,
+) -> None:
+    """F1: create a fund; KEY is its first funder and pays C."""
+    for item in purpose:
+        if item not in PURPOSES:
+            raise common.CliError(f"purpose {item!r} is not one of {', '.join(PURPOSES)}")
+    args = {
+        "name": name,
+        "scope": scope,
+        "bioregion": bioregion,
+        "policy_hash": common.parse_hash(policy),
+        "conduct_hash": common.parse_hash(conduct),
+        "contribution": common.units(ctx, contribution),
+        "rate_bps": rate_bps,
+        "purposes": purpose,
+    }
+    common.send(ctx, signer, "funds", "create", args, as_json)
+
+
+@fund_app.command("join")
+@guarded
+def fund_join(ctx: typer.Context, signer: Signer, fund: int, as_json: JsonOut = False) -> None:
+    """F2/F4: pay C and become a funder."""
+    common.send(ctx, signer, "funds", "join", {"fund": fund}, as_json)
+
+
+@fund_app.command("propose")
+@guarded
+def fund_propose(
+    ctx: typer.Context,
+    signer: Signer,
+    fund: int,
+    kind: Annotated[str, typer.Argument(help=" | ".join(PROPOSAL_KINDS))],
+    subject: Annotated[str | None, typer.Option(help="candidate funder or payee")] = None,
+    amount: Annotated[str, typer.Option(help="expense in token units")] = "0",
+    rate_bps: Annotated[int, typer.Option(min=0, max=10_000)] = 0,
+    apply_to_open: Annotated[bool, typer.Option(help="a lower rate also for open credits")] = (
+        False
+    ),
+    reason: Reason = common.ZERO_HASH,
+    as_json: JsonOut = False,
+) -> None:
+    """F8: propose a new funder, an interest rate or an expense (passes without objection)."""
+    if kind not in PROPOSAL_KINDS:
+        raise common.CliError(f"kind must be one of {', '.join(PROPOSAL_KINDS)}")
+    args = {
+        "fund": fund,
+        "kind": kind,
+        "subject": None if subject is None else common.account_id(ctx, subject),
+        "amount": common.units(ctx, amount) if amount != "0" else 0,
+        "rate_bps": rate_bps,
+        "apply_to_open": apply_to_open,
+        "reason_hash": common.parse_hash(reason),
+    }
+    common.send(ctx, signer, "funds", "propose", args, as_json)
+
+
+@fund_app.command("object")
+@guarded
+def fund_object(ctx: typer.Context, signer: Signer, proposal: int,
+                reason: Reason = common.ZERO_HASH,
+                as_json: JsonOut = False) -> None:  # fmt: skip
+    """F8: object to a proposal (one objection rejects it)."""
+    args = {"proposal": proposal, "reason_hash": common.parse_hash(reason)}
+    common.send(ctx, signer, "funds", "object", args, as_json)
+
+
+@fund_app.command("vote-removal")
+@guarded
+def fund_vote_removal(ctx: typer.Context, signer: Signer, fund: int, target: str,
+                      as_json: JsonOut = False) -> None:  # fmt: skip
+    """F6: vote to remove a funder (75% of the others remove them)."""
+    common.send(
+        ctx,
+        signer,
+        "funds",
+        "vote_removal",
+        {"fund": fund, "target": common.account_id(ctx, target)},
+        as_json,
+    )
+
+
+@fund_app.command("leave")
+@guarded
+def fund_leave(ctx: typer.Context, signer: Signer, fund: int, as_json: JsonOut = False) -> None:
+    """F5: ask to be paid your claim and leave."""
+    common.send(ctx, signer, "funds", "leave", {"fund": fund}, as_json)
+
+
+@fund_app.command("show")
+@guarded
+def fund_show(ctx: typer.Context, fund: int, as_json: JsonOut = False) -> None:
+    """A fund, its cash and funders (funds_get)."""
+    common.print_data(as_json, f"fund {fund}", common.query(ctx, "funds_get", fund=fund))
+
+
+@fund_app.command("list")
+@guarded
+def fund_list(ctx: typer.Context, as_json: JsonOut = False) -> None:
+    """Every fund (funds_list)."""
+    common.print_data(as_json, "funds", common.query(ctx, "funds_list"))
+
+
+@fund_app.command("report")
+@guarded
+def fund_report(ctx: typer.Context, fund: int, as_json: JsonOut = False) -> None:
+    """L7: cash, outstanding, utilization, income, losses, PAR30/60/90; F5: exits pending,
+    exit_arrears and exits_in_arrears (claims unpaid past exit_period) (funds_report)."""
+    common.print_data(as_json, f"fund {fund} report", common.query(ctx, "funds_report", fund=fund))
+
+
+@fund_app.command("trust")
+@guarded
+def fund_trust(ctx: typer.Context, fund: int, who: str, as_json: JsonOut = False) -> None:
+    """An account's trust at a fund, its trust in use and what it can still bring (T5)."""
+    address, data = common.query_account(ctx, who, "trust_get", fund=fund)
+    common.print_data(as_json, f"trust of {address} at fund {fund}", data)
