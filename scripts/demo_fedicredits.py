@@ -11,7 +11,9 @@ for its receipts before the next:
 1. alice creates FundZine (contribution 1 000 tokens, 5 %, creative and
    educational purposes); bob, charlie, dave and eve join: five funders,
    size 5 000, every funder's trust 100 (T1);
-2. ferdie gives Lucía, Ana and Ben some pocket money (new accounts);
+2. ferdie gives Lucía, Ana and Ben some pocket money (new accounts), and
+   alice, the localnet's registrar, registers them as persons of the
+   "localnet" bioregion (G1): only a registered person has initial trust (T1);
 3. Lucía asks for 300 with Ana and Ben as co-borrowers (C1-C3); their
    signatures make the request valid, and two blocks later the chain draws
    the reviewers from its block seed (C6);
@@ -148,6 +150,12 @@ def _event(receipt: dict[str, Any], pallet: str, name: str) -> dict[str, Any]:
     raise DemoError(f"no {pallet}.{name} event in the receipt of block {receipt['blockHash']}")
 
 
+def _registration(key: Keypair, name: str) -> dict[str, Any]:
+    """``members.register`` arguments: the attestation hash stands for the checked document."""
+    attestation = blake2b256(b"credichain-demo/attestation/" + name.encode())
+    return {"member": key.public, "bioregion": "localnet", "attestation": attestation}
+
+
 def run_demo(
     client: RpcClient, *, log: Callable[[str], None] = print, timeout: float = 60.0
 ) -> DemoResult:
@@ -188,6 +196,15 @@ def run_demo(
         [
             (ferdie, Call("balances", "transfer", {"dest": key.public, "amount": 10 * TOKENS}))
             for key in (lucia, ana, ben)
+        ]
+    )
+
+    log("2b. alice, the registrar, registers Lucía, Ana and Ben as persons (G1, T1)")
+    chain.submit_all(
+        [
+            (funders[0], Call("members", "register", _registration(key, name)))
+            for key, name in zip((lucia, ana, ben), BORROWER_NAMES, strict=True)
+            if client.call("members_get", encode_address(key.public))["member"] is None
         ]
     )
 

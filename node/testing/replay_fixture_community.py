@@ -11,7 +11,8 @@ written to the state except by signed extrinsics and the pallets' hooks:
 * two funds form (F1/F2): fund 0 by Alice..Eve, fund 1 by five other
   accounts; both ask to federate with loss sharing and recognized trust, and
   the agreement forms at the end of the consent period (X1);
-* Alice, the registrar, registers Lucía as a member of "localnet" (G1);
+* Alice, the registrar, registers Lucía, Ana and Ben as members of
+  "localnet" (G1): persons, so they have initial trust (T1);
 * four governance proposals (G4), voted quadratically in the next round
   (G3; one ballot over budget fails and stays in the chain as a failed
   dispatch), tallied at the round's end and enacted after the delay (G5):
@@ -263,13 +264,20 @@ class _Script:
             [
                 self.sign(alice, "funds", "create", name="Commons Bakery", **fund),
                 self.sign(self.fund1[0], "funds", "create", name="Seed Library", **fund),
-                self.sign(
-                    alice,
-                    "members",
-                    "register",
-                    member=self.lucia.public,
-                    bioregion="localnet",
-                    attestation=blake2b256(b"lucia's papers"),
+                *(
+                    self.sign(
+                        alice,
+                        "members",
+                        "register",
+                        member=person.public,
+                        bioregion="localnet",
+                        attestation=blake2b256(name + b"'s papers"),
+                    )
+                    for person, name in (
+                        (self.lucia, b"lucia"),
+                        (self.ana, b"ana"),
+                        (self.ben, b"ben"),
+                    )
                 ),
                 self.propose(alice, "health", "set_fund_bioregion", fund=0, bioregion="localnet"),
                 self.propose(bob, "commons", "mint", fund=None, amount=MINTED),
