@@ -2,31 +2,17 @@
 
 Theory of operation
 -------------------
-Every command-group module (``fund``, ``credit``, ``loan``, ``gov``, ...)
-imports its plumbing from here and nothing private from another group, so a
-group can change without breaking its neighbours.
-
-Options. The groups that sign take their shared options before the command
-(``credichain fund --rpc URL --yes create alice ...``): ``group_options`` is
-their typer callback and stores an ``Options`` in the context, read back with
-``options(ctx)``. The wallet takes the same options per command, through the
-same ``Annotated`` types (``KeystoreOption``, ``RpcOption``, ...). The keystore
-and the RPC URL also come from ``CREDICHAIN_KEYSTORE`` / ``CREDICHAIN_RPC``;
-``--json`` is per command.
-
-RPC. Every JSON-RPC client is made by ``connect`` (tests replace this
-module's ``RpcClient``); ``query`` is one named call.
-
-Signing. ``send`` builds one extrinsic, prints exactly what will be signed
-(``signing_summary`` + the call's arguments, accounts as addresses), asks
-for confirmation unless ``--yes``, submits and optionally follows it to
-finalization over the WebSocket, then reports the receipt: exit status 1
-when the call failed on chain.
-
-Errors. A ``CliError`` is a user-facing failure: ``guarded`` prints it as one
-red line and exits 1, as it does for key file, address and RPC errors. The
-commands that do not sign (node, localnet, audit, oracle) exit 2 for usage
-errors with ``exit_error``.
+Command-group modules import their plumbing from here, never from each other.
+Groups that sign take the shared options before the command (``credichain
+fund --rpc URL --yes create alice ...``): ``group`` makes such an app, whose
+callback stores an ``Options`` read back with ``options(ctx)``; the wallet
+takes the same ``Annotated`` options per command. Every JSON-RPC client comes
+from ``connect`` (tests replace this module's ``RpcClient``). ``send`` prints
+exactly what will be signed, asks unless ``--yes``, signs, submits, follows it
+to finalization and reports the receipt (exit 1 if it failed on chain).
+``guarded`` turns a ``CliError`` (or a key file, address or RPC error) into
+one red line and exit 1; the commands that do not sign exit 2 on usage errors
+(``usage_error``).
 """
 
 from __future__ import annotations
@@ -232,14 +218,10 @@ def show_value(value: Any, hrp: str, account: bool) -> str:
 # ------------------------------------------------------------- keystore
 
 
-def keystore_dir(path: Path) -> Path:
-    return path.expanduser()
-
-
 def key_path(keystore: Path, name: str) -> Path:
     if not NAME_PATTERN.match(name):
         raise CliError(f"key name {name!r}: use 1-64 letters, digits, '-' or '_'")
-    return keystore_dir(keystore) / f"{name}.json"
+    return keystore.expanduser() / f"{name}.json"
 
 
 def passphrase(confirm: bool) -> str:
@@ -253,7 +235,7 @@ def passphrase(confirm: bool) -> str:
 def load_key(keystore: Path, name: str, allow_localnet: bool) -> Keypair:
     path = key_path(keystore, name)
     if not path.exists():
-        raise CliError(f"no key named {name!r} in {keystore_dir(keystore)}")
+        raise CliError(f"no key named {name!r} in {keystore.expanduser()}")
     document = read_keyfile_document(path)
     secret = None if document.get("localnet") is True else passphrase(confirm=False)
     return load_keyfile(path, secret, allow_localnet=allow_localnet)
@@ -261,7 +243,7 @@ def load_key(keystore: Path, name: str, allow_localnet: bool) -> Keypair:
 
 def resolve_account(keystore: Path, who: str, hrp: str) -> bytes:
     """A keystore name or an address (bech32m or 0x hex) as a 32-byte account id."""
-    path = keystore_dir(keystore) / f"{who}.json"
+    path = keystore.expanduser() / f"{who}.json"
     if NAME_PATTERN.match(who) and path.exists():
         return bytes.fromhex(str(read_keyfile_document(path)["public_key"])[2:])
     try:
@@ -390,13 +372,8 @@ def submit_and_wait(
         result["status"] = "finalized"
         receipt = client.receipt(digest)
         if receipt is not None:
-            result.update(
-                blockHash=receipt["blockHash"],
-                height=receipt["height"],
-                success=receipt["success"],
-                error=receipt["error"],
-                events=receipt["events"],
-            )
+            fields = ("blockHash", "height", "success", "error", "events")
+            result.update({field: receipt[field] for field in fields})
     return result
 
 
@@ -527,16 +504,9 @@ def init_home(
     if genesis_file is not None:
         shutil.copyfile(genesis_file, paths.genesis)
     secret = None if localnet else passphrase
-    save_keyfile(
-        paths.node_key, Keypair.generate(), secret, localnet=localnet, kind="node", overwrite=True
-    )
+    keys = [(paths.node_key, Keypair.generate(), "node")]
     if validator_key is not None:
-        save_keyfile(
-            paths.validator_key,
-            validator_key,
-            secret,
-            localnet=localnet,
-            kind="validator",
-            overwrite=True,
-        )
+        keys.append((paths.validator_key, validator_key, "validator"))
+    for path, key, kind in keys:
+        save_keyfile(path, key, secret, localnet=localnet, kind=kind, overwrite=True)
     return paths

@@ -21,6 +21,10 @@ a float; more decimals than the token has are refused, not rounded. Before
 signing, the wallet prints exactly what it will sign and asks for
 confirmation (``--yes`` skips it). ``--json`` prints one JSON object on
 stdout and nothing else there.
+
+Reading keys, amounts and the signing flow are in ``node.cli.common``, which
+every command group shares; this module holds the wallet's own commands and
+``store_key``, the one place where keys are written.
 """
 
 from __future__ import annotations
@@ -56,7 +60,6 @@ from node.cli.common import (
     format_amount,
     guarded,
     key_path,
-    keystore_dir,
     load_key,
     out,
     parse_amount,
@@ -78,7 +81,7 @@ app = typer.Typer(
 def store_key(keystore: Path, name: str, key: Keypair, localnet: bool, hrp: str) -> Path:
     path = key_path(keystore, name)
     if path.exists():
-        raise CliError(f"a key named {name!r} already exists in {keystore_dir(keystore)}")
+        raise CliError(f"a key named {name!r} already exists in {keystore.expanduser()}")
     secret = None if localnet else passphrase(confirm=True)
     return save_keyfile(path, key, secret, localnet=localnet, hrp=hrp)
 
@@ -136,7 +139,7 @@ def import_key(
 @guarded
 def list_keys(keystore: KeystoreOption = DEFAULT_KEYSTORE, as_json: JsonOut = False) -> None:
     """The keys in the keystore with their addresses."""
-    folder = keystore_dir(keystore)
+    folder = keystore.expanduser()
     rows = []
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         try:
