@@ -26,8 +26,10 @@ are built once per key (node version = runtime version, unsafe on or off) by
 ``MethodRegistry.cached`` and kept as serialized JSON (``RawJson``), so a
 batch of 100 ``rpc_discover`` costs 100 dictionary look-ups, not 100 builds.
 
-Pallets add read-only queries with ``pallet_query``: the function receives
-the ``StateReader`` of the requested block and its parsed parameters; an
+Pallet queries are generated from the runtime's declarations
+(``rpc.queries.register_queries``). ``pallet_query`` remains for a query
+written by hand (a test backend's): the function receives the
+``StateReader`` of the requested block and its parsed parameters; an
 optional last parameter ``at`` (a block hash, best block if omitted) is
 added automatically.
 """
@@ -218,7 +220,7 @@ class MethodRegistry:
 
         def register(fn: Callable[[StateReader, Any], Any]) -> Callable[[StateReader, Any], Any]:
             def run(ctx: CallContext, parsed: Any) -> Any:
-                return fn(state_at(ctx, resolve_at(ctx, parsed.at)), parsed)
+                return fn(block_state(ctx, parsed.at), parsed)
 
             run.__doc__ = fn.__doc__
             # A trie walk: cost 2, on the loop (the trie's node cache is not thread-safe).
@@ -254,6 +256,8 @@ def _describe(error: Any) -> str:
         return f"{name}: required parameter missing"
     if error.get("type") == "extra_forbidden":
         return f"{name}: unknown parameter"
+    if error.get("type") == "query_arg":  # rpc.queries: the message names the path itself
+        return str(error.get("msg"))
     message = str(error.get("msg", "invalid"))
     message = message.removeprefix("Value error, ")
     where = ".".join([name, *loc[1:]])
@@ -300,6 +304,11 @@ def resolve_at(ctx: CallContext, at: bytes | None) -> bytes:
     if ctx.backend.header(at) is None:
         raise invalid_params("at", f"unknown block {hex0x(at)}")
     return at
+
+
+def block_state(ctx: CallContext, at: bytes | None) -> StateReader:
+    """The state after block ``at`` (the best block if None); -32602 if unknown or pruned."""
+    return state_at(ctx, resolve_at(ctx, at))
 
 
 def state_at(ctx: CallContext, block_hash: bytes) -> StateReader:

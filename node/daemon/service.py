@@ -53,10 +53,10 @@ from node.daemon.gossip import GossipService
 from node.daemon.mempool import Mempool, MempoolError, MempoolLimits
 from node.daemon.metrics import NodeMetrics
 from node.daemon.rpc_backend import NodeRpcBackend
+from node.daemon.rpc_queries import node_registry
 from node.daemon.signer_guard import FileSignerStore, SignerGuard
 from node.daemon.sync import BlockSync, serve_blocks
 from node.daemon.wal import WriteAheadLog
-from node.rpc_queries import node_registry
 from p2p.config import PeerAddress
 from p2p.messages import Extrinsics, Message, Status
 from p2p.messages import Proposal as ProposalMessage

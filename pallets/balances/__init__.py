@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from pallets.balances import calls, currency, errors, events, genesis, hooks, storage
+from pallets.balances import calls, currency, errors, events, genesis, hooks, queries, storage
 from pallets.support.declare import Pallet
 
 PALLET: Final = Pallet(
@@ -18,6 +18,7 @@ PALLET: Final = Pallet(
     events=tuple(events.events.defs),
     errors=tuple(errors.errors.defs),
     storage=tuple(storage.storage.items),
+    queries=tuple(queries.queries.defs),
     constants={
         "module_account_domain": currency.MODULE_DOMAIN.decode(),
         "commons_account": "0x" + currency.module_account(currency.COMMONS).hex(),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from pallets.commons import calls, errors, events, hooks, storage
+from pallets.commons import calls, errors, events, hooks, queries, storage
 from pallets.support.declare import Pallet
 
 PALLET: Final = Pallet(
@@ -21,6 +21,7 @@ PALLET: Final = Pallet(
     events=tuple(events.events.defs),
     errors=tuple(errors.errors.defs),
     storage=tuple(storage.storage.items),
+    queries=tuple(queries.queries.defs),
     constants={"kept_rounds": storage.KEPT_ROUNDS},
     hooks=hooks.HOOKS,
 )

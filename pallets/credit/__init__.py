@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from pallets.credit import calls, errors, events, hooks, storage
+from pallets.credit import calls, errors, events, hooks, queries, storage
 from pallets.loans.storage import MAX_BORROWERS
 from pallets.support.declare import Pallet
 
@@ -18,6 +18,7 @@ PALLET: Final = Pallet(
     events=tuple(events.events.defs),
     errors=tuple(errors.errors.defs),
     storage=tuple(storage.storage.items),
+    queries=tuple(queries.queries.defs),
     constants={
         "max_borrowers": MAX_BORROWERS,
         "max_text_bytes": storage.MAX_TEXT,

@@ -3,28 +3,35 @@
 Theory of operation
 -------------------
 ``PalletRegistry`` holds the pallets in index order (the order their hooks
-run in) and indexes their calls by ``(pallet, function)`` for dispatch. It
+run in) and indexes their calls by ``(pallet, function)`` for dispatch and
+their queries by ``(namespace, name)`` (pallets/support/queries.py). It
 refuses, at construction, anything that would make dispatch or metadata
-ambiguous: repeated pallet names or indices, or a pallet named ``params``
-(the parameter table's key space). Storage keys cannot collide otherwise:
+ambiguous: repeated pallet names or indices, two queries of one name, or a
+pallet named ``params`` (the parameter table's key space). Storage keys cannot collide otherwise:
 names hold no ``/`` and each pallet's items are distinct (``StorageSet``).
 
 ``metadata()`` is generated from the declarations and nothing else: it is
 what ``state_getMetadata`` serves and what docs and wallets rely on. It is a
 JSON-able dict (numbers that may exceed 2**53 are strings).
+
+``query_state(state)`` is what a query reads: the state with this runtime's
+wiring and the block's time (``system/time``), read only if asked for.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Final
 
+from ledger.overlay import StateReader
 from ledger.types import EXTRINSIC_DOMAIN, EXTRINSIC_VERSION
 from pallets.support.declare import FUND, GOVERNANCE, ROOT, SIGNED, CallDef, Pallet, RuntimeFault
 from pallets.support.params import PARAMS
 from pallets.support.payment import TransactionPayment
+from pallets.support.queries import QueryDef, QueryReader
 from pallets.support.weights import WeightTable, load_weights
 from pallets.support.wiring import NO_WIRING, Wiring
+from pallets.system.storage import TIME
 
 METADATA_VERSION: Final = 1
 
@@ -56,6 +63,16 @@ class PalletRegistry:
         for pallet in ordered:
             for call in pallet.calls:
                 self._calls[(pallet.name, call.name)] = call
+        self._queries: dict[tuple[str, str], QueryDef] = {}
+        for pallet in ordered:
+            for query in pallet.queries:
+                key = (query.namespace, query.name)
+                if key in self._queries:
+                    raise RuntimeFault(
+                        f"query {query.method} is declared by both "
+                        f"{self._queries[key].pallet} and {query.pallet}"
+                    )
+                self._queries[key] = query
         payers = [p for p in ordered if p.payment is not None]
         if len(payers) > 1:
             raise RuntimeFault(f"only one pallet may charge fees: {[p.name for p in payers]}")
@@ -69,6 +86,17 @@ class PalletRegistry:
 
     def call(self, pallet: str, function: str) -> CallDef | None:
         return self._calls.get((pallet, function))
+
+    def query(self, namespace: str, name: str) -> QueryDef | None:
+        return self._queries.get((namespace, name))
+
+    @property
+    def queries(self) -> tuple[QueryDef, ...]:
+        """Every query, in pallet order then declaration order."""
+        return tuple(self._queries.values())
+
+    def query_state(self, state: StateReader) -> QueryReader:
+        return QueryState(state, self.wiring)
 
     def metadata(self) -> dict[str, Any]:
         return {
@@ -97,6 +125,7 @@ def _describe(pallet: Pallet) -> dict[str, Any]:
         "events": [e.describe() for e in pallet.events],
         "errors": [e.describe() for e in sorted(pallet.errors, key=lambda e: e.index)],
         "storage": [s.describe() for s in pallet.storage],
+        "queries": [q.describe() for q in pallet.queries],
         "constants": {
             name: (str(value) if isinstance(value, int) else value)
             for name, value in sorted(pallet.constants.items())
@@ -107,3 +136,24 @@ def _describe(pallet: Pallet) -> dict[str, Any]:
             if getattr(pallet.hooks, name) is not None
         ],
     }
+
+
+class QueryState:
+    """A state read by a query: the runtime's wiring, and the block's time on demand."""
+
+    __slots__ = ("_state", "wiring")
+
+    def __init__(self, state: StateReader, wiring: Wiring) -> None:
+        self._state = state
+        self.wiring = wiring
+
+    def get(self, key: bytes) -> bytes | None:
+        return self._state.get(key)
+
+    def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        return self._state.iterate(prefix)
+
+    @property
+    def now(self) -> int:
+        time: int = TIME.get(self._state)
+        return time

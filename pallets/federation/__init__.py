@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from pallets.federation import calls, errors, events, hooks, losses, storage
+from pallets.federation import calls, errors, events, hooks, losses, queries, storage
 from pallets.support.declare import Pallet
 
 PALLET: Final = Pallet(
@@ -29,6 +29,7 @@ PALLET: Final = Pallet(
     events=tuple(events.events.defs),
     errors=tuple(errors.errors.defs),
     storage=tuple(storage.storage.items),
+    queries=tuple(queries.queries.defs),
     constants={
         "max_partners": storage.MAX_PARTNERS,
         "max_split_parts": storage.MAX_SPLIT_PARTS,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from pallets.funds import calls, errors, events, hooks, storage
+from pallets.funds import calls, errors, events, hooks, queries, storage
 from pallets.support.declare import Pallet
 
 PALLET: Final = Pallet(
@@ -21,6 +21,7 @@ PALLET: Final = Pallet(
     events=tuple(events.events.defs),
     errors=tuple(errors.errors.defs),
     storage=tuple(storage.storage.items),
+    queries=tuple(queries.queries.defs),
     constants={"max_funders": storage.MAX_FUNDERS, "purposes": ",".join(storage.PURPOSES)},
     hooks=hooks.HOOKS,
 )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from pallets.governance import calls, errors, events, genesis, hooks, storage
+from pallets.governance import calls, errors, events, genesis, hooks, queries, storage
 from pallets.support.declare import Pallet
 
 PALLET: Final = Pallet(
@@ -23,6 +23,7 @@ PALLET: Final = Pallet(
     events=tuple(events.events.defs),
     errors=tuple(errors.errors.defs),
     storage=tuple(storage.storage.items),
+    queries=tuple(queries.queries.defs),
     constants={"max_call_bytes": storage.MAX_CALL_BYTES, "kinds": ",".join(storage.KINDS)},
     hooks=hooks.HOOKS,
     genesis=genesis.build,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Final
 
 from pallets.loans import api as _api  # noqa: F401  (registers the F7 listener)
-from pallets.loans import calls, errors, events, hooks, interest, storage
+from pallets.loans import calls, errors, events, hooks, interest, queries, storage
 from pallets.support.declare import Pallet
 
 PALLET: Final = Pallet(
@@ -18,6 +18,7 @@ PALLET: Final = Pallet(
     events=tuple(events.events.defs),
     errors=tuple(errors.errors.defs),
     storage=tuple(storage.storage.items),
+    queries=tuple(queries.queries.defs),
     constants={"interest_denominator": str(interest.DENOMINATOR)},
     hooks=hooks.HOOKS,
 )

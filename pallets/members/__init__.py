@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from pallets.members import calls, errors, events, genesis, hooks, storage
+from pallets.members import calls, errors, events, genesis, hooks, queries, storage
 from pallets.support.declare import Pallet
 
 PALLET: Final = Pallet(
@@ -22,6 +22,7 @@ PALLET: Final = Pallet(
     events=tuple(events.events.defs),
     errors=tuple(errors.errors.defs),
     storage=tuple(storage.storage.items),
+    queries=tuple(queries.queries.defs),
     constants={"max_registrars": storage.MAX_REGISTRARS},
     hooks=hooks.HOOKS,
     genesis=genesis.build,

@@ -16,6 +16,8 @@ and the metadata that ``state_getMetadata`` serves. Nothing is written twice.
   stable code, the rule cites spec/credit-rules.md (or docs/runtime.md).
 * ``EventSet.define(name, fields)`` gives an ``EventDef``; ``ctx.emit`` checks
   the attributes against the declared fields.
+* ``QuerySet.query`` (pallets/support/queries.py) declares a read-only query
+  ``fn(state, **args)`` with typed arguments and a typed result.
 * ``Hooks`` holds optional block hooks and the ``try_state`` invariant check.
 * ``Pallet`` ties them together with the pallet's name and stable index.
 
@@ -38,6 +40,7 @@ from pallets.support.wiring import Reader
 if TYPE_CHECKING:
     from pallets.support.context import CallContext
     from pallets.support.payment import TransactionPayment
+    from pallets.support.queries import QueryDef
     from pallets.support.storage import StorageItem
 
 NAME_RE: Final = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -260,17 +263,19 @@ class Pallet:
     constants: Mapping[str, int | str] = field(default_factory=dict)
     hooks: Hooks = field(default_factory=Hooks)
     genesis: GenesisHook | None = None
+    queries: tuple[QueryDef, ...] = ()
     # Set by the one pallet that charges for inclusion (P1); see runtime/payment.py.
     payment: TransactionPayment | None = None
 
     def __post_init__(self) -> None:
         if not NAME_RE.match(self.name):
             raise RuntimeFault(f"pallet name {self.name!r} must be snake_case")
-        parts: tuple[CallDef | EventDef | ErrorDef | StorageItem, ...] = (
+        parts: tuple[CallDef | EventDef | ErrorDef | StorageItem | QueryDef, ...] = (
             *self.calls,
             *self.events,
             *self.errors,
             *self.storage,
+            *self.queries,
         )
         for part in parts:
             if part.pallet != self.name:

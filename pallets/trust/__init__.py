@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Final
 
 from pallets.support.declare import Pallet
-from pallets.trust import events, hooks, storage
+from pallets.trust import events, hooks, queries, storage
 
 PALLET: Final = Pallet(
     name="trust",
@@ -18,5 +18,6 @@ PALLET: Final = Pallet(
     doc="Trust index per account and fund (T1-T4).",
     events=tuple(events.events.defs),
     storage=tuple(storage.storage.items),
+    queries=tuple(queries.queries.defs),
     hooks=hooks.HOOKS,
 )

@@ -3,9 +3,9 @@
 The CLI talks JSON-RPC through ``RpcClient``; here that client is replaced by
 ``ChainClient`` (tests/node/wallet_fakes.py), which executes submitted
 extrinsics as blocks of a ``TestChain`` (the real runtime) and answers queries
-through the real ``MethodRegistry`` methods registered by
-``register_credit_queries``, with a minimal backend (best block, headers by
-hash, state by hash) so that ``at`` reads historical state.
+through the real ``MethodRegistry`` methods generated from the runtime's
+declared queries, with a minimal backend (best block, headers by hash, state
+by hash) so that ``at`` reads historical state.
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ from node.cli.credit import credit_app
 from node.cli.fund import fund_app
 from node.cli.loan import loan_app
 from node.cli.wallet import store_key
-from node.rpc_credit import register_credit_queries
-from rpc.registry import CallContext, MethodRegistry, parse_params
+from rpc.registry import CallContext, parse_params
 from tests.node.wallet_fakes import ChainBackend, ChainClient, serve_chain
 from tests.pallets.credit_helpers import ANA, BEN, FUNDERS, LUCIA, fund_zine, request, wait
 from tests.pallets.helpers import FERDIE, TestChain
+from tests.rpc.query_helpers import query_registry
 
 NAMES = {"alice": FUNDERS[0], "bob": FUNDERS[1], "charlie": FUNDERS[2], "dave": FUNDERS[3],
          "eve": FUNDERS[4], "lucia": LUCIA, "ana": ANA, "ben": BEN, "ferdie": FERDIE}  # fmt: skip
@@ -39,8 +39,7 @@ APPS = {"fund": fund_app, "credit": credit_app, "loan": loan_app}
 def chain(monkeypatch: pytest.MonkeyPatch) -> Iterator[TestChain]:
     test_chain = TestChain()
     test_chain.execute([test_chain.transfer(FERDIE, k.public, 10**9) for k in (LUCIA, ANA, BEN)])
-    registry = MethodRegistry()
-    register_credit_queries(registry)
+    registry = query_registry()
     serve_chain(monkeypatch, test_chain, registry, common_cli)
     yield test_chain
 
@@ -201,8 +200,7 @@ def test_a_failed_call_is_reported_by_its_receipt(cli: Any) -> None:
 
 def test_queries_read_historical_state_with_at(chain: TestChain) -> None:
     fund_zine(chain)
-    registry = MethodRegistry()
-    register_credit_queries(registry)
+    registry = query_registry()
     backend = ChainBackend(chain)
     before = chain.parent_hash
     chain.execute([chain.sign(FUNDERS[0], "funds", "create", _second_fund())])

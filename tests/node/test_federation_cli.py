@@ -20,19 +20,17 @@ from typer.testing import CliRunner
 from node.cli import common as common_cli
 from node.cli import federation as federation_cli
 from node.cli.wallet import store_key
-from node.rpc_federation import register_federation_queries
-from rpc.registry import MethodRegistry
 from tests.node.wallet_fakes import ChainClient, serve_chain
 from tests.pallets.credit_helpers import FUNDERS, wait
 from tests.pallets.federation_helpers import B_FUNDERS, federated_chain
+from tests.rpc.query_helpers import query_registry
 
 NAMES = {"alice": FUNDERS[0], "bea": B_FUNDERS[0]}
 
 
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
-    registry = MethodRegistry()
-    register_federation_queries(registry)
+    registry = query_registry()
     serve_chain(monkeypatch, federated_chain(2), registry, common_cli)
     for name, key in NAMES.items():
         store_key(tmp_path, name, key, True, "cc")

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from ledger.crypto import Keypair, blake2b256
 from node.cli import common as common_cli
 from node.cli import wallet as wallet_cli
-from node.rpc_payment import register_payment_queries
+from node.daemon.rpc_queries import register_payment_queries
 from pallets.balances.storage import FREE
 from rpc.errors import RpcError
 from rpc.registry import MethodRegistry

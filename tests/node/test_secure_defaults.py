@@ -39,7 +39,7 @@ from node.daemon.config import (
     parse_hostport,
     render_config,
 )
-from node.rpc_queries import node_registry
+from node.daemon.rpc_queries import node_registry
 from node.testing.procs import NodeProcess
 from rpc.config import RpcConfig
 

@@ -13,9 +13,9 @@ import pytest
 
 from ledger.crypto import Keypair
 from ledger.overlay import MemoryState, StateOverlay
-from node.rpc_credit import redraw_view
 from pallets import construct
 from pallets.balances.storage import FREE
+from pallets.credit import queries as credit_queries
 from pallets.credit.storage import APPROVAL, APPROVALS
 from pallets.executive.executor import InvalidBlock
 from pallets.federation import api as federation_api
@@ -253,7 +253,7 @@ def test_c6_lent_reviewers_are_drawn_only_when_the_funds_own_cannot_cover() -> N
     assert all(trust == 100 for trust in candidates.values())
     panel = set(record["reviewers"])
     assert len(panel) == 5 and panel & {k.public for k in B_FUNDERS}
-    redraw = redraw_view(chain.state(), lent)
+    redraw = credit_queries.redraw(chain.runtime.registry.query_state(chain.state()), lent)
     assert redraw is not None and [d["matches"] for d in redraw["draws"]] == [True]
     approve_all(chain, lent)
     approval = APPROVAL.unwire(APPROVALS.get(chain.state(), lent))

@@ -278,9 +278,9 @@ def _repay_in_full(chain: TestChain, loan_id: int) -> list[Any]:
 def test_f5_a_leaving_funder_is_paid_in_parts_and_is_in_arrears_after_exit_period() -> None:
     from node.daemon.community_metrics import community_figures
     from node.daemon.metrics import NodeMetrics
-    from node.rpc_credit import fund_report_view
     from pallets.balances.currency import free_balance
     from pallets.loans import api as loans_api
+    from tests.rpc.query_helpers import query_json
 
     chain = fund_zine(trust_initial=10_000)  # five credits open at once (T5)
     for _ in range(5):
@@ -314,7 +314,7 @@ def test_f5_a_leaving_funder_is_paid_in_parts_and_is_in_arrears_after_exit_perio
     report = loans_api.fund_report(state, 0, now)
     assert report["exit_arrears"] == 1000
     assert [r["funder"] for r in report["exits_in_arrears"]] == [eve.public]
-    view = fund_report_view(state, 0)
+    view = query_json(state, "funds_report", fund=0)
     assert view is not None and view["exit_arrears"] == "1000" and view["exits_pending"] == 1
     (shown,) = view["exits_in_arrears"]
     assert shown["owed"] == "1000" and shown["deadline"] == requested + 120

@@ -25,7 +25,7 @@ import trio
 
 from ledger.crypto import Keypair
 from ledger.types import Call, Extrinsic
-from node.rpc_queries import node_registry
+from node.daemon.rpc_queries import node_registry
 from rpc.app import RpcApp
 from rpc.config import RpcConfig
 from rpc.registry import openrpc_document

@@ -13,14 +13,15 @@ from typing import Any
 
 import pytest
 
-from node.rpc_federation import register_federation_queries
 from pallets.funds.api import cash_account
 from rpc.errors import INVALID_PARAMS, RpcError
-from rpc.registry import MethodRegistry
 from tests.node.wallet_fakes import ChainBackend, run_query
 from tests.pallets.credit_helpers import ok, request_args
 from tests.pallets.federation_helpers import EXTRA, shared_loss_chain
 from tests.pallets.helpers import FERDIE, TestChain
+from tests.rpc.query_helpers import query_registry
+
+REGISTRY = query_registry()
 
 
 @pytest.fixture(scope="module")
@@ -40,9 +41,7 @@ def scenario() -> tuple[TestChain, int, ChainBackend, bytes]:
 
 
 def call(backend: ChainBackend, method: str, **params: Any) -> Any:
-    registry = MethodRegistry()
-    register_federation_queries(registry, hrp="cc")
-    return run_query(backend, registry, method, **params)
+    return run_query(backend, REGISTRY, method, **params)
 
 
 def test_agreements_all_and_by_fund(scenario: Any) -> None:

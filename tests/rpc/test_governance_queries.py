@@ -1,9 +1,10 @@
 """The governance and members RPC queries, and ``credichain gov|members``, on a TestChain.
 
-Queries run through the real ``MethodRegistry`` methods (``pallet_query``,
-parameter parsing, ``at``) over a minimal backend; the wallet commands talk to
-a stand-in ``RpcClient`` that executes each submitted extrinsic as a block of
-the ``TestChain`` (the real runtime): ``ChainClient`` of tests/node/wallet_fakes.py.
+Queries run through the real ``MethodRegistry`` methods (generated from the
+pallets' declarations: parameter parsing, ``at``) over a minimal backend; the
+wallet commands talk to a stand-in ``RpcClient`` that executes each submitted
+extrinsic as a block of the ``TestChain`` (the real runtime): ``ChainClient``
+of tests/node/wallet_fakes.py.
 """
 
 from __future__ import annotations
@@ -22,13 +23,12 @@ from node.cli import gov as gov_cli
 from node.cli import members as members_cli
 from node.cli.common import CliError
 from node.cli.wallet import store_key
-from node.rpc_governance import register_governance_queries
-from node.rpc_members import register_members_queries
 from pallets.governance.allowlist import encode_call
 from pallets.support.params import param
-from rpc.registry import MethodRegistry
 from tests.node.wallet_fakes import ChainClient, run_query, serve_chain
 from tests.pallets.helpers import ALICE, BOB, CHARLIE, DAVE, TestChain
+from tests.pallets.helpers import test_doc as genesis_doc
+from tests.rpc.query_helpers import query_registry
 
 NAMES = {"alice": ALICE, "bob": BOB, "charlie": CHARLIE, "dave": DAVE}
 LUCIA = Keypair.from_seed(blake2b256(b"rpc-gov-test/lucia"))
@@ -41,10 +41,8 @@ def query(method: str, **params: Any) -> Any:
 
 @pytest.fixture
 def chain(monkeypatch: pytest.MonkeyPatch) -> Iterator[TestChain]:
-    test_chain = TestChain()
-    registry = MethodRegistry()
-    register_governance_queries(registry)
-    register_members_queries(registry)
+    test_chain = TestChain(genesis_doc(people=False))  # the six dev accounts are the members
+    registry = query_registry()
     serve_chain(monkeypatch, test_chain, registry, common_cli)
     yield test_chain
 

@@ -7,14 +7,13 @@ from __future__ import annotations
 import pytest
 
 from ledger.crypto import encode_address
-from node.rpc_commons import issuance_view, pool_view, redistributions_view
-from node.rpc_health import bioregion_view, history_view
-from node.rpc_queries import node_registry
+from node.daemon.rpc_queries import node_registry
 from pallets.health.storage import COMPONENTS
 from rpc.errors import RpcError
 from rpc.registry import parse_params
 from tests.pallets.health_helpers import chain, epoch_now, govern_ok, observe, to_epoch
 from tests.pallets.helpers import ALICE, BOB, TestChain
+from tests.rpc.query_helpers import query_json
 
 
 def _with_a_round() -> tuple[TestChain, int]:
@@ -29,7 +28,7 @@ def _with_a_round() -> tuple[TestChain, int]:
 def test_health_get_and_history_views() -> None:
     c, first = _with_a_round()
     assert observe(c, BOB, [1, 2, 3, 4, 5]).success
-    view = bioregion_view(c.state(), "localnet", "cc")
+    view = query_json(c.state(), "health_get", bioregion="localnet")
     assert view is not None
     assert view["components"] == dict(zip(COMPONENTS, [7000, 4000, 5000, 7000, 3000], strict=True))
     assert (
@@ -41,22 +40,22 @@ def test_health_get_and_history_views() -> None:
     assert view["observed_this_epoch"] == [encode_address(BOB.public, "cc")]
     # alice and bob, two of the localnet's six members, signed in the closed epoch
     assert view["measures"] == {"epoch": first, "credit_velocity": 0, "participation": 3333}
-    assert bioregion_view(c.state(), "atlantis") is None
-    (row,) = history_view(c.state(), "localnet", 10) or []
+    assert query_json(c.state(), "health_get", bioregion="atlantis") is None
+    (row,) = query_json(c.state(), "health_history", bioregion="localnet", limit=10) or []
     assert row["epoch"] == first and row["observations"] == 2 and row["score"] == view["score"]
-    assert history_view(c.state(), "atlantis", 10) is None
+    assert query_json(c.state(), "health_history", bioregion="atlantis", limit=10) is None
 
 
 def test_commons_views() -> None:
     c = chain(people=False)  # the six dev accounts are the members
     govern_ok(c, "commons", "mint", fund=None, amount=1_000)
-    pool = pool_view(c.state(), "cc")
+    pool = query_json(c.state(), "commons_pool")
     assert pool["minted_total"] == "1000" and pool["redistribution_share_bps"] == 100
     assert pool["account"].startswith("cc1")
-    issuance = issuance_view(c.state())
+    issuance = query_json(c.state(), "commons_issuance")
     assert issuance["minted"] == "1000" and issuance["year"] == 0
     assert int(issuance["remaining"]) == int(issuance["cap"]) - 1000
-    assert redistributions_view(c.state(), 5) == []
+    assert query_json(c.state(), "commons_redistributions", limit=5) == []
 
 
 def test_queries_are_registered_and_refuse_bad_parameters() -> None:
