@@ -3,7 +3,7 @@
 Each handler parses nothing itself (the registry did), asks the backend one
 question and converts the answer with ``rpc.encoding``. Build a registry with
 every standard method by ``standard_registry()``; the node then adds its
-pallets' queries (``registry.pallet_query``) and any unsafe methods.
+pallets' queries (``rpc.queries.register_queries``) and any unsafe methods.
 """
 
 from __future__ import annotations
