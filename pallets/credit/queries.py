@@ -92,10 +92,9 @@ queries = QuerySet("credit")
 @queries.query("getRequest", args=(("request", U64),), result=Optional(REQUEST_VIEW))
 def get_request(state: QueryReader, request: int) -> dict[str, Any] | None:
     """A credit request with its draw, verdicts and approval record (C1-C9)."""
-    raw = REQUESTS.get(state, request)
-    if raw is None:
+    record = _request(state, request)
+    if record is None:
         return None
-    record = REQUEST.unwire(raw)
     return {
         "id": request,
         **record,
@@ -114,17 +113,19 @@ def list_requests(state: QueryReader, fund: int, status: str | None) -> list[dic
     out = []
     for key, _ in state.iterate(BY_FUND.prefix + u32(fund)):
         request_id = int.from_bytes(key[-8:], "big")
-        raw = REQUESTS.get(state, request_id)
-        if raw is None:
-            continue
-        record = REQUEST.unwire(raw)
-        if status is not None and record["status"] != status:
+        record = _request(state, request_id)
+        if record is None or (status is not None and record["status"] != status):
             continue
         keep = ("status", "amount", "purpose", "submitter", "score")
         out.append({"id": request_id, **{k: record[k] for k in keep}})
         if len(out) >= MAX_LIST:
             break
     return out
+
+
+def _request(state: QueryReader, request_id: int) -> dict[str, Any] | None:
+    raw = REQUESTS.get(state, request_id)
+    return None if raw is None else REQUEST.unwire(raw)
 
 
 def _candidates(pairs: list[tuple[bytes, int]]) -> list[dict[str, Any]]:
@@ -134,10 +135,9 @@ def _candidates(pairs: list[tuple[bytes, int]]) -> list[dict[str, Any]]:
 @queries.query("redraw", args=(("request", U64),), result=Optional(REDRAW))
 def redraw(state: QueryReader, request: int) -> dict[str, Any] | None:
     """Re-run a request's reviewer draws from their stored seeds (C6)."""
-    raw = REQUESTS.get(state, request)
-    if raw is None:
+    record = _request(state, request)
+    if record is None:
         return None
-    record = REQUEST.unwire(raw)
     minimum = param(state, "credit", "min_reviewers")
     draws = []
     for height, seed, keep, excluded, panel, eligible in record["draws"]:

@@ -20,11 +20,12 @@ wiring and the block's time (``system/time``), read only if asked for.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, Final
 
 from ledger.overlay import StateReader
 from ledger.types import EXTRINSIC_DOMAIN, EXTRINSIC_VERSION
+from pallets.support.context import ReadContext
 from pallets.support.declare import FUND, GOVERNANCE, ROOT, SIGNED, CallDef, Pallet, RuntimeFault
 from pallets.support.params import PARAMS
 from pallets.support.payment import TransactionPayment
@@ -96,7 +97,7 @@ class PalletRegistry:
         return tuple(self._queries.values())
 
     def query_state(self, state: StateReader) -> QueryReader:
-        return QueryState(state, self.wiring)
+        return QueryState(state, wiring=self.wiring)
 
     def metadata(self) -> dict[str, Any]:
         return {
@@ -138,22 +139,12 @@ def _describe(pallet: Pallet) -> dict[str, Any]:
     }
 
 
-class QueryState:
+class QueryState(ReadContext):
     """A state read by a query: the runtime's wiring, and the block's time on demand."""
 
-    __slots__ = ("_state", "wiring")
-
-    def __init__(self, state: StateReader, wiring: Wiring) -> None:
-        self._state = state
-        self.wiring = wiring
-
-    def get(self, key: bytes) -> bytes | None:
-        return self._state.get(key)
-
-    def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
-        return self._state.iterate(prefix)
+    __slots__ = ()
 
     @property
     def now(self) -> int:
-        time: int = TIME.get(self._state)
+        time: int = TIME.get(self)
         return time
