@@ -33,6 +33,7 @@ from pallets.executive.verify import BatchVerifier
 from pallets.federation import agreements, losses
 from pallets.funds import api as funds_api
 from pallets.governance import allowlist, rounds
+from pallets.governance import api as governance_api
 from pallets.health import measures
 from pallets.loans import api as loans_api
 from pallets.members import api as members_api
@@ -94,6 +95,21 @@ WIRING: Final = Wiring(
         measures.REGISTERED_PEOPLE: (members_api.members,),
         # G1: membership counts in governance rounds
         members_api.ROUND: (rounds.current_index,),
+        # G1 key change: what may stop it (a leaving seat or removal votes, stakes in use,
+        # too many cooldowns, a vote this round), then what follows the person (funder
+        # seats, trust, credit history, cooldowns)
+        members_api.ROTATION_GUARDS: (
+            funds_api.seats_blocker,
+            trust_api.rotation_blocker,
+            credit_api.cooldowns_blocker,
+            governance_api.voted_this_round,
+        ),
+        members_api.KEY_ROTATED: (
+            funds_api.move_seats,
+            trust_api.move_trust,
+            loans_api.move_history,
+            credit_api.move_cooldowns,
+        ),
         # G4: what a proposal may carry; G5: "validator" needs the larger majority
         allowlist.GOVERNABLE: (
             _governable(system.PALLET, "set_param", "parameter", allowlist.check_set_param),

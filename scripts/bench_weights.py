@@ -62,6 +62,7 @@ class Measured:
     ok: bool
     detail: str
     ns_per_op: int = 0
+    partial: bool = False  # the scenario stops short of the declared worst case
 
 
 def propose_timeout_ms() -> int:
@@ -146,6 +147,7 @@ def measure(
         us,
         ok,
         detail,
+        partial=scenario.partial,
     )
 
 
@@ -167,6 +169,12 @@ def new_table(base_us: float, rows: list[Measured], margin: float) -> WeightTabl
         row.ns_per_op = max(1, math.ceil(extra * 1000 * margin / row.operations))
         calls[row.call] = row.ns_per_op
     default = max(calls.values(), default=1)
+    # A partial scenario times a lighter path than its declared operations: dividing
+    # by them would underprice the call, so it keeps the default (slowest) rate.
+    for row in rows:
+        if row.partial:
+            calls.pop(row.call)
+            row.ns_per_op = default
     return WeightTable(base, default, calls)
 
 

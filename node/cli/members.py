@@ -8,6 +8,12 @@ digits or as a file that is hashed with blake2b-256 on this machine: only
 the hash goes on chain (G1, no personal data). Registrars themselves are set
 by governance (``credichain gov propose add-registrar``). Reads use
 ``members_get``, ``members_list`` and ``members_registrars``.
+
+A person changes keys (G1) with ``rotate KEY NEW`` signed by the old key;
+when the key is lost, a registrar runs ``recover REGISTRAR MEMBER NEW``,
+the old key may ``cancel-recovery`` until ``recovery_delay`` has passed, and
+then anyone runs ``finish-recovery SIGNER MEMBER``. NEW is a key name from
+the keystore or an address: only its public key goes on chain.
 """
 
 from __future__ import annotations
@@ -51,6 +57,55 @@ def members_revoke(
     """G1: a registrar of the member's bioregion revokes the membership."""
     common.send(
         ctx, signer, "members", "revoke", {"member": common.account_id(ctx, member)}, as_json
+    )
+
+
+@members_app.command("rotate")
+@guarded
+def members_rotate(
+    ctx: typer.Context,
+    signer: Signer,
+    new: Annotated[str, typer.Argument(help="the new key: key name or address")],
+    as_json: JsonOut = False,
+) -> None:
+    """G1: hand the membership, trust and credit history of SIGNER's key over to NEW."""
+    common.send(ctx, signer, "members", "rotate_key", {"new": common.account_id(ctx, new)}, as_json)
+
+
+@members_app.command("recover")
+@guarded
+def members_recover(
+    ctx: typer.Context,
+    signer: Signer,
+    member: Annotated[str, typer.Argument(help="the member whose key is lost")],
+    new: Annotated[str, typer.Argument(help="the member's new key: key name or address")],
+    as_json: JsonOut = False,
+) -> None:
+    """G1: a registrar starts recovering MEMBER's lost key to NEW (done after recovery_delay)."""
+    args = {"member": common.account_id(ctx, member), "new": common.account_id(ctx, new)}
+    common.send(ctx, signer, "members", "start_recovery", args, as_json)
+
+
+@members_app.command("cancel-recovery")
+@guarded
+def members_cancel_recovery(ctx: typer.Context, signer: Signer, as_json: JsonOut = False) -> None:
+    """G1: the member's key cancels a recovery of itself (it is not lost)."""
+    common.send(ctx, signer, "members", "cancel_recovery", {}, as_json)
+
+
+@members_app.command("finish-recovery")
+@guarded
+def members_finish_recovery(
+    ctx: typer.Context, signer: Signer, member: str, as_json: JsonOut = False
+) -> None:
+    """G1: anyone completes MEMBER's recovery once recovery_delay has passed."""
+    common.send(
+        ctx,
+        signer,
+        "members",
+        "finish_recovery",
+        {"member": common.account_id(ctx, member)},
+        as_json,
     )
 
 

@@ -199,7 +199,7 @@ def submit(
 def _check_cooldown(ctx: CallContext, fund: int, borrowers: list[bytes]) -> None:
     now = ctx.block.time
     for borrower in borrowers:
-        until: int = COOLDOWNS.get(ctx, u32(fund) + borrower)
+        until: int = COOLDOWNS.get(ctx, borrower + u32(fund))
         if now < until:
             raise ResubmitCooldown(
                 f"borrower 0x{borrower.hex()} withdrew a request from fund {fund} after its "
@@ -214,7 +214,7 @@ def _start_cooldown(ctx: CallContext, record: dict[str, Any]) -> None:
         return  # withdrawn before any draw: nothing was rolled
     until = ctx.block.time + ctx.param("credit", "resubmit_cooldown")
     for borrower in record["borrowers"]:
-        key = u32(record["fund"]) + borrower
+        key = borrower + u32(record["fund"])
         COOLDOWNS.put(ctx, key, max(until, COOLDOWNS.get(ctx, key)))
 
 

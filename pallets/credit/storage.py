@@ -170,9 +170,11 @@ DEADLINES: Final = storage.map(
     default=0,
     doc="review rounds by their review_max deadline (C8 expiry)",
 )
+# Keyed by account first, so that a person's cooldowns follow them to a new key (G1).
+MAX_COOLDOWNS_MOVED: Final = 16
 COOLDOWNS: Final = storage.map(
     "cooldown",
-    FixedKey("fund_account", 4 + 32),
+    FixedKey("account_fund", 32 + 4),
     U64,
     default=0,
     doc="time until which a borrower of a request withdrawn after its draw may not "

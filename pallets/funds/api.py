@@ -62,13 +62,16 @@ from pallets.funds.storage import (
     EXITS,
     FUND,
     FUNDER,
+    FUNDER_OF,
     FUNDERS,
     FUNDS,
     MAX_FUNDERS,
+    MAX_SEATS_MOVED,
     NEXT_PROPOSAL,
     PROPOSAL,
     PROPOSAL_DUE,
     PROPOSALS,
+    REMOVAL_VOTES,
 )
 from pallets.support.context import CallContext
 from pallets.support.params import param
@@ -81,7 +84,7 @@ RATE_LOWERED: Final = Hook[RateListener](
     "funds.rate_lowered", "a fund lowered its interest rate for open credits too (F7)"
 )
 MAX_EXITS_PER_CALL: Final = 8
-EXIT_PAYMENT_WORK: Final = 24  # storage operations to pay one exit, in full or in part
+EXIT_PAYMENT_WORK: Final = 25  # storage operations to pay one exit, in full or in part
 
 # (ctx, proposal id, proposal) -> None when carried out, else why it failed.
 ProposalHandler = Callable[[CallContext, int, dict[str, Any]], str | None]
@@ -298,6 +301,7 @@ def pay_exits(ctx: CallContext, fund_id: int, limit: int = MAX_EXITS_PER_CALL) -
             currency.transfer(ctx, cash_account(fund_id), account, owed)
         _dequeue_exit(ctx, fund_id, queue_key)
         FUNDERS.delete(ctx, u32(fund_id) + account)
+        FUNDER_OF.delete(ctx, account + u32(fund_id))
         fund["funders"] -= 1
         fund["exits_paid"] += owed
         put_fund(ctx, fund_id, fund)
@@ -353,3 +357,47 @@ def require_no_pending_exits(ctx: CallContext, fund_id: int) -> None:
         raise ExitsPending(
             f"{waiting} leaving funder(s) of fund {fund_id} must be paid before new credits"
         )
+
+
+# ---------------------------------------------------------------- G1, a funder's new key
+
+
+def seats_of(state: StateReader, account: bytes) -> list[int]:
+    """The funds the account is a funder of, at most MAX_SEATS_MOVED + 1."""
+    found = []
+    for key, _ in state.iterate(FUNDER_OF.prefix + account):
+        found.append(int.from_bytes(key[-4:], "big"))
+        if len(found) > MAX_SEATS_MOVED:
+            break
+    return found
+
+
+def seats_blocker(state: StateReader, old: bytes, new: bytes) -> str | None:
+    """Why ``old``'s funder seats cannot move to ``new`` now (G1), or None.
+
+    A leaving funder is paid to the key that asked (F5), and votes to remove a
+    funder name its key (F6): neither moves, so a key change waits for them.
+    """
+    seats = seats_of(state, old)
+    if len(seats) > MAX_SEATS_MOVED:
+        return f"funder of more than {MAX_SEATS_MOVED} funds"
+    for fund_id in seats:
+        record = funder(state, fund_id, old)
+        if record is not None and record["leaving_since"] is not None:
+            return f"leaving fund {fund_id} (F5): paid to this key"
+        if next(iter(state.iterate(REMOVAL_VOTES.prefix + u32(fund_id) + old)), None):
+            return f"votes to remove this funder from fund {fund_id} are pending (F6)"
+        if is_funder(state, fund_id, new):
+            return f"the new key is already a funder of fund {fund_id}"
+    return None
+
+
+def move_seats(ctx: CallContext, old: bytes, new: bytes) -> None:
+    """G1: ``old``'s funder seats (joined, paid) become ``new``'s."""
+    for fund_id in seats_of(ctx, old):
+        raw = FUNDERS.get(ctx, u32(fund_id) + old)
+        FUNDERS.delete(ctx, u32(fund_id) + old)
+        FUNDER_OF.delete(ctx, old + u32(fund_id))
+        if raw is not None:
+            FUNDERS.put(ctx, u32(fund_id) + new, raw)
+            FUNDER_OF.put(ctx, new + u32(fund_id), True)

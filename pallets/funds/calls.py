@@ -37,6 +37,7 @@ from pallets.funds.events import (
 from pallets.funds.storage import (
     ADMITTED,
     FUNDER,
+    FUNDER_OF,
     FUNDERS,
     MAX_FUNDERS,
     MAX_NAME,
@@ -89,7 +90,7 @@ EXIT_WORK = MAX_FUNDERS + api.MAX_EXITS_PER_CALL * api.EXIT_PAYMENT_WORK + 16 + 
         ("rate_bps", BPS),
         ("purposes", List(PURPOSE, len(PURPOSES), min_len=1, unique=True)),
     ),
-    weight=24,
+    weight=25,
 )
 def create(
     ctx: CallContext,
@@ -134,6 +135,7 @@ def create(
     }
     api.put_fund(ctx, fund_id, fund)
     FUNDERS.put(ctx, u32(fund_id) + ctx.signer, _new_funder(now, contribution))
+    FUNDER_OF.put(ctx, ctx.signer + u32(fund_id), True)
     ctx.emit(
         FundCreated,
         fund=fund_id,
@@ -149,7 +151,7 @@ def _new_funder(now: int, paid: int) -> list[Any]:
     return FUNDER.wire({"joined": now, "paid": paid, "leaving_since": None, "removed": False})
 
 
-@calls.call(1, args=(("fund", U32),), weight=20)
+@calls.call(1, args=(("fund", U32),), weight=21)
 def join(ctx: CallContext, fund: int) -> None:
     """F2/F4: pay exactly C and become a funder (after consent once the fund is active)."""
     record = api.get_fund(ctx, fund)
@@ -165,6 +167,7 @@ def join(ctx: CallContext, fund: int) -> None:
     contribution = record["contribution"]
     currency.transfer(ctx, ctx.signer, api.cash_account(fund), contribution)
     FUNDERS.put(ctx, u32(fund) + ctx.signer, _new_funder(ctx.block.time, contribution))
+    FUNDER_OF.put(ctx, ctx.signer + u32(fund), True)
     record["funders"] += 1
     ctx.emit(FunderJoined, fund=fund, funder=ctx.signer, paid=contribution)
     if record["status"] == "forming" and record["funders"] >= ctx.param("funds", "min_funders"):

@@ -121,6 +121,15 @@ FUNDERS: Final = storage.map(
 NEXT_PROPOSAL: Final = storage.value(
     "next_proposal", U64, default=0, doc="id of the next consent proposal"
 )
+# Seats a key change moves (G1); a person with more changes keys seat by seat.
+MAX_SEATS_MOVED: Final = 16
+FUNDER_OF: Final = storage.map(
+    "funder_of",
+    FixedKey("account_fund", 32 + 4),
+    BOOL,
+    default=False,
+    doc="the funds an account is a funder of (index, so that a seat follows a new key, G1)",
+)
 PROPOSALS: Final = storage.map(
     "proposal", U64_KEY, Optional(PROPOSAL.record), default=None, doc="consent proposals (F8)"
 )

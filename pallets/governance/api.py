@@ -11,6 +11,7 @@ from typing import Any, Final
 from ledger import codec
 from ledger.overlay import StateReader
 from pallets.balances.currency import module_account
+from pallets.governance.rounds import current_index
 from pallets.governance.storage import BALLOTS, PROPOSAL, PROPOSALS, SPENT
 from pallets.support.storage import StateWriter
 
@@ -58,3 +59,15 @@ def spent(state: StateReader, round_index: int, account: bytes) -> int:
     """Voice credits ``account`` spent in ``round_index`` (G3)."""
     value: int = SPENT.get(state, account_key(round_index, account))
     return value
+
+
+def voted_this_round(state: StateReader, old: bytes, new: bytes) -> str | None:
+    """Why a member's key cannot change now (G1, G2), or None.
+
+    Spending is kept per key: a new key in the round the old one voted in
+    would give one person a second voice-credit budget.
+    """
+    round_index = current_index(state)
+    if spent(state, round_index, old) > 0:
+        return f"the member voted in governance round {round_index}; change keys in the next"
+    return None

@@ -177,6 +177,19 @@ def record_history(ctx: CallContext, account: bytes, *, repaid: bool) -> None:
     HISTORY.put(ctx, account, [done + 1, lost] if repaid else [done, lost + 1])
 
 
+def move_history(ctx: CallContext, old: bytes, new: bytes) -> None:
+    """G1: a person's credit history (C5) follows them to their new key.
+
+    A history ``new`` already had is added to, so that a key change never
+    hides a write-off.
+    """
+    moved_repaid, moved_lost = history(ctx, old)
+    if moved_repaid or moved_lost:
+        done, lost = history(ctx, new)
+        HISTORY.put(ctx, new, [done + moved_repaid, lost + moved_lost])
+        HISTORY.delete(ctx, old)
+
+
 def fund_loan_ids(state: StateReader, fund_id: int, *, open_only: bool) -> list[int]:
     table = OPEN if open_only else BY_FUND
     prefix = table.prefix + u32(fund_id)

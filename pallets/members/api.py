@@ -9,6 +9,12 @@ backs no other account until the next, G1), but governance builds on this
 pallet, so the round comes through the ``ROUND`` hook, which
 pallets/construct.py connects to the governance pallet's clock. With nothing
 connected every moment is round 0.
+
+A person keeps their membership when their key changes (G1 key rotation):
+the other pallets' per-person state follows through ``KEY_ROTATED`` (trust:
+the index at every fund; loans: the credit history), and any of them may
+refuse the change for now through ``ROTATION_GUARDS`` (trust still in use;
+a vote cast this governance round). pallets/construct.py connects both.
 """
 
 from __future__ import annotations
@@ -22,10 +28,14 @@ from pallets.members.storage import (
     ATTESTATIONS,
     BY_BIOREGION,
     COUNT,
+    KEY_SINCE,
     MEMBER,
     MEMBERS,
+    RECOVERIES,
     REGISTRARS,
 )
+from pallets.support.context import CallContext
+from pallets.support.declare import RuntimeFault
 from pallets.support.storage import StateWriter
 from pallets.support.wiring import Hook, Reader
 
@@ -35,6 +45,57 @@ RoundClock = Callable[[Reader], int]  # state -> the index of the governance rou
 ROUND: Final = Hook[RoundClock](
     "members.round", "the governance round now, for revoked attestations (G1)", single=True
 )
+
+
+# The storage operations a key change may use, guards and listeners included
+# (its declared weight): the trust pallet moves at most 64 funds' trust (~520
+# operations with its guard), the funds pallet 16 seats (~150), the credit
+# pallet 16 cooldowns (~100), loans 4.
+KEY_CHANGE_WORK: Final = 960
+
+# (state, old key, new key) -> why the person cannot change keys now, or None
+RotationGuard = Callable[[Reader, bytes, bytes], str | None]
+ROTATION_GUARDS: Final = Hook[RotationGuard](
+    "members.rotation_guards", "why a person's per-person state cannot move to a new key now (G1)"
+)
+# (ctx, old key, new key): move the pallet's per-person state
+KeyListener = Callable[[CallContext, bytes, bytes], None]
+KEY_ROTATED: Final = Hook[KeyListener](
+    "members.key_rotated", "a person's key changed: per-person state follows them (G1)"
+)
+
+
+def rotation_blocker(state: Reader, old: bytes, new: bytes) -> str | None:
+    """The first reason (of any pallet) why ``old`` cannot hand over to ``new`` now."""
+    for guard in state.wiring.get(ROTATION_GUARDS):
+        reason = guard(state, old, new)
+        if reason is not None:
+            return reason
+    return None
+
+
+def move_member(ctx: CallContext, old: bytes, new: bytes) -> dict[str, Any]:
+    """Move the membership from ``old`` to ``new`` and tell the listeners; the record."""
+    raw = MEMBERS.get(ctx, old)
+    if raw is None:
+        raise RuntimeFault("move_member of an account that is not a member")
+    record = MEMBER.unwire(raw)
+    MEMBERS.delete(ctx, old)
+    MEMBERS.put(ctx, new, raw)
+    ATTESTATIONS.put(ctx, record["attestation"], new)
+    BY_BIOREGION.delete(ctx, pad(record["bioregion"]) + old)
+    BY_BIOREGION.put(ctx, pad(record["bioregion"]) + new, True)
+    KEY_SINCE.delete(ctx, old)
+    KEY_SINCE.put(ctx, new, ctx.block.time)
+    for listener in ctx.wiring.get(KEY_ROTATED):
+        listener(ctx, old, new)
+    return record
+
+
+def key_since(state: StateReader, account: bytes) -> int:
+    """When the member's key replaced an earlier one (0: the key they registered with)."""
+    value: int = KEY_SINCE.get(state, account)
+    return value
 
 
 def round_now(state: Reader) -> int:
@@ -108,6 +169,8 @@ def add_member(
 
 def remove_member(state: StateWriter, account: bytes, record: dict[str, Any]) -> None:
     MEMBERS.delete(state, account)
+    KEY_SINCE.delete(state, account)
+    RECOVERIES.delete(state, account)
     ATTESTATIONS.delete(state, record["attestation"])
     BY_BIOREGION.delete(state, pad(record["bioregion"]) + account)
     COUNT.put(state, member_count(state) - 1)

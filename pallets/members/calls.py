@@ -10,6 +10,17 @@ account, and on another account from the next governance round. Votes cast
 in a round stay counted after a revocation, and the round's spending is kept
 per account, so a new account in the same round would give one person a
 second voice-credit budget (G1, G2).
+
+A person changes keys (G1 key rotation) with ``rotate_key`` signed by the old
+key, or, when the key is lost, by a registrar of their bioregion:
+``start_recovery`` names the new key, and after ``recovery_delay`` anyone may
+``finish_recovery``; until then the old key can ``cancel_recovery`` (it was
+not lost, or someone is trying to take it over). Membership, trust at every
+fund and the credit history follow the person (``api.move_member``). A key
+changes at most once per ``recovery_delay``, so a key change cannot re-roll a
+credit draw sooner than ``resubmit_cooldown`` (C6; the parameters are checked
+to keep it so); and it waits while the person has trust in use (open requests
+and loans name the key that signed them) or voted this governance round.
 """
 
 from __future__ import annotations
@@ -23,19 +34,35 @@ from pallets.members.errors import (
     AlreadyMember,
     AlreadyRegistrar,
     AttestationUsed,
+    CannotMove,
+    KeyTaken,
+    NoRecovery,
     NotMember,
     NotRegistrar,
+    RecoveryPending,
     RevokedThisRound,
+    SameKey,
     TooManyRegistrars,
+    TooSoon,
     UnknownBioregion,
 )
 from pallets.members.events import (
+    KeyRotated,
     MemberRegistered,
     MemberRevoked,
+    RecoveryCancelled,
+    RecoveryStarted,
     RegistrarAdded,
     RegistrarRemoved,
 )
-from pallets.members.storage import MAX_REGISTRARS, REGISTRARS, REVOCATION, REVOKED
+from pallets.members.storage import (
+    MAX_REGISTRARS,
+    RECOVERIES,
+    RECOVERY,
+    REGISTRARS,
+    REVOCATION,
+    REVOKED,
+)
 from pallets.support.argtypes import ACCOUNT, HASH
 from pallets.support.context import CallContext
 from pallets.support.declare import GOVERNANCE, CallSet
@@ -131,3 +158,82 @@ def revoke(ctx: CallContext, member: bytes) -> None:
     revocation = {"round": api.round_now(ctx), "account": member}
     REVOKED.put(ctx, record["attestation"], REVOCATION.wire(revocation))
     ctx.emit(MemberRevoked, member=member, bioregion=region, registrar=ctx.signer)
+
+
+# ---------------------------------------------------------------- G1: a person's new key
+
+
+def _check_handover(ctx: CallContext, old: bytes, new: bytes) -> None:
+    """What any key change needs: a member, a fresh new key, not too soon, nothing stuck."""
+    record = api.member(ctx, old)
+    if record is None:
+        raise NotMember("the account is not a member")
+    if new == old:
+        raise SameKey("the new key is the member's key")
+    if api.is_member(ctx, new):
+        raise KeyTaken("the new key already belongs to a member")
+    since = api.key_since(ctx, old) or record["registered"]
+    delay = ctx.param("members", "recovery_delay")
+    if ctx.block.time < since + delay:
+        raise TooSoon(f"this key holds the membership since {since}; a change from {since + delay}")
+    reason = api.rotation_blocker(ctx, old, new)
+    if reason is not None:
+        raise CannotMove(f"cannot change keys now: {reason}")
+
+
+def _hand_over(ctx: CallContext, old: bytes, new: bytes, by: bytes) -> None:
+    RECOVERIES.delete(ctx, old)
+    api.move_member(ctx, old, new)
+    ctx.emit(KeyRotated, old=old, new=new, by=by)
+
+
+@calls.call(4, args=(("new", ACCOUNT),), weight=api.KEY_CHANGE_WORK)
+def rotate_key(ctx: CallContext, new: bytes) -> None:
+    """The member's key hands the membership, trust and history over to ``new`` (G1)."""
+    if RECOVERIES.get(ctx, ctx.signer) is not None:
+        raise RecoveryPending("a recovery of this key is pending: cancel it first")
+    _check_handover(ctx, ctx.signer, new)
+    _hand_over(ctx, ctx.signer, new, ctx.signer)
+
+
+@calls.call(5, args=(("member", ACCOUNT), ("new", ACCOUNT)), weight=MEMBER_WEIGHT)
+def start_recovery(ctx: CallContext, member: bytes, new: bytes) -> None:
+    """A registrar of the member's bioregion starts recovering a lost key (G1)."""
+    record = api.member(ctx, member)
+    if record is None:
+        raise NotMember("the account is not a member")
+    if not api.is_registrar(ctx, record["bioregion"], ctx.signer):
+        raise NotRegistrar(f"the signer is not a registrar of {record['bioregion']!r}")
+    if RECOVERIES.get(ctx, member) is not None:
+        raise RecoveryPending("a recovery of this member's key is already pending")
+    if new == member:
+        raise SameKey("the new key is the member's key")
+    if api.is_member(ctx, new):
+        raise KeyTaken("the new key already belongs to a member")
+    recovery = {"new": new, "registrar": ctx.signer, "started": ctx.block.time}
+    RECOVERIES.put(ctx, member, RECOVERY.wire(recovery))
+    completes = ctx.block.time + ctx.param("members", "recovery_delay")
+    ctx.emit(RecoveryStarted, member=member, new=new, registrar=ctx.signer, completes=completes)
+
+
+@calls.call(6, args=(), weight=MEMBER_WEIGHT)
+def cancel_recovery(ctx: CallContext) -> None:
+    """The member's key cancels a recovery of itself: it is not lost (G1)."""
+    if RECOVERIES.get(ctx, ctx.signer) is None:
+        raise NoRecovery("no recovery of this key is pending")
+    RECOVERIES.delete(ctx, ctx.signer)
+    ctx.emit(RecoveryCancelled, member=ctx.signer)
+
+
+@calls.call(7, args=(("member", ACCOUNT),), weight=api.KEY_CHANGE_WORK)
+def finish_recovery(ctx: CallContext, member: bytes) -> None:
+    """After ``recovery_delay``, anyone completes a registrar's recovery (G1)."""
+    raw = RECOVERIES.get(ctx, member)
+    if raw is None:
+        raise NoRecovery("no recovery of this member's key is pending")
+    recovery = RECOVERY.unwire(raw)
+    due = recovery["started"] + ctx.param("members", "recovery_delay")
+    if ctx.block.time < due:
+        raise TooSoon(f"the recovery completes at {due}; the old key may still cancel it")
+    _check_handover(ctx, member, recovery["new"])
+    _hand_over(ctx, member, recovery["new"], recovery["registrar"])

@@ -30,6 +30,31 @@ AttestationUsed: Final = errors.define(
     doc="the attestation already backs a membership: one person, one membership",
 )
 NotMember: Final = errors.define(6, "NotMember", rule="G1", doc="the account is not a member")
+SameKey: Final = errors.define(
+    8, "SameKey", rule="G1", doc="the new key is the key the member already has"
+)
+KeyTaken: Final = errors.define(
+    9, "KeyTaken", rule="G1", doc="the new key already belongs to a member"
+)
+TooSoon: Final = errors.define(
+    10,
+    "TooSoon",
+    rule="G1",
+    doc="the member changed keys less than recovery_delay ago, or the recovery's delay "
+    "has not passed",
+)
+CannotMove: Final = errors.define(
+    11,
+    "CannotMove",
+    rule="G1",
+    doc="what follows the person cannot move now (trust in use, a vote this round...)",
+)
+NoRecovery: Final = errors.define(
+    12, "NoRecovery", rule="G1", doc="no recovery of this member's key is pending"
+)
+RecoveryPending: Final = errors.define(
+    13, "RecoveryPending", rule="G1", doc="a recovery of this member's key is already pending"
+)
 RevokedThisRound: Final = errors.define(
     7,
     "RevokedThisRound",

@@ -15,6 +15,10 @@ so composite keys are fixed-width and sort by bioregion):
   until that round ends the attestation backs no *other* account, so one
   person cannot hold two voice-credit budgets in one round (G1, G2).
 * ``members/count``: the number of members (quorum's denominator, G5).
+* ``members/recovery/<account>``: a registrar's pending recovery of a
+  member whose key is lost: the new key, the registrar, when it started.
+* ``members/key_since/<account>``: when a member's key took over from an
+  earlier key of the same person (absent: the key they registered with).
 """
 
 from __future__ import annotations
@@ -38,6 +42,9 @@ MEMBER: Final = RecordType(
     ),
 )
 REVOCATION: Final = RecordType("revocation", (("round", U64), ("account", ACCOUNT)))
+RECOVERY: Final = RecordType(
+    "recovery", (("new", ACCOUNT), ("registrar", ACCOUNT), ("started", U64))
+)
 REGION_ACCOUNT_KEY: Final = FixedKey("bioregion_account", BIOREGION_LEN + 32)
 
 storage = StorageSet("members")
@@ -68,5 +75,19 @@ REVOKED: Final = storage.map(
     Optional(REVOCATION.record),
     default=None,
     doc="the round and account of an attestation's last revocation: no other account in that round",
+)
+RECOVERIES: Final = storage.map(
+    "recovery",
+    ACCOUNT_KEY,
+    Optional(RECOVERY.record),
+    default=None,
+    doc="a registrar's pending recovery of a member's lost key, by the member's key (G1)",
+)
+KEY_SINCE: Final = storage.map(
+    "key_since",
+    ACCOUNT_KEY,
+    U64,
+    default=0,
+    doc="when a member's key replaced an earlier key of the same person (G1)",
 )
 COUNT: Final = storage.value("count", U64, default=0, doc="number of members (G5's quorum base)")

@@ -122,6 +122,10 @@ PARAMS: Final[tuple[ParamDef, ...]] = (
        doc="time a consent proposal waits for an objection"),
     _p("funds", "removal_threshold", 7500, lo=5001, hi=10_000, unit="bps", rule="F6",
        doc="share of the other funders needed to remove a funder"),
+    # members (G1): key rotation and recovery
+    _p("members", "recovery_delay", 14 * DAY, localnet=60, lo=1, hi=YEAR, unit="s", rule="G1",
+       doc="a registrar's recovery of a lost key completes after this long unless the old key "
+       "cancels it; also the least time between two key changes of one person"),
     # trust
     _p("trust", "trust_initial", 1000, hi=10_000, unit="bps", rule="T1",
        doc="starting trust at a fund, as a share of its contribution C"),
@@ -229,6 +233,9 @@ def cross_check(values: Mapping[str, Mapping[str, int]]) -> list[str]:
     total = sum(health.values())
     if total != 10_000:
         problems.append(f"health weights must sum to 10000 bps, got {total}")
+    if values["members"]["recovery_delay"] < credit["resubmit_cooldown"]:
+        # a key change would otherwise let a borrower re-roll a draw sooner (C6)
+        problems.append("members.recovery_delay must be at least credit.resubmit_cooldown")
     system = values["system"]
     if system["max_extrinsic_bytes"] > system["max_block_bytes"]:
         problems.append("system.max_extrinsic_bytes must not exceed system.max_block_bytes")

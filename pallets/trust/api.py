@@ -38,7 +38,7 @@ from pallets.support.params import param
 from pallets.support.records import u32
 from pallets.support.wiring import Hook, Reader
 from pallets.trust.events import TrustChanged
-from pallets.trust.storage import IN_USE, TRUST
+from pallets.trust.storage import FUNDS_OF, IN_USE, MAX_FUNDS_MOVED, TRUST
 
 FederationSource = Callable[[StateReader, int, bytes], int]
 PersonCheck = Callable[[StateReader, bytes], bool]  # (state, account) -> a registered person?
@@ -103,6 +103,7 @@ def lower_trust(ctx: CallContext, fund_id: int, account: bytes, amount: int) -> 
 
 def _set(ctx: CallContext, fund_id: int, account: bytes, old: int, new: int, rule: str) -> None:
     TRUST.put(ctx, u32(fund_id) + account, new)
+    FUNDS_OF.put(ctx, account + u32(fund_id), True)
     ctx.emit(TrustChanged, fund=fund_id, account=account, old=old, new=new, rule=rule)
 
 
@@ -126,6 +127,7 @@ def reserve(ctx: CallContext, fund_id: int, account: bytes, amount: int) -> None
     if amount > available(ctx, fund_id, account):
         raise RuntimeFault(f"T5: reserving {amount} beyond the available trust")
     IN_USE.put(ctx, u32(fund_id) + account, in_use(ctx, fund_id, account) + amount)
+    FUNDS_OF.put(ctx, account + u32(fund_id), True)
 
 
 def release(ctx: CallContext, fund_id: int, account: bytes, amount: int) -> None:
@@ -148,6 +150,52 @@ def release_stakes(ctx: CallContext, fund_id: int, stakes: list[list[Any]]) -> N
     """Release every ``[account, amount]`` stake."""
     for account, amount in stakes:
         release(ctx, fund_id, account, amount)
+
+
+# ---------------------------------------------------------------- G1, a person's new key
+
+
+def funds_of(state: StateReader, account: bytes) -> list[int]:
+    """The funds where the account has a stored index or trust in use, at most 65."""
+    prefix = FUNDS_OF.prefix + account
+    found = []
+    for key, _ in state.iterate(prefix):
+        found.append(int.from_bytes(key[-4:], "big"))
+        if len(found) > MAX_FUNDS_MOVED:
+            break
+    return found
+
+
+def rotation_blocker(state: Reader, old: bytes, new: bytes) -> str | None:
+    """Why ``old``'s trust cannot move to ``new`` now (G1), or None.
+
+    Open requests and loans name the key that signed them, so a key with
+    trust in use keeps it until those stakes are released (either key); and
+    one key change moves at most MAX_FUNDS_MOVED funds' trust.
+    """
+    funds = funds_of(state, old)
+    if len(funds) > MAX_FUNDS_MOVED:
+        return f"trust is recorded at more than {MAX_FUNDS_MOVED} funds"
+    for key, label in ((old, "the key"), (new, "the new key")):
+        busy = [f for f in funds_of(state, key) if in_use(state, f, key) > 0]
+        if busy:
+            return f"{label} has trust in use at fund {busy[0]} (an open request or loan, T5)"
+    return None
+
+
+def move_trust(ctx: CallContext, old: bytes, new: bytes) -> None:
+    """G1: the person's recorded trust at every fund follows them from ``old`` to ``new``.
+
+    Called after ``rotation_blocker`` said yes: nothing is in use. An index
+    ``new`` already had (a bare key earned nothing it could keep) is replaced.
+    """
+    for fund_id in funds_of(ctx, old):
+        stored = TRUST.get(ctx, u32(fund_id) + old)
+        TRUST.delete(ctx, u32(fund_id) + old)
+        FUNDS_OF.delete(ctx, old + u32(fund_id))
+        if stored is not None:
+            TRUST.put(ctx, u32(fund_id) + new, stored)
+            FUNDS_OF.put(ctx, new + u32(fund_id), True)
 
 
 def exposure(brought: int, principal: int, outstanding: int) -> int:

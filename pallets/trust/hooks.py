@@ -8,7 +8,7 @@ from ledger.codec import CodecError
 from pallets.support.declare import Hooks
 from pallets.support.wiring import Reader
 from pallets.trust.api import trust_of
-from pallets.trust.storage import IN_USE, TRUST
+from pallets.trust.storage import FUNDS_OF, IN_USE, TRUST
 
 
 def try_state(state: Reader) -> list[str]:
@@ -25,6 +25,20 @@ def try_state(state: Reader) -> list[str]:
         elif value < 0:
             problems.append(f"I2: trust index {where} is negative ({value})")
     problems.extend(_exposure_problems(state))
+    problems.extend(_index_problems(state))
+    return problems
+
+
+def _index_problems(state: Reader) -> list[str]:
+    """Every stored index and trust in use is in ``funds_of`` (what a key change moves, G1)."""
+    problems = []
+    for item in (TRUST, IN_USE):
+        cut = len(item.prefix)
+        for key, _ in state.iterate(item.prefix):
+            fund, account = key[cut : cut + 4], key[cut + 4 :]
+            if not FUNDS_OF.get(state, account + fund):
+                where = f"fund {int.from_bytes(fund, 'big')} account 0x{account.hex()}"
+                problems.append(f"G1: {where} has trust recorded but no funds_of entry")
     return problems
 
 

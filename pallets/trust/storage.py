@@ -7,13 +7,17 @@ index that fell to zero (T4) is not confused with a new one.
 ``trust/in_use/<fund u32><account>`` is the trust of the account in use at
 the fund (T5): the sum of its stakes in open requests and in the
 outstanding principal of open loans; absent means none.
+
+``trust/funds_of/<account><fund u32>`` indexes the funds where an account
+has a stored index or trust in use, so that a person's trust can follow them
+to a new key (G1 key rotation) without walking every fund.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-from pallets.support.argtypes import ACCOUNT, AMOUNT, Optional, Record
+from pallets.support.argtypes import ACCOUNT, AMOUNT, BOOL, Optional, Record
 from pallets.support.storage import FixedKey, StorageSet
 
 storage = StorageSet("trust")
@@ -32,6 +36,16 @@ IN_USE: Final = storage.map(
     default=0,
     doc="trust of an account in use at a fund: its stakes in open requests and loans (T5)",
 )
+
+FUNDS_OF: Final = storage.map(
+    "funds_of",
+    FixedKey("account_fund", 32 + 4),
+    BOOL,
+    default=False,
+    doc="funds where an account has a stored trust index or trust in use (index, G1)",
+)
+# A key change moves at most this many funds' trust (the rotation's weight bounds it).
+MAX_FUNDS_MOVED: Final = 64
 
 # What one party has at stake in a request or loan: the trust it brought (C3, C6).
 STAKE: Final = Record("stake", (("account", ACCOUNT), ("amount", AMOUNT)))
