@@ -226,3 +226,31 @@ def test_pallets_reach_each_other_through_their_api() -> None:
                 found.add((room, f"{parts[1]}.{parts[2]}"))
     assert found <= NON_API_IMPORTS, f"new non-api imports: {sorted(found - NON_API_IMPORTS)}"
     assert found == NON_API_IMPORTS, f"fixed, drop from the list: {sorted(NON_API_IMPORTS - found)}"
+
+
+# node/ in rooms (DESIGN.md §2): the daemon runs alone; audit and testing build on
+# the daemon's chain; the CLI and the oracle feeder are clients that may use all.
+NODE_DIR = ROOT / "node"
+NODE_ROOMS = {
+    "daemon": {"daemon"},
+    "audit": {"audit", "daemon"},
+    "testing": {"testing", "daemon"},
+    "oracle": {"oracle", "daemon", "cli"},  # its command group uses node.cli.common
+    "cli": {"cli", "daemon", "audit", "oracle", "testing"},  # localnet: testing.procs
+}
+
+
+def test_node_rooms_import_only_what_they_build_on() -> None:
+    rooms = {p.name for p in NODE_DIR.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    assert rooms == set(NODE_ROOMS), f"node/ rooms changed: {sorted(rooms)}"
+    loose = sorted(p.name for p in NODE_DIR.glob("*.py") if p.name != "__init__.py")
+    assert loose == [], f"node/ modules outside a room: {loose}"
+    problems = []
+    for room, allowed in NODE_ROOMS.items():
+        for path in sorted((NODE_DIR / room).rglob("*.py")):
+            for module, line, _ in _module_imports(path):
+                parts = module.split(".")
+                room_of = parts[1] if parts[0] == "node" and len(parts) > 1 else None
+                if room_of in NODE_ROOMS and room_of not in allowed:
+                    problems.append(f"{path.relative_to(ROOT)}:{line} imports {module}")
+    assert not problems, "\n".join(problems)
