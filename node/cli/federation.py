@@ -14,7 +14,7 @@ funders propose the same on their side), ``leave`` (propose ending an
 agreement), ``split`` (link open requests as one credit). Proposals pass by
 consent (F8): object with ``credichain fund object``.
 
-Queries (node/rpc_federation.py): ``show FUND [--partner P]``, ``list``,
+Queries (pallets/federation/queries.py): ``show FUND [--partner P]``, ``list``,
 ``debts [--fund F]``, ``loss LOAN``, ``split-of REQUEST``.
 """
 

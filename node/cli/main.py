@@ -22,6 +22,7 @@ from node.cli.loan import loan_app
 from node.cli.localnet import localnet_command
 from node.cli.members import members_app  # G1
 from node.cli.node import app as node_app
+from node.cli.query import query_app
 from node.cli.wallet import app as wallet_app
 from node.oracle.cli import app as oracle_app
 
@@ -44,6 +45,7 @@ app.add_typer(commons_app, name="commons", help="The commons pool, redistributio
 app.add_typer(oracle_app, name="oracle", help="Run the health oracle feeder.")
 app.add_typer(gov_app, name="gov", help="Governance: propose, vote quadratically, tallies.")
 app.add_typer(members_app, name="members", help="Governance members and their registrars.")
+app.add_typer(query_app, name="query", help="Every query the runtime declares, by name.")
 app.command("localnet")(localnet_command)
 app.command("replay")(replay_command)
 app.command("export")(export_command)

@@ -8,6 +8,7 @@ fake backend, with the methods generated from ``RUNTIME``'s declarations.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any, Final
 
@@ -136,3 +137,48 @@ def test_two_pallets_cannot_declare_one_query() -> None:
     clash = Pallet(name="twin", index=91, doc="test", queries=tuple(twin.defs))
     with pytest.raises(RuntimeFault, match="probe_getNote is declared by both probe and twin"):
         PalletRegistry((*construct.PALLETS, PALLET, clash), wiring=construct.WIRING)
+
+
+def test_the_cli_reaches_the_query_from_its_declaration(
+    live: LiveServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """``credichain query`` lists and runs it: no command was written for it."""
+    from typer.testing import CliRunner
+
+    from node.cli import common
+    from node.cli.query import query_app
+
+    monkeypatch.setattr(construct, "PALLETS", (*construct.PALLETS, PALLET))  # the one line
+    common.runtime.cache_clear()
+    try:
+        runner = CliRunner()
+        options = ["--rpc", live.url, "--keystore", str(tmp_path)]
+
+        def run(*args: str) -> Any:
+            return runner.invoke(query_app, [*options, *args])
+
+        listed = run("list", "--json")
+        assert listed.exit_code == 0, listed.output
+        rows = {row["method"]: row for row in json.loads(listed.stdout)}
+        assert rows["probe_getNote"]["arguments"] == "address:account pad?:u32"
+        alice = encode_address(ALICE.public, "cc")
+        got = runner.invoke(
+            query_app, [*options, "get", "probe_getNote", f"address={alice}", "pad=1", "--json"]
+        )
+        assert got.exit_code == 0, got.output
+        assert json.loads(got.stdout) == {
+            "owner": alice,
+            "note": "hello",
+            "length": 6,
+            "deposit": str(DEPOSIT),
+        }
+        bad = run("get", "probe_getNote", "pad=x")
+        assert bad.exit_code == 1 and "pad: 'x' is not an integer" in bad.output
+        unknown = runner.invoke(
+            query_app, [*options, "get", "probe_getNote", f"address={alice}", "color=1"]
+        )
+        assert unknown.exit_code == 1 and "takes no argument 'color'" in unknown.output
+        missing = run("get", "probe_getNote")
+        assert missing.exit_code == 1 and "needs address" in missing.output
+    finally:
+        common.runtime.cache_clear()
