@@ -56,8 +56,9 @@ import trio
 from rpc import errors
 from rpc.backend import RpcBackend
 from rpc.config import RpcConfig
-from rpc.dispatch import Dispatcher, dumps, error_reply
+from rpc.dispatch import Dispatcher, error_reply
 from rpc.errors import RpcError
+from rpc.jsonio import dumps
 from rpc.limits import BucketTable, ConnectionGate, RateLimit, TokenBucket
 from rpc.registry import MethodRegistry
 from rpc.subscriptions import Session

@@ -39,7 +39,6 @@ event loop is shared with consensus, so
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any, Final
 
@@ -50,6 +49,7 @@ from rpc import errors
 from rpc.backend import ExtrinsicRejected, RpcBackend
 from rpc.config import RpcConfig
 from rpc.errors import RpcError
+from rpc.jsonio import dumps, loads
 from rpc.limits import RateLimit
 from rpc.registry import CallContext, Method, MethodRegistry, RawJson, call_handler, parse_params
 from rpc.subscriptions import Session
@@ -65,21 +65,6 @@ THREAD_JSON_BYTES = 64 << 10
 REPLY_BYTES_PER_UNIT: Final = 1024
 REFUSED_COST: Final = 1
 TARPIT_MAX_S: Final = 1.0
-
-_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-
-
-def dumps(value: Any) -> str:
-    return _encoder.encode(value)
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def loads(text: str | bytes) -> Any:
-    """Strict JSON: NaN and Infinity are refused like any other non-JSON."""
-    return json.loads(text, parse_constant=_refuse_constant)
 
 
 def error_reply(request_id: Any, error: RpcError) -> str:

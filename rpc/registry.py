@@ -40,7 +40,7 @@ import inspect
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
@@ -49,9 +49,8 @@ from rpc.backend import RpcBackend, StateUnavailable
 from rpc.config import RpcConfig
 from rpc.encoding import Hash, hex0x
 from rpc.errors import INVALID_PARAMS, RpcError, invalid_params
-
-if TYPE_CHECKING:
-    from rpc.subscriptions import Session
+from rpc.jsonio import dumps
+from rpc.subscriptions import Session
 
 METHOD_NAME: Final = re.compile(r"^[a-z][a-zA-Z0-9]*_[a-z][a-zA-Z0-9]*$")
 OPENRPC_VERSION: Final = "1.2.6"
@@ -123,8 +122,6 @@ class MethodRegistry:
         """``build()`` serialized once per ``key``; later calls return the same object."""
         found = self._cache.get(key)
         if found is None:
-            from rpc.dispatch import dumps  # late: dispatch imports this module
-
             found = self._cache[key] = RawJson(dumps(build()))
         return found
 

@@ -45,6 +45,7 @@ import trio
 
 from rpc import errors
 from rpc.backend import ChainEvent, Lagged
+from rpc.jsonio import dumps
 
 log = structlog.get_logger("rpc.subscriptions")
 
@@ -55,8 +56,6 @@ _ids = itertools.count(1)
 
 
 def _encode_error(method: str, sub_id: str, code: int, message: str, data: str) -> str:
-    from rpc.dispatch import dumps
-
     error = {"code": code, "message": message, "data": data}
     return dumps(
         {"jsonrpc": "2.0", "method": method, "params": {"subscription": sub_id, "error": error}}
@@ -64,8 +63,6 @@ def _encode_error(method: str, sub_id: str, code: int, message: str, data: str) 
 
 
 def _encode_notification(method: str, sub_id: str, result: Any) -> str:
-    from rpc.dispatch import dumps  # late: dispatch imports this module
-
     return dumps(
         {"jsonrpc": "2.0", "method": method, "params": {"subscription": sub_id, "result": result}}
     )

@@ -12,15 +12,13 @@ from __future__ import annotations
 import tomllib
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-if TYPE_CHECKING:
-    from rpc.config import RpcConfig
-
 from p2p.config import P2PConfig
+from rpc.config import RpcConfig
 
 
 class ConfigError(ValueError):
@@ -130,8 +128,6 @@ class RpcSection(BaseModel):
 
     def server_config(self) -> RpcConfig:
         """The ``RpcConfig`` the node's RPC server runs with (every field of this section)."""
-        from rpc.config import RpcConfig
-
         fields = self.model_dump(exclude={"enabled", "listen", "cors_origins"})
         return RpcConfig.from_listen(self.listen, cors_origins=tuple(self.cors_origins), **fields)
 
