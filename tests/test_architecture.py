@@ -262,3 +262,46 @@ def test_node_rooms_import_only_what_they_build_on() -> None:
                 if room_of in NODE_ROOMS and room_of not in allowed:
                     problems.append(f"{path.relative_to(ROOT)}:{line} imports {module}")
     assert not problems, "\n".join(problems)
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def test_no_module_import_cycles_in_the_core_packages() -> None:
+    """Module by module (not only package by package), the core imports form no cycle."""
+    paths = {
+        _module_name(path): path
+        for package in [*sorted(ALLOWED), "node"]
+        for path in (ROOT / package).rglob("*.py")
+    }
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        targets = set()
+        for module, line, top in _module_imports(path):
+            if not top or _under_type_checking(path, line):
+                continue
+            # "from pkg import mod" names pkg.mod; "from mod import name" names mod
+            target = module if module in paths else module.rpartition(".")[0]
+            if target in paths and target != name:
+                targets.add(target)
+        graph[name] = targets
+    state: dict[str, str] = {}
+    cycles: list[str] = []
+
+    def visit(node: str, trail: list[str]) -> None:
+        if state.get(node) == "done":
+            return
+        if state.get(node) == "open":
+            cycles.append(" -> ".join([*trail[trail.index(node) :], node]))
+            return
+        state[node] = "open"
+        for nxt in sorted(graph[node]):
+            visit(nxt, [*trail, node])
+        state[node] = "done"
+
+    for node in sorted(graph):
+        visit(node, [])
+    assert len(graph) > 200  # the walk saw the tree
+    assert not cycles, "\n".join(cycles)
