@@ -57,6 +57,8 @@ export interface Column<T> {
   title: string;
   cell: (row: T) => Child;
   numeric?: boolean;
+  /** Names the column's cells (`data-key`) for tests. */
+  key?: string;
 }
 
 /** A table with a caption, header cells scoped to columns, horizontal scroll on phones. */
@@ -73,7 +75,7 @@ export function table<T>(caption: string, columns: Array<Column<T>>, rows: T[], 
       h(
         "tbody",
         null,
-        rows.map((row) => h("tr", null, columns.map((c) => h("td", { class: c.numeric ? "num" : null }, c.cell(row))))),
+        rows.map((row) => h("tr", null, columns.map((c) => h("td", { class: c.numeric ? "num" : null, "data-key": c.key ?? null }, c.cell(row))))),
       ),
     ),
   );

@@ -43,6 +43,8 @@ interface Subscription {
 }
 
 const CALL_TIMEOUT_MS = 20_000;
+/** Calls per JSON-RPC batch: the node's default `rpc.max_batch` is 100. */
+export const MAX_BATCH = 100;
 
 export class Rpc {
   private socket: WebSocket | null = null;
@@ -124,8 +126,20 @@ export class Rpc {
     return this.has(method) ? this.send<T>(method, params) : null;
   }
 
-  /** Several calls in one JSON-RPC batch; each entry is a result or an Error. */
+  /**
+   * Several calls in JSON-RPC batches; each entry is a result or an Error.
+   * Batches hold at most MAX_BATCH calls (the node refuses a larger one whole),
+   * sent one after the other.
+   */
   async batch<T = Json>(calls: Array<[string, Params]>): Promise<Array<T | Error>> {
+    const out: Array<T | Error> = [];
+    for (let start = 0; start < calls.length; start += MAX_BATCH) {
+      out.push(...(await this.batchOnce<T>(calls.slice(start, start + MAX_BATCH))));
+    }
+    return out;
+  }
+
+  private async batchOnce<T>(calls: Array<[string, Params]>): Promise<Array<T | Error>> {
     if (calls.length === 0) return [];
     await this.connect();
     const ids: number[] = [];
@@ -242,6 +256,11 @@ export class Rpc {
     if (reply.error !== undefined) call.reject(new RpcError(reply.error.code, reply.error.message, reply.error.data));
     else call.resolve(reply.result ?? null);
   }
+}
+
+/** Query parameters read at block `at` (a hash: the state after it) when known, else at the best block. */
+export function withAt(params: Json[], at: string | null | undefined): Json[] {
+  return at ? [...params, at] : params;
 }
 
 /** The node that served this page, or the one named by `?node=ws://host:port`. */

@@ -5,7 +5,9 @@
 //   node tests/e2e.mjs expected.json
 //
 // Debian's chromium (/usr/bin/chromium) is driven by playwright-core with a
-// fresh profile. Checks: the fund page's figures equal funds_report, Lucía's
+// fresh profile. Checks: the fund page's figures equal funds_report, each
+// funder's and borrower's trust, trust in use and available trust equal
+// trust_get (some funder's in use is not zero after the approval), Lucía's
 // credit shows its drawn reviewers, seed and schedule, the loan shows its
 // payment, the bioregion page shows the chain's health score, medians and
 // history charts, a new block appears on the chain page without a reload, the
@@ -49,6 +51,31 @@ async function figure(page, section, key) {
   await locator.waitFor({ timeout: 15_000 });
   return locator.getAttribute("value");
 }
+
+/** Each row of a table of people with their trust: address → [trust, in use, available] as shown. */
+async function trustRows(page, section) {
+  return page.$$eval(`#${section} tbody tr`, (trs) =>
+    trs.map((tr) => [
+      tr.querySelector("td:first-child a")?.dataset.address,
+      ["trust", "in-use", "available"].map((key) => tr.querySelector(`td[data-key="${key}"] data`)?.getAttribute("value") ?? null),
+    ]),
+  );
+}
+
+/** The rows show trust_get's figures for exactly the expected accounts. */
+function checkTrust(rows, expected, where) {
+  const shown = Object.fromEntries(rows);
+  check(
+    JSON.stringify(Object.keys(shown).sort()) === JSON.stringify(Object.keys(expected).sort()),
+    `${where} lists ${Object.keys(shown)}, expected ${Object.keys(expected)}`,
+  );
+  for (const [address, view] of Object.entries(expected)) {
+    const want = [view.trust, view.in_use, view.available];
+    check(JSON.stringify(shown[address]) === JSON.stringify(want), `${where}: ${address} shows trust/in use/available ${shown[address]}, trust_get says ${want}`);
+  }
+}
+
+const sum = (views, key) => String(Object.values(views).reduce((total, v) => total + BigInt(v[key]), 0n));
 
 async function shot(page, name, fullPage = true) {
   await page.screenshot({ path: join(shots, `${name}.png`), fullPage });
@@ -107,6 +134,23 @@ async function fundPage(page) {
   await page.locator("#funders tbody tr").first().waitFor();
   const funders = await page.locator("#funders tbody tr").count();
   check(funders === r.funders, `fund page lists ${funders} funders, funds_report says ${r.funders}`);
+  // Each funder's trust, trust in use and available trust (trust_get), and their sums.
+  await page.locator('#funders tbody td[data-key="available"] data').first().waitFor();
+  const funderRows = await trustRows(page, "funders");
+  checkTrust(funderRows, config.funders_trust, "the funders table");
+  const engaged = funderRows.filter(([, figures]) => BigInt(figures[1]) > 0n);
+  check(engaged.length > 0, `no funder shows trust in use after the approval: ${JSON.stringify(funderRows)}`);
+  for (const [key, field] of [["funders-trust", "trust"], ["funders-in-use", "in_use"], ["funders-available", "available"]]) {
+    const value = await figure(page, "funders", key);
+    check(value === sum(config.funders_trust, field), `the funders' ${field} sums to ${value}, trust_get says ${sum(config.funders_trust, field)}`);
+  }
+  const [address, [trust, inUse, available]] = engaged[0];
+  log(`fund page: funder ${address.slice(0, 12)}… trust ${trust}, in use ${inUse}, available ${available}; ${engaged.length} of ${funders} funders have trust in use`);
+  await page.locator('#borrowers tbody td[data-key="in-use"] data').first().waitFor({ timeout: 15_000 });
+  const borrowerRows = await trustRows(page, "borrowers");
+  checkTrust(borrowerRows, config.borrowers_trust, "the borrowers table");
+  check(borrowerRows.every(([, figures]) => BigInt(figures[1]) > 0n), `a borrower of the open loan shows no trust in use: ${JSON.stringify(borrowerRows)}`);
+  log(`fund page: ${borrowerRows.length} borrowers of the open loan with their trust, in use and available as trust_get says`);
   await page.locator("#loans tbody tr").first().waitFor({ timeout: 15_000 });
   const cashText = await page.locator('#books [data-key="cash"] dd').innerText();
   log(`fund page: cash ${cashText}, outstanding/size/utilization/PAR equal funds_report; ${funders} funders`);
@@ -180,11 +224,18 @@ async function accountPage(page) {
   await visit(page, `/account/${config.lucia}`, '#balance [data-key="free"] data');
   const free = await figure(page, "balance", "free");
   check(free === config.lucia_balance, `Lucía's balance shows ${free}, the chain has ${config.lucia_balance}`);
-  const trust = await page.locator("#trust tbody tr td:nth-child(2) data").first().getAttribute("value");
-  check(trust === config.lucia_trust, `Lucía's trust shows ${trust}, trust_get says ${config.lucia_trust}`);
+  await page.locator('#trust tbody td[data-key="available"] data').first().waitFor();
+  const fundRow = page.locator(`#trust tbody tr:has(a[href="#/fund/${config.fund}"])`);
+  const shownTrust = [];
+  for (const key of ["trust", "in-use", "available"]) shownTrust.push(await fundRow.locator(`td[data-key="${key}"] data`).first().getAttribute("value"));
+  const lucia = config.borrowers_trust[config.lucia];
+  const wantTrust = [lucia.trust, lucia.in_use, lucia.available];
+  check(shownTrust[0] === config.lucia_trust, `Lucía's trust shows ${shownTrust[0]}, trust_get says ${config.lucia_trust}`);
+  check(JSON.stringify(shownTrust) === JSON.stringify(wantTrust), `Lucía's trust/in use/available show ${shownTrust}, trust_get says ${wantTrust}`);
+  check(BigInt(shownTrust[1]) > 0n, `Lucía's trust in use reads ${shownTrust[1]} while her loan is open`);
   const role = await page.locator("#credits tbody tr td:nth-child(2)").first().innerText();
   check(role === "borrower", `Lucía's credit should be listed with the role borrower, reads ${role}`);
-  log(`account page: Lucía's balance and trust equal the chain's; her credit is listed`);
+  log(`account page: Lucía's balance and trust (${shownTrust.join(" / ")}: trust / in use / available) equal the chain's; her credit is listed`);
   await shot(page, "12-account-lucia");
 }
 

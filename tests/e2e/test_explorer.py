@@ -7,8 +7,10 @@ with Ana and Ben, reviewers drawn, approval, the loan and a payment). What
 the chain then says over RPC (``funds_report``, the drawn reviewers and
 seed, ``loans_schedule``...) is written to a JSON file, and
 ``explorer/tests/e2e.mjs`` drives Debian's Chromium with playwright-core to
-check that the pages show exactly that, that a new block appears without a
-reload, and that the pages fit a 375 px phone screen. Screenshots are kept
+check that the pages show exactly that (among it every funder's and
+borrower's trust, trust in use and available trust at the fund, read with
+``trust_get``), that a new block appears without a reload, and that the
+pages fit a 375 px phone screen. Screenshots are kept
 in the test's temporary directory and copied to ``explorer/test-artifacts/``
 (git-ignored).
 
@@ -94,6 +96,8 @@ def test_explorer_shows_the_fedicredits_example_live(tmp_path: Path) -> None:
             "lucia": demo.borrowers["lucia"],
             "lucia_balance": str(client.free_balance(demo.borrowers["lucia"])),
             "lucia_trust": client.call("trust_get", demo.fund, demo.borrowers["lucia"])["trust"],
+            "funders_trust": _trust(client, demo.fund, demo.funders),
+            "borrowers_trust": _trust(client, demo.fund, list(demo.borrowers.values())),
             "bioregion": REGION,
             "health": health,
             "health_history": client.call("health_history", REGION),
@@ -121,6 +125,14 @@ def test_explorer_shows_the_fedicredits_example_live(tmp_path: Path) -> None:
         assert "02-fund.png" in shots and "09-fund-phone-375.png" in shots, shots
     finally:
         cluster.stop()
+
+
+def _trust(client: RpcClient, fund: int, accounts: list[str]) -> dict[str, dict[str, str]]:
+    """trust_get for each account (T1-T5); after the approval the reviewers' and
+    the borrowers' trust is in use, so the explorer must show non-zero figures."""
+    views = {a: client.call("trust_get", fund, a) for a in accounts}
+    assert any(int(v["in_use"]) > 0 for v in views.values()), views
+    return views
 
 
 def _param(client: RpcClient, section: str, name: str) -> int:

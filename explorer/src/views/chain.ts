@@ -1,5 +1,6 @@
 // The chain: latest blocks (live), one block, one extrinsic with its receipt
-// and events, one account with its balance, trust and credits.
+// and events, one account with its balance, trust at each fund (trust, in
+// use, available) and credits.
 
 import { blake2b } from "@noble/hashes/blake2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
@@ -8,6 +9,7 @@ import { callArgs, decodeExtrinsic, eventFields, type DecodedExtrinsic } from ".
 import { badge, facts, h, link, loading, notice, replace, section, table, type Child } from "../dom";
 import { account, amount, blockLink, chain, extrinsicLink, hashText, isAddress, when } from "../format";
 import type { Json } from "../rpc";
+import { accountTrustCalls, FUNDS_PER_PAGE, nextPage, trustColumns, trustOf, type TrustView } from "../trust";
 
 const EMPTY_ROOT = "0x" + bytesToHex(blake2b(new Uint8Array(0), { dkLen: 32 }));
 const LATEST = 12;
@@ -318,8 +320,50 @@ export async function accountPage(view: View, address: string): Promise<void> {
     ["funds_list", []],
   ]);
   const fundList = funds instanceof Error ? [] : (funds as unknown as FundBrief[]);
-  const trust = await rpc.batch<{ trust: string; local: string }>(fundList.map((f) => ["trust_get", [f.id, address]]));
   const member = await rpc.optional<Json>("members_get", [address]);
+  const trustBody = h("div");
+  const trustRows: Array<{ f: FundBrief; t: TrustView | null }> = [];
+  // One trust_get per fund, FUNDS_PER_PAGE funds at a time: a chain may have many funds.
+  const showMore = async (focusNext = false): Promise<void> => {
+    const page = nextPage(fundList, trustRows.length);
+    const at = latestHead?.hash ?? null;
+    const answers = await rpc.batch(accountTrustCalls(page.map((f) => f.id), address, at));
+    if (!view.current()) return;
+    trustRows.push(...page.map((f, i) => ({ f, t: trustOf(answers[i]) })));
+    const left = fundList.length - trustRows.length;
+    const more =
+      left === 0
+        ? null
+        : h(
+            "button",
+            {
+              type: "button",
+              class: "more",
+              onclick: (event: Event) => {
+                const button = event.currentTarget as HTMLButtonElement;
+                button.disabled = true;
+                showMore(true).catch(() => {
+                  button.disabled = false;
+                });
+              },
+            },
+            `Show trust in the next ${Math.min(left, FUNDS_PER_PAGE)} funds`,
+          );
+    replace(
+      trustBody,
+      table(
+        "Trust by fund: trust (T1–T4), in use (T5) and available",
+        [{ title: "Fund", cell: (r) => h("a", { href: `#/fund/${r.f.id}` }, r.f.name) }, ...trustColumns<{ f: FundBrief; t: TrustView | null }>((r) => r.t)],
+        trustRows,
+        "no funds on this chain.",
+      ),
+      fundList.length > FUNDS_PER_PAGE ? h("p", { class: "hint", role: "status" }, `${trustRows.length} of ${fundList.length} funds shown.`) : null,
+      more,
+    );
+    // Keyboard users stay where they were: on the button, or on the table when all is shown.
+    if (focusNext) (more ?? trustBody.querySelector<HTMLElement>(".scroll"))?.focus();
+  };
+  await showMore();
   replace(
     main,
     h("h1", null, "Account"),
@@ -332,19 +376,7 @@ export async function accountPage(view: View, address: string): Promise<void> {
         ["Extrinsics sent (next nonce)", nonce instanceof Error ? "–" : String(nonce), "nonce"],
       ]),
     ),
-    section(
-      "Trust in each fund",
-      "trust",
-      table(
-        "Trust index by fund (T1–T4)",
-        [
-          { title: "Fund", cell: (r) => h("a", { href: `#/fund/${r.f.id}` }, r.f.name) },
-          { title: "Trust", numeric: true, cell: (r) => (r.t instanceof Error ? "–" : amount(r.t.trust)) },
-        ],
-        fundList.map((f, i) => ({ f, t: trust[i] as { trust: string } | Error })),
-        "no funds on this chain.",
-      ),
-    ),
+    section("Trust in each fund", "trust", trustBody),
     section("Credits", "credits", await creditsOf(view, fundList, address)),
     !rpc.has("members_get")
       ? null

@@ -1,12 +1,15 @@
 // Community funds (FediCredits): the list, and one fund's books as its funders
 // and borrowers read them: cash, outstanding, utilization against the hard
-// limit (C4), portfolio at risk, funders, exits, requests and loans.
+// limit (C4), portfolio at risk, funders and borrowers with their trust at
+// the fund (trust, in use, available: T1–T5), exits, requests and loans.
 
-import { focusHeading, type View } from "../app";
+import { focusHeading, latestHead, type View } from "../app";
 import { chainParam } from "../chaindata";
 import { badge, facts, h, link, replace, section, table, type Child, type Tone } from "../dom";
 import { account, amount, bpsData, knownNames, percent, when, words } from "../format";
 import { liveSection, withoutTime } from "../live";
+import { withAt } from "../rpc";
+import { distinctAccounts, trustCalls, trustColumns, trustOf, trustSummary, type TrustView } from "../trust";
 
 export interface FundBrief {
   id: number;
@@ -18,7 +21,7 @@ export interface FundBrief {
   size: string;
 }
 
-interface Funder {
+export interface Funder {
   account: string;
   joined: number;
   paid: string;
@@ -87,6 +90,7 @@ export interface Loan {
   late: boolean;
   days_late: number;
   owed_now: string;
+  borrowers: string[];
   [key: string]: unknown;
 }
 
@@ -245,12 +249,14 @@ export async function fundPage(view: View, id: string): Promise<void> {
   const riskBody = h("div");
   const fundersBody = h("div");
   const requestsBody = h("div");
+  const borrowersBody = h("div");
   const loansBody = h("div");
   main.append(
     section("Books", "books", booksBody),
     section("Portfolio at risk", "par", riskBody),
     section("Funders", "funders", fundersBody),
     section("Credit requests", "requests", requestsBody),
+    section("Borrowers with open loans", "borrowers", borrowersBody),
     section("Loans", "loans", loansBody),
   );
   await liveSection(
@@ -268,11 +274,13 @@ export async function fundPage(view: View, id: string): Promise<void> {
     view,
     fundersBody,
     async () => {
-      const current = await rpc.call<Fund>("funds_get", [fundId]);
-      const trust = await rpc.batch<{ trust: string }>(current.funder_list.map((f) => ["trust_get", [fundId, f.account]]));
-      return current.funder_list.map((f, i) => ({ f, trust: trust[i] }));
+      // The funder list and every funder's trust at one block (T5 moves with each request).
+      const at = latestHead?.hash ?? null;
+      const current = await rpc.call<Fund>("funds_get", withAt([fundId], at));
+      const answers = await rpc.batch(trustCalls(fundId, current.funder_list.map((f) => f.account), at));
+      return current.funder_list.map((f, i) => ({ f, trust: trustOf(answers[i]) }));
     },
-    (rows) =>
+    (rows) => [
       table(
         `Funders of ${fund.name}`,
         [
@@ -280,25 +288,60 @@ export async function fundPage(view: View, id: string): Promise<void> {
           { title: "Status", cell: (r) => funderStatus(r.f) },
           { title: "Joined", cell: (r) => when(r.f.joined) },
           { title: "Paid in", numeric: true, cell: (r) => amount(r.f.paid) },
-          { title: "Trust", numeric: true, cell: (r) => (r.trust instanceof Error || r.trust === undefined ? "–" : amount(r.trust.trust)) },
+          ...trustColumns<{ f: Funder; trust: TrustView | null }>((r) => r.trust),
         ],
         rows,
         "None yet.",
         false,
       ),
+      rows.length === 0 ? null : trustSummary("funders", rows.map((r) => r.trust), "funders"),
+      rows.length === 0 ? null : trustHint(),
+    ],
   );
   const requests = await liveSection(view, requestsBody, () => rpc.call<RequestBrief[]>("credit_listRequests", [fundId]), (list) => requestTable(list));
   const loanIds = requests.filter((r) => r.status === "approved").map((r) => r.id);
+  // Loans are read once per block for both sections below.
+  let loansFor: { at: string | null; loans: Promise<Loan[]> } | null = null;
+  const loansAt = (at: string | null): Promise<Loan[]> => {
+    if (loansFor === null || loansFor.at !== at || at === null) {
+      const loans = (async () => {
+        const ids = (await rpc.call<RequestBrief[]>("credit_listRequests", withAt([fundId, "approved"], at))).map((r) => r.id);
+        const found = await rpc.batch<Loan | null>((ids.length ? ids : loanIds).map((loanId) => ["loans_get", withAt([loanId], at)]));
+        return found.filter((l): l is Loan => l !== null && !(l instanceof Error));
+      })();
+      loansFor = { at, loans };
+    }
+    return loansFor.loans;
+  };
   await liveSection(
     view,
-    loansBody,
+    borrowersBody,
     async () => {
-      const ids = (await rpc.call<RequestBrief[]>("credit_listRequests", [fundId, "approved"])).map((r) => r.id);
-      const loans = await rpc.batch<Loan | null>((ids.length ? ids : loanIds).map((loanId) => ["loans_get", [loanId]]));
-      return loans.filter((l): l is Loan => l !== null && !(l instanceof Error));
+      const at = latestHead?.hash ?? null;
+      const open = (await loansAt(at)).filter((l) => l.status === "active");
+      const { accounts, more } = distinctAccounts(open.map((l) => l.borrowers ?? []));
+      const answers = await rpc.batch(trustCalls(fundId, accounts, at));
+      return { rows: accounts.map((address, i) => ({ address, trust: trustOf(answers[i]) })), more };
     },
-    (loans) => loanTable(loans),
-    withoutTime,
+    ({ rows, more }) => [
+      table(
+        `Borrowers of ${fund.name}'s open loans`,
+        [{ title: "Borrower", cell: (r) => account(r.address) }, ...trustColumns<{ address: string; trust: TrustView | null }>((r) => r.trust)],
+        rows,
+        "no open loan.",
+        false,
+      ),
+      more > 0 ? h("p", { class: "hint" }, `${more} more borrowers are not shown (at most ${rows.length} are read).`) : null,
+    ],
+  );
+  await liveSection(view, loansBody, () => loansAt(latestHead?.hash ?? null), (loans) => loanTable(loans), withoutTime);
+}
+
+function trustHint(): HTMLElement {
+  return h(
+    "p",
+    { class: "hint" },
+    "Trust (T1–T4, with trust recognized from federated funds) limits what a person may have at stake at this fund. In use (T5): their stakes in open credit requests and their shares of open loans, released as the loans are repaid. Only what is available can be brought to a new request, as borrower or as reviewer.",
   );
 }
 
