@@ -31,6 +31,7 @@ run: $(STAMP) ## start a local 4-validator network (Ctrl-C stops it); RUN_ARGS p
 
 test: $(STAMP) $(EXPLORER_DEPS) ## the default test suite (well under 30 minutes on 2 cores)
 	$(BIN)/pytest -q
+	cd explorer && npm test
 
 test-sim: $(STAMP) ## the long consensus simulation profile (>= 100 000 scenarios)
 	CREDICHAIN_SIM_SCENARIOS=100000 $(BIN)/pytest -q tests/sim
