@@ -3,27 +3,10 @@
 Theory of operation
 -------------------
 ``P2PService.run`` opens the listener and, in one nursery, accepts inbound
-connections and keeps a dial loop per configured peer (exponential backoff
-with jitter; the loop waits while a connection to that identity exists,
-whichever side opened it). Every connection is authenticated by the Noise
-handshake of ``p2p.handshake``; at most ``max_peers`` peers stay.
-
-**Unauthenticated connections** are cheap to open and must stay cheap to
-refuse. An inbound connection is first admitted by ``p2p.gate`` (rules in
-``p2p.admission``) on its source address alone, in the accept loop, before
-a task or any cryptography: at most ``max_pending_handshakes_per_ip``
-handshakes in progress per address and ``max_pending_handshakes`` in all,
-the last ``reserved_handshake_slots`` of them only for known addresses (dial
-targets given as IP addresses, and addresses that completed a handshake
-before). When a slot is wanted and none is free, the oldest connection that
-has not yet sent a valid first handshake message gives its slot up
-(``evicted``): silence holds nothing against a peer that speaks. The whole
-handshake, from accept to an authenticated peer, must end within
-``handshake_timeout`` or the socket is closed. Outbound dials take no slot:
-they go to configured targets only, so strangers filling the inbound slots
-cannot stop us reaching the validators. Every refusal is counted by reason
-in ``stats`` and logged sampled (the first per reason per
-``refusal_log_interval``, then a summary).
+connections and keeps a dial loop per configured peer; both are
+``p2p.connection_setup``, which also admits unauthenticated connections
+(``p2p.gate``) and runs the Noise handshake of ``p2p.handshake`` under its
+deadline. At most ``max_peers`` peers stay.
 
 **One connection per identity.** When both sides dial at once each ends up
 with two connections to the other. Both keep the one *initiated by the lower
@@ -44,10 +27,9 @@ queue frames on each peer's bounded queue and return. A full queue drops
 the message for that peer (counted); a peer that stops reading is cut off by
 the writer's ``write_timeout``.
 
-**Block sync.** ``request_blocks`` sends a ``BlockRequest`` and waits for the
-matching ``BlockResponse`` (or a timeout, or the peer's disconnection). The
-node serves requests through the ``serve_blocks`` callback; responses are
-bounded in count and bytes.
+**Block sync.** ``request_blocks`` asks one peer for committed blocks and
+waits for its answer; the node serves peers' requests through the
+``serve_blocks`` callback (``p2p.block_requests``).
 
 **Faults.** Anything malformed ends the connection and adds fault points to
 the identity (``p2p.peer.FAULT_POINTS``); enough points ban it for
@@ -56,24 +38,29 @@ the identity (``p2p.peer.FAULT_POINTS``); enough points ban it for
 
 from __future__ import annotations
 
-import errno
 import itertools
-import random
 from collections.abc import Callable, Sequence
-from functools import partial
 
 import structlog
 import trio
 
 from ledger.crypto import HASH_LEN, Keypair
+from p2p.block_requests import (
+    P2PError,
+    PeerUnavailable,
+    RequestTimeout,
+    ServeBlocks,
+    answer_block_request,
+    deliver_block_response,
+    wait_for_blocks,
+)
 from p2p.config import P2PConfig, P2PStats, PeerAddress
-from p2p.connect import run_handshake
-from p2p.gate import HandshakeGate, remote_host
+from p2p.connection_setup import ConnectionSetup
+from p2p.gate import HandshakeGate
 from p2p.gossip import Gossip
-from p2p.handshake import Handshake, HandshakeError, HandshakeResult, StaticKey
-from p2p.limits import PeerScores, SeenSet
+from p2p.handshake import StaticKey
+from p2p.limits import PeerScores
 from p2p.messages import (
-    MAX_BLOCK_RESPONSE_BYTES,
     MAX_BLOCKS_PER_REQUEST,
     BlockRequest,
     BlockResponse,
@@ -88,24 +75,9 @@ from p2p.messages import (
 )
 from p2p.peer import PeerConnection, PeerError
 
+__all__ = ["P2PError", "P2PService", "PeerUnavailable", "RequestTimeout", "ServeBlocks"]
+
 log = structlog.get_logger("p2p")
-
-_ACCEPT_RESOURCE_ERRORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS})
-
-ServeBlocks = Callable[[int, int], Sequence[tuple[bytes, bytes]]]
-"""``serve_blocks(from_height, count)`` -> committed ``(block bytes, commit bytes)`` in order."""
-
-
-class P2PError(Exception):
-    """A request to the p2p layer that cannot be met."""
-
-
-class PeerUnavailable(P2PError):
-    """The peer is not connected, went away, or its send queue is full."""
-
-
-class RequestTimeout(P2PError):
-    """The peer did not answer a block request in time."""
 
 
 def _short(identity: bytes) -> str:
@@ -145,9 +117,19 @@ class P2PService:
         )
         self._targets: dict[bytes, PeerAddress] = {}
         self._dial_scopes: dict[bytes, trio.CancelScope] = {}
-        self._replay_guard = SeenSet(self.config.replay_guard_size)
         self.gossip = Gossip(self.config.seen_global, self.stats)
         self.gate = HandshakeGate(self.config, self.stats, self._targets.values)
+        self._setup = ConnectionSetup(
+            identity=identity,
+            static_key=self.static_key,
+            genesis_hash=genesis_hash,
+            config=self.config,
+            stats=self.stats,
+            gate=self.gate,
+            peers=self.peers,
+            check_peer=self._check_peer,
+            on_peer=self._keep_and_run,
+        )
         self._request_ids = itertools.count(1)
         self._local_status: Status | None = None
         self._nursery: trio.Nursery | None = None
@@ -170,7 +152,7 @@ class P2PService:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
                 for listener in listeners:
-                    nursery.start_soon(self._accept_loop, listener)
+                    nursery.start_soon(self._setup.accept_loop, listener, nursery)
                 nursery.start_soon(self.gate.summarise)
                 for address in list(self._targets.values()):
                     self._start_dialing(address)
@@ -278,37 +260,8 @@ class P2PService:
         peer = self.peers.get(identity)
         if peer is None:
             raise PeerUnavailable(f"peer {_short(identity)} is not connected")
-        request_id = next(self._request_ids)
-        send, receive = trio.open_memory_channel[BlockResponse](1)
-        peer.pending[request_id] = (send, count)
-        try:
-            if not peer.send_message(BlockRequest(request_id, from_height, count)):
-                raise PeerUnavailable(f"peer {_short(identity)} send queue is full")
-            with trio.fail_after(timeout or self.config.request_timeout):
-                response = await receive.receive()
-        except trio.TooSlowError:
-            raise RequestTimeout(f"peer {_short(identity)} did not answer in time") from None
-        except trio.EndOfChannel:
-            raise PeerUnavailable(f"peer {_short(identity)} disconnected") from None
-        finally:
-            if peer.pending.pop(request_id, None) is not None:
-                peer.expired.append(request_id)
-        return list(response.blocks)
-
-    def _serve(self, request: BlockRequest) -> BlockResponse:
-        count = min(request.count, self.config.max_blocks_per_response)
-        budget = min(self.config.max_response_bytes, MAX_BLOCK_RESPONSE_BYTES - 1024)
-        entries = [] if self.serve_blocks is None else self.serve_blocks(request.from_height, count)
-        out: list[tuple[bytes, bytes]] = []
-        used = 0
-        for block, commit in list(entries)[:count]:
-            if not isinstance(block, bytes) or not isinstance(commit, bytes):
-                raise TypeError("serve_blocks must return (bytes, bytes) pairs")
-            used += len(block) + len(commit) + 16
-            if used > budget:
-                break
-            out.append((block, commit))
-        return BlockResponse(request.request_id, tuple(out))
+        request = BlockRequest(next(self._request_ids), from_height, count)
+        return await wait_for_blocks(peer, request, timeout or self.config.request_timeout)
 
     # ================================================================ connections
 
@@ -316,63 +269,7 @@ class P2PService:
         assert self._nursery is not None
         scope = trio.CancelScope()
         self._dial_scopes[address.identity] = scope
-        self._nursery.start_soon(self._dial_loop, address, scope)
-
-    async def _dial_loop(self, address: PeerAddress, scope: trio.CancelScope) -> None:
-        delay = self.config.reconnect_min
-        with scope:
-            while True:
-                existing = self.peers.get(address.identity)
-                if existing is not None:
-                    await existing.closed.wait()
-                    await trio.sleep(self.config.reconnect_min * random.uniform(0.5, 1.5))
-                    continue
-                connected = False
-                try:
-                    with trio.fail_after(self.config.dial_timeout):
-                        stream = await trio.open_tcp_stream(address.host, address.port)
-                except (OSError, trio.TooSlowError) as exc:
-                    log.debug("dial_failed", peer=str(address), error=str(exc))
-                else:
-                    connected = await self._handle_connection(
-                        stream, initiator=True, expected=address.identity, remote=str(address)
-                    )
-                delay = (
-                    self.config.reconnect_min
-                    if connected
-                    else min(delay * 2, self.config.reconnect_max)
-                )
-                await trio.sleep(delay * random.uniform(0.5, 1.5))
-
-    async def _accept_loop(self, listener: trio.SocketListener) -> None:
-        while True:
-            try:
-                stream = await listener.accept()
-            except OSError as exc:
-                if exc.errno not in _ACCEPT_RESOURCE_ERRORS:
-                    raise
-                # Out of file descriptors or memory: wait instead of spinning or dying.
-                log.error("accept_failed", error=str(exc))
-                await trio.sleep(0.1)
-                continue
-            host, remote = remote_host(stream)
-            slot = self.gate.admit(
-                host, remote, peers_full=len(self.peers) >= self.config.max_peers
-            )
-            if slot is None:
-                # Before any task or cryptography: an RST, a counter, maybe a log line.
-                await trio.aclose_forcefully(stream)
-                continue
-            assert self._nursery is not None
-            inbound = partial(
-                self._handle_connection,
-                stream,
-                initiator=False,
-                expected=None,
-                remote=remote,
-                slot=slot,
-            )
-            self._nursery.start_soon(inbound)
+        self._nursery.start_soon(self._setup.dial_loop, address, scope)
 
     def _check_peer(self, identity: bytes) -> str | None:
         if self.scores.is_banned(identity, trio.current_time()):
@@ -381,81 +278,10 @@ class P2PService:
             return "not_allowed"
         return None
 
-    async def _authenticate(
-        self,
-        stream: trio.SocketStream,
-        initiator: bool,
-        expected: bytes | None,
-        remote: str,
-        slot: tuple[int, trio.CancelScope] | None,
-    ) -> tuple[HandshakeResult, bytes] | None:
-        """The Noise handshake under its deadline; None (counted) when it did not succeed."""
-        ticket, evict = slot if slot is not None else (None, trio.CancelScope())
-        try:
-            with evict:
-                # The deadline covers the whole handshake, however slowly the bytes come.
-                with trio.fail_after(self.config.handshake_timeout):
-                    handshake = Handshake(
-                        initiator=initiator,
-                        identity=self.identity,
-                        static=self.static_key,
-                        genesis_hash=self.genesis_hash,
-                        check_peer=self._check_peer,
-                        replay_guard=None if initiator else self._replay_guard,
-                        expected_identity=expected,
-                    )
-                    spoke = None if ticket is None else partial(self.gate.spoke, ticket)
-                    return await run_handshake(stream, handshake, spoke)
-            self.gate.refused("evicted", remote, "silent: its slot went to a newer connection")
-        except HandshakeError as exc:
-            self.gate.refused(exc.reason, remote, str(exc))
-        except trio.TooSlowError:
-            self.stats.handshake_timeouts += 1
-            self.gate.refused(
-                "timeout", remote, f"handshake not done in {self.config.handshake_timeout:g} s"
-            )
-        finally:
-            if ticket is not None:
-                self.gate.release(ticket)
-        return None
-
-    async def _handle_connection(
-        self,
-        stream: trio.SocketStream,
-        *,
-        initiator: bool,
-        expected: bytes | None,
-        remote: str,
-        slot: tuple[int, trio.CancelScope] | None = None,
-    ) -> bool:
-        """Handshake, then run the peer until it goes; True if the handshake succeeded.
-
-        ``slot`` is the admission ticket of an inbound connection and the
-        cancel scope that evicts it while it is silent.
-        """
-        try:
-            authenticated = await self._authenticate(stream, initiator, expected, remote, slot)
-            if authenticated is None:
-                return False
-            result, leftover = authenticated
-            self.stats.handshakes_ok += 1
-            self.gate.learn(remote_host(stream)[0])  # an allowed identity came from there
-            peer = PeerConnection(
-                identity=result.peer_identity,
-                remote=remote,
-                initiator=initiator,
-                stream=stream,
-                noise=result.noise,
-                leftover=leftover,
-                config=self.config,
-                stats=self.stats,
-            )
-            if self._register(peer):
-                await self._run_peer(peer)
-            return True
-        finally:
-            # Whatever happened (refusal, fault, shutdown), the socket is closed.
-            await trio.aclose_forcefully(stream)
+    async def _keep_and_run(self, peer: PeerConnection) -> None:
+        """An authenticated peer from ``ConnectionSetup``: keep it and run it, or drop it."""
+        if self._register(peer):
+            await self._run_peer(peer)
 
     def _register(self, peer: PeerConnection) -> bool:
         existing = self.peers.get(peer.identity)
@@ -526,20 +352,9 @@ class P2PService:
             wait = peer.request_bucket.take(1, trio.current_time())
             if wait > 0:
                 await trio.sleep(wait)
-            peer.send_message(self._serve(message))
+            peer.send_message(answer_block_request(message, self.serve_blocks, self.config))
         elif isinstance(message, BlockResponse):
-            waiting = peer.pending.pop(message.request_id, None)
-            if waiting is None and message.request_id in peer.expired:
-                peer.expired.remove(message.request_id)  # a late answer: drop it quietly
-            elif waiting is None:
-                raise PeerError("unsolicited_response", f"no request {message.request_id}")
-            else:
-                send, count = waiting
-                if len(message.blocks) > count:
-                    raise PeerError(
-                        "bad_message", f"{len(message.blocks)} blocks for {count} asked"
-                    )
-                send.send_nowait(message)
+            deliver_block_response(peer, message)
         elif isinstance(message, Ping):
             peer.send_message(Pong(message.nonce))
         # Pong: its arrival already reset the idle timer; nothing else to do.
