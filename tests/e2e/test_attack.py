@@ -20,9 +20,10 @@ import pytest
 import trio
 
 from scripts.attack import table
+from scripts.chaos_lib.attack_http import _label_reply
 from scripts.chaos_lib.attack_kinds import ATTACKS, AttackSizes, parse_attacks
 from scripts.chaos_lib.attack_runner import TARGET, AttackRunner, ProfileConfig
-from scripts.chaos_lib.attack_traffic import SquatStats, Tally, Watch, _label_reply, squat
+from scripts.chaos_lib.attack_traffic import SquatStats, Tally, Watch, squat
 
 ATTACK_SECONDS = float(os.environ.get("CREDICHAIN_ATTACK_SECONDS", "6"))
 
