@@ -107,7 +107,7 @@ def removal_votes(
     from pallets.funds import api
 
     record = api.get_fund(chain.state(), fund)
-    others = record["funders"] - 1
+    others = record.funders - 1
     needed = -(-param(chain.state(), "funds", "removal_threshold") * others // 10_000)
     members = [k for k in FUNDERS if api.is_funder(chain.state(), fund, k.public)]
     txs, last = [], []

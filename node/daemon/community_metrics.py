@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 from ledger.overlay import StateReader
 from pallets.commons import api as commons_api
-from pallets.funds.storage import FUND, FUNDS
+from pallets.funds.storage import FUNDS
+from pallets.funds.types import FundStatus
 from pallets.health import api as health_api
 from pallets.health import measures as health_measures
 from pallets.loans import api as loans_api
@@ -97,10 +98,8 @@ def community_figures(state: StateReader, height: int) -> CommunityFigures:
     now: int = TIME.get(state)
     active = outstanding = at_risk = 0
     arrears: list[tuple[int, int]] = []
-    for fund_id, raw in FUNDS.items(state):
-        if raw is None:
-            continue
-        if FUND.unwire(raw)["status"] == "active":
+    for fund_id, fund in FUNDS.items(state):
+        if fund.status == FundStatus.ACTIVE:
             active += 1
         report = loans_api.fund_report(state, fund_id, now)
         outstanding += report["outstanding"]

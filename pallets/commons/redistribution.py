@@ -77,6 +77,6 @@ def eligible_funds(state: StateReader) -> list[Eligible]:
         need = BPS_ONE - min(score, BPS_ONE)
         for fund_id in health_api.funds_in(state, region):
             fund = funds_api.find_fund(state, fund_id)
-            if fund is not None and fund["status"] == "active":
+            if fund is not None and fund.status == funds_api.FundStatus.ACTIVE:
                 out.append(Eligible(fund_id, region, need))
     return sorted(out, key=lambda e: e.fund)

@@ -146,8 +146,8 @@ def submit(
     record = funds_api.get_fund(ctx, fund)
     if ctx.signer not in borrowers:
         raise SubmitterNotBorrower("the submitter must be one of the borrowers")
-    if purpose not in record["purposes"]:
-        raise PurposeNotServed(f"fund {fund} serves {', '.join(record['purposes'])}")
+    if purpose not in record.purposes:
+        raise PurposeNotServed(f"fund {fund} serves {', '.join(record.purposes)}")
     if amount <= 0 or not 1 <= installments <= MAX_INSTALLMENTS or term < installments:
         raise BadTerms("amount > 0, 1-120 installments, term >= installments seconds")
     _check_cooldown(ctx, fund, borrowers)

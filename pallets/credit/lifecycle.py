@@ -253,9 +253,7 @@ def approve(ctx: CallContext, request_id: int, request: dict[str, Any]) -> None:
     fund = funds_api.get_fund(ctx, fund_id)
     size = funds_api.size(ctx, fund_id, fund)
     now = ctx.block.time
-    rows = interest.schedule(
-        amount, fund["rate_bps"], now, request["term"], request["installments"]
-    )
+    rows = interest.schedule(amount, fund.rate_bps, now, request["term"], request["installments"])
     conclusions = b"".join(
         reviewer + verdict_hash
         for reviewer, _, verdict_hash in sorted(request["verdicts"], key=lambda v: v[0])
@@ -265,7 +263,7 @@ def approve(ctx: CallContext, request_id: int, request: dict[str, Any]) -> None:
         "amount": amount,
         "start": now,
         "end": now + request["term"],
-        "rate_bps": fund["rate_bps"],
+        "rate_bps": fund.rate_bps,
         "estimated_interest": sum(row[2] for row in rows),
         "schedule": [list(row) for row in rows],
         "borrowers": _parties(ctx, fund_id, request["borrowers"], stakes),
@@ -273,7 +271,7 @@ def approve(ctx: CallContext, request_id: int, request: dict[str, Any]) -> None:
         "conclusions_hash": blake2b256(conclusions),
         "min_reviewers": ctx.param("credit", "min_reviewers"),
         "size": size,
-        "outstanding_after": fund["outstanding"] + amount,
+        "outstanding_after": fund.outstanding + amount,
         "max_credit_bps": ctx.param("credit", "max_credit"),
         "max_utilization_bps": ctx.param("credit", "max_utilization"),
         "recipient": request["recipient"],
@@ -294,7 +292,7 @@ def approve(ctx: CallContext, request_id: int, request: dict[str, Any]) -> None:
         reviewers=list(request["reviewers"]),
         purpose=request["purpose"],
         amount=amount,
-        rate_bps=fund["rate_bps"],
+        rate_bps=fund.rate_bps,
         term=request["term"],
         installments=request["installments"],
         stakes=loan_stakes,

@@ -127,7 +127,9 @@ def terms(state: StateReader, proposal_id: int) -> dict[str, Any] | None:
 # ---------------------------------------------------------------- consent decided (F8)
 
 
-def carry_out_federate(ctx: CallContext, proposal_id: int, proposal: dict[str, Any]) -> str | None:
+def carry_out_federate(
+    ctx: CallContext, proposal_id: int, proposal: funds_api.Proposal
+) -> str | None:
     """A passed ``federate`` proposal: record the consent; form the agreement if both agree."""
     found = terms(ctx, proposal_id)
     if found is None:
@@ -170,7 +172,7 @@ def carry_out_federate(ctx: CallContext, proposal_id: int, proposal: dict[str, A
 
 
 def carry_out_unfederate(
-    ctx: CallContext, proposal_id: int, proposal: dict[str, Any]
+    ctx: CallContext, proposal_id: int, proposal: funds_api.Proposal
 ) -> str | None:
     """A passed ``unfederate`` proposal: end the agreement and withdraw a pending consent."""
     found = terms(ctx, proposal_id)

@@ -10,7 +10,7 @@ stays a request of its own fund, under that fund's limits (C3, C4, C6).
 from __future__ import annotations
 
 from itertools import combinations
-from typing import Any, Final
+from typing import Final
 
 from ledger.crypto import blake2b256
 from pallets.credit.storage import OPEN_STATUSES, REQUEST, REQUESTS
@@ -56,7 +56,7 @@ SPLIT_DOMAIN: Final = b"credichain/split-credit/1"
 PROPOSE_WORK: Final = MAX_PARTNERS + 24
 
 
-def _check_partner(ctx: CallContext, fund: int, partner: int) -> dict[str, Any]:
+def _check_partner(ctx: CallContext, fund: int, partner: int) -> funds_api.Fund:
     """The proposing fund's record, once the signer is its funder and the partner exists."""
     record = funds_api.get_fund(ctx, fund)
     funds_api.require_funder(ctx, fund, ctx.signer)
@@ -83,14 +83,17 @@ def propose(ctx: CallContext, fund: int, partner: int, options: int, reason_hash
     if options == 0 or options & ~ALL_OPTIONS:
         raise BadOptions(f"options {options}: a non-empty sum of 1 (trust), 2, 4")
     other = funds_api.get_fund(ctx, partner)
-    if record["status"] != "active" or other["status"] != "active":
+    active = funds_api.FundStatus.ACTIVE
+    if record.status != active or other.status != active:
         raise FundNotActive(f"funds {fund} and {partner} must both be active to federate")
     current = LINKS.get(ctx, pair(fund, partner))
     if current == options:
         raise AlreadyFederated(f"funds {fund} and {partner} already agree on options {options}")
     if current == 0 and len(partners(ctx, fund)) >= MAX_PARTNERS:
         raise TooManyPartners(f"fund {fund} already has {MAX_PARTNERS} agreements")
-    proposal = funds_api.open_proposal(ctx, fund, "federate", reason_hash=reason_hash)
+    proposal = funds_api.open_proposal(
+        ctx, fund, funds_api.ProposalKind.FEDERATE, reason_hash=reason_hash
+    )
     terms = {"fund": fund, "partner": partner, "options": options}
     TERMS_OF.put(ctx, proposal, TERMS.wire(terms))
 
@@ -105,7 +108,9 @@ def propose_leave(ctx: CallContext, fund: int, partner: int, reason_hash: bytes)
     federated = AGREEMENTS.contains(ctx, sorted_pair(fund, partner))
     if not federated and not CONSENTS.contains(ctx, pair(fund, partner)):
         raise NotFederated(f"fund {fund} has no agreement or pending consent with fund {partner}")
-    proposal = funds_api.open_proposal(ctx, fund, "unfederate", reason_hash=reason_hash)
+    proposal = funds_api.open_proposal(
+        ctx, fund, funds_api.ProposalKind.UNFEDERATE, reason_hash=reason_hash
+    )
     TERMS_OF.put(ctx, proposal, TERMS.wire({"fund": fund, "partner": partner, "options": 0}))
 
 

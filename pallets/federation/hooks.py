@@ -117,7 +117,7 @@ def _loss_problems(state: StateReader) -> list[str]:
     problems.extend(f"X3: loss shares {a}->{b} missing" for a, b in sorted(shared_by_losses))
     for fund, total in sorted(received.items()):
         record = find_fund(state, fund)
-        recorded = 0 if record is None else record["losses"]
+        recorded = 0 if record is None else record.losses
         if total + borne.get(fund, 0) > recorded:
             problems.append(f"X3/F3: fund {fund} received more than its losses allow")
     for fund, height in QUEUED.items(state):

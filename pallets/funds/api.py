@@ -40,7 +40,8 @@ pallets/construct.py, reached through ``ctx.wiring``):
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Final
+from dataclasses import dataclass, replace
+from typing import Final
 
 from ledger.overlay import StateReader
 from pallets.balances import currency
@@ -57,25 +58,35 @@ from pallets.funds.events import ExitPaid, ExitPartlyPaid, ProposalMade
 from pallets.funds.storage import (
     EXIT_COUNT,
     EXIT_PROGRESS,
-    EXIT_PROGRESS_RECORD,
     EXIT_WAITING,
     EXITS,
-    FUND,
-    FUNDER,
     FUNDER_OF,
     FUNDERS,
     FUNDS,
     MAX_FUNDERS,
     MAX_SEATS_MOVED,
     NEXT_PROPOSAL,
-    PROPOSAL,
     PROPOSAL_DUE,
     PROPOSALS,
     REMOVAL_VOTES,
 )
+from pallets.funds.types import (
+    AccountFund,
+    ExitKey,
+    ExitProgress,
+    FundAccount,
+    Funder,
+    ProposalDue,
+    ProposalStatus,
+    RemovalVote,
+)
+from pallets.funds.types import Fund as Fund  # what other pallets read and update
+from pallets.funds.types import FundStatus as FundStatus
+from pallets.funds.types import Proposal as Proposal
+from pallets.funds.types import ProposalKind as ProposalKind
 from pallets.support.context import CallContext
 from pallets.support.params import param
-from pallets.support.records import key_of, u32, u64
+from pallets.support.records import keys_under
 from pallets.support.storage import StateWriter
 from pallets.support.wiring import Hook
 
@@ -87,7 +98,7 @@ MAX_EXITS_PER_CALL: Final = 8
 EXIT_PAYMENT_WORK: Final = 25  # storage operations to pay one exit, in full or in part
 
 # (ctx, proposal id, proposal) -> None when carried out, else why it failed.
-ProposalHandler = Callable[[CallContext, int, dict[str, Any]], str | None]
+ProposalHandler = Callable[[CallContext, int, Proposal], str | None]
 PROPOSAL_HANDLERS: Final = Hook[tuple[str, ProposalHandler]](
     "funds.proposal_handlers", "(kind, handler): carry out a passed proposal of that kind (F8)"
 )
@@ -107,12 +118,11 @@ def cash_account(fund_id: int) -> bytes:
     return currency.module_account(cash_account_name(fund_id))
 
 
-def find_fund(state: StateReader, fund_id: int) -> dict[str, Any] | None:
-    raw = FUNDS.get(state, fund_id)
-    return None if raw is None else FUND.unwire(raw)
+def find_fund(state: StateReader, fund_id: int) -> Fund | None:
+    return FUNDS.get(state, fund_id)
 
 
-def get_fund(state: StateReader, fund_id: int) -> dict[str, Any]:
+def get_fund(state: StateReader, fund_id: int) -> Fund:
     """The fund, or ``UnknownFund``."""
     fund = find_fund(state, fund_id)
     if fund is None:
@@ -120,30 +130,29 @@ def get_fund(state: StateReader, fund_id: int) -> dict[str, Any]:
     return fund
 
 
-def put_fund(state: StateWriter, fund_id: int, fund: dict[str, Any]) -> None:
-    FUNDS.put(state, fund_id, FUND.wire(fund))
+def put_fund(state: StateWriter, fund_id: int, fund: Fund) -> None:
+    """Store the fund (an update is ``dataclasses.replace(fund, field=...)``)."""
+    FUNDS.put(state, fund_id, fund)
 
 
 def cash(state: StateReader, fund_id: int) -> int:
     return currency.free_balance(state, cash_account(fund_id))
 
 
-def size(state: StateReader, fund_id: int, fund: dict[str, Any]) -> int:
+def size(state: StateReader, fund_id: int, fund: Fund) -> int:
     """F3: cash + outstanding principal."""
-    total: int = cash(state, fund_id) + fund["outstanding"]
-    return total
+    return cash(state, fund_id) + fund.outstanding
 
 
-def funder(state: StateReader, fund_id: int, account: bytes) -> dict[str, Any] | None:
-    raw = FUNDERS.get(state, u32(fund_id) + account)
-    return None if raw is None else FUNDER.unwire(raw)
+def funder(state: StateReader, fund_id: int, account: bytes) -> Funder | None:
+    return FUNDERS.get(state, FundAccount(fund_id, account))
 
 
 def is_funder(state: StateReader, fund_id: int, account: bytes) -> bool:
-    return FUNDERS.contains(state, u32(fund_id) + account)
+    return FUNDERS.contains(state, FundAccount(fund_id, account))
 
 
-def require_funder(state: StateReader, fund_id: int, account: bytes) -> dict[str, Any]:
+def require_funder(state: StateReader, fund_id: int, account: bytes) -> Funder:
     record = funder(state, fund_id, account)
     if record is None:
         raise NotFunder(f"account is not a funder of fund {fund_id}")
@@ -152,15 +161,15 @@ def require_funder(state: StateReader, fund_id: int, account: bytes) -> dict[str
 
 def funders(state: StateReader, fund_id: int) -> list[bytes]:
     """The fund's funders, sorted by account (at most MAX_FUNDERS)."""
-    prefix = FUNDERS.prefix + u32(fund_id)
-    return [key[len(prefix) :] for key, _ in state.iterate(prefix)][:MAX_FUNDERS]
+    seats = keys_under(state, FUNDERS, FundAccount.head(fund_id))
+    return [seat.account for seat in seats][:MAX_FUNDERS]
 
 
 def check_hard_limits(state: StateReader, fund_id: int, amount: int) -> None:
     """C4, at submission and at approval: active, <= max_credit, <= max_utilization."""
     fund = get_fund(state, fund_id)
-    if fund["status"] != "active":
-        raise FundNotActive(f"fund {fund_id} is {fund['status']}; it lends only when active")
+    if fund.status != FundStatus.ACTIVE:
+        raise FundNotActive(f"fund {fund_id} is {fund.status}; it lends only when active")
     fund_size = size(state, fund_id, fund)
     max_credit = param(state, "credit", "max_credit")
     if amount * 10_000 > max_credit * fund_size:
@@ -168,24 +177,23 @@ def check_hard_limits(state: StateReader, fund_id: int, amount: int) -> None:
             f"amount {amount} exceeds {max_credit} bps of the fund's size {fund_size}"
         )
     max_utilization = param(state, "credit", "max_utilization")
-    after = fund["outstanding"] + amount
+    after = fund.outstanding + amount
     if after * 10_000 > max_utilization * fund_size:
         raise UtilizationExceeded(
-            f"outstanding {fund['outstanding']} + amount {amount} exceeds "
+            f"outstanding {fund.outstanding} + amount {amount} exceeds "
             f"{max_utilization} bps of the fund's size {fund_size}"
         )
 
 
-def pending_exits(state: StateReader, fund_id: int) -> list[tuple[bytes, bytes]]:
-    """(queue key, account) of the fund's exit queue, oldest first."""
-    prefix = EXITS.prefix + u32(fund_id)
-    return [(key[len(EXITS.prefix) :], key[-32:]) for key, _ in state.iterate(prefix)]
+def pending_exits(state: StateReader, fund_id: int) -> list[ExitKey]:
+    """The fund's exit queue (fund, requested, account), oldest first."""
+    return list(keys_under(state, EXITS, ExitKey.head(fund_id)))
 
 
 def open_proposal(
     ctx: CallContext,
     fund_id: int,
-    kind: str,
+    kind: ProposalKind,
     *,
     subject: bytes | None = None,
     amount: int = 0,
@@ -198,23 +206,23 @@ def open_proposal(
     NEXT_PROPOSAL.put(ctx, proposal_id + 1)
     now = ctx.block.time
     ends = now + ctx.param("funds", "consent_period")
-    proposal = {
-        "fund": fund_id,
-        "kind": kind,
-        "proposer": ctx.signer,
-        "subject": subject,
-        "amount": amount if kind == "expense" else 0,
-        "rate_bps": rate_bps if kind == "interest_rate" else 0,
-        "apply_to_open": apply_to_open and kind == "interest_rate",
-        "reason_hash": reason_hash,
-        "created": now,
-        "ends": ends,
-        "status": "open",
-        "objector": None,
-    }
-    PROPOSALS.put(ctx, proposal_id, PROPOSAL.wire(proposal))
-    PROPOSAL_DUE.put(ctx, key_of(u64(ends), u64(proposal_id)), True)
-    ctx.emit(ProposalMade, fund=fund_id, proposal=proposal_id, kind=kind, ends=ends)
+    proposal = Proposal(
+        fund=fund_id,
+        kind=kind,
+        proposer=ctx.signer,
+        subject=subject,
+        amount=amount if kind == ProposalKind.EXPENSE else 0,
+        rate_bps=rate_bps if kind == ProposalKind.INTEREST_RATE else 0,
+        apply_to_open=apply_to_open and kind == ProposalKind.INTEREST_RATE,
+        reason_hash=reason_hash,
+        created=now,
+        ends=ends,
+        status=ProposalStatus.OPEN,
+        objector=None,
+    )
+    PROPOSALS.put(ctx, proposal_id, proposal)
+    PROPOSAL_DUE.put(ctx, ProposalDue(ends, proposal_id), True)
+    ctx.emit(ProposalMade, fund=fund_id, proposal=proposal_id, kind=kind.value, ends=ends)
     return proposal_id
 
 
@@ -228,14 +236,14 @@ def settle_obligations(ctx: CallContext, fund_id: int) -> bool:
 
 def queue_exit(ctx: CallContext, fund_id: int, requested: int, account: bytes) -> None:
     """F5/F6: the account enters the fund's exit queue (the caller marks it leaving)."""
-    EXITS.put(ctx, key_of(u32(fund_id), u64(requested), account), True)
+    EXITS.put(ctx, ExitKey(fund_id, requested, account), True)
     count: int = EXIT_COUNT.get(ctx, fund_id)
     if count == 0:
         EXIT_WAITING.put(ctx, EXIT_WAITING.get(ctx) + 1)
     EXIT_COUNT.put(ctx, fund_id, count + 1)
 
 
-def _dequeue_exit(ctx: CallContext, fund_id: int, queue_key: bytes) -> None:
+def _dequeue_exit(ctx: CallContext, fund_id: int, queue_key: ExitKey) -> None:
     EXITS.delete(ctx, queue_key)
     EXIT_PROGRESS.delete(ctx, queue_key)
     count: int = EXIT_COUNT.get(ctx, fund_id) - 1
@@ -246,19 +254,16 @@ def _dequeue_exit(ctx: CallContext, fund_id: int, queue_key: bytes) -> None:
         EXIT_WAITING.put(ctx, EXIT_WAITING.get(ctx) - 1)
 
 
-def exit_progress(state: StateReader, queue_key: bytes) -> tuple[int, int] | None:
+def exit_progress(state: StateReader, queue_key: ExitKey) -> tuple[int, int] | None:
     """(claim, paid) of an exit paid in part, else None (its claim is not fixed yet)."""
-    raw = EXIT_PROGRESS.get(state, queue_key)
-    if raw is None:
-        return None
-    record = EXIT_PROGRESS_RECORD.unwire(raw)
-    return record["claim"], record["paid"]
+    record = EXIT_PROGRESS.get(state, queue_key)
+    return None if record is None else (record.claim, record.paid)
 
 
 def can_pay_exits(state: StateReader, fund_id: int) -> bool:
     """Whether paying the fund's exits can move anything: it has cash, or its size is 0."""
     fund = find_fund(state, fund_id)
-    return fund is not None and (cash(state, fund_id) > 0 or fund["outstanding"] == 0)
+    return fund is not None and (cash(state, fund_id) > 0 or fund.outstanding == 0)
 
 
 def pay_exits(ctx: CallContext, fund_id: int, limit: int = MAX_EXITS_PER_CALL) -> int:
@@ -271,13 +276,14 @@ def pay_exits(ctx: CallContext, fund_id: int, limit: int = MAX_EXITS_PER_CALL) -
     queue = pending_exits(ctx, fund_id)
     if queue and settle_obligations(ctx, fund_id):
         return len(queue)
-    for done, (queue_key, account) in enumerate(queue):
+    for done, queue_key in enumerate(queue):
+        account = queue_key.account
         if done >= limit:
             return len(queue) - done
         fund = get_fund(ctx, fund_id)
         progress = exit_progress(ctx, queue_key)
         if progress is None:
-            claim, paid = size(ctx, fund_id, fund) // max(fund["funders"], 1), 0
+            claim, paid = size(ctx, fund_id, fund) // max(fund.funders, 1), 0
         else:
             claim, paid = progress
         owed = claim - paid
@@ -285,10 +291,8 @@ def pay_exits(ctx: CallContext, fund_id: int, limit: int = MAX_EXITS_PER_CALL) -
         if owed > available:
             if available > 0:  # F5: a partial payment as cash comes in
                 currency.transfer(ctx, cash_account(fund_id), account, available)
-                progress_record = {"claim": claim, "paid": paid + available}
-                EXIT_PROGRESS.put(ctx, queue_key, EXIT_PROGRESS_RECORD.wire(progress_record))
-                fund["exits_paid"] += available
-                put_fund(ctx, fund_id, fund)
+                EXIT_PROGRESS.put(ctx, queue_key, ExitProgress(claim, paid + available))
+                put_fund(ctx, fund_id, replace(fund, exits_paid=fund.exits_paid + available))
                 ctx.emit(
                     ExitPartlyPaid,
                     fund=fund_id,
@@ -300,16 +304,31 @@ def pay_exits(ctx: CallContext, fund_id: int, limit: int = MAX_EXITS_PER_CALL) -
         if owed > 0:
             currency.transfer(ctx, cash_account(fund_id), account, owed)
         _dequeue_exit(ctx, fund_id, queue_key)
-        FUNDERS.delete(ctx, u32(fund_id) + account)
-        FUNDER_OF.delete(ctx, account + u32(fund_id))
-        fund["funders"] -= 1
-        fund["exits_paid"] += owed
-        put_fund(ctx, fund_id, fund)
+        FUNDERS.delete(ctx, FundAccount(fund_id, account))
+        FUNDER_OF.delete(ctx, AccountFund(account, fund_id))
+        put_fund(
+            ctx,
+            fund_id,
+            replace(fund, funders=fund.funders - 1, exits_paid=fund.exits_paid + owed),
+        )
         ctx.emit(ExitPaid, fund=fund_id, funder=account, claim=claim, amount=owed)
     return 0
 
 
-def exit_queue(state: StateReader, fund_id: int, now: int) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class QueuedExit:
+    """One row of ``exit_queue`` (computed at read time, never stored)."""
+
+    funder: bytes
+    requested: int
+    deadline: int
+    claim: int
+    paid: int
+    owed: int
+    in_arrears: bool
+
+
+def exit_queue(state: StateReader, fund_id: int, now: int) -> list[QueuedExit]:
     """F5: the fund's queued exits, oldest first, with what each is owed and its deadline.
 
     An exit paid in part is owed the rest of its fixed claim; one not yet paid
@@ -318,24 +337,16 @@ def exit_queue(state: StateReader, fund_id: int, now: int) -> list[dict[str, Any
     """
     fund = get_fund(state, fund_id)
     exit_period: int = param(state, "funds", "exit_period")
-    rest, counted = size(state, fund_id, fund), fund["funders"]
+    rest, counted = size(state, fund_id, fund), fund.funders
     rows = []
-    for queue_key, account in pending_exits(state, fund_id):
-        requested = int.from_bytes(queue_key[4:12], "big")
+    for queue_key in pending_exits(state, fund_id):
+        requested = queue_key.requested
         progress = exit_progress(state, queue_key)
         claim, paid = (rest // max(counted, 1), 0) if progress is None else progress
         owed = claim - paid
         deadline = requested + exit_period
         rows.append(
-            {
-                "funder": account,
-                "requested": requested,
-                "deadline": deadline,
-                "claim": claim,
-                "paid": paid,
-                "owed": owed,
-                "in_arrears": now > deadline,
-            }
+            QueuedExit(queue_key.account, requested, deadline, claim, paid, owed, now > deadline)
         )
         rest, counted = max(rest - owed, 0), counted - 1
     return rows
@@ -343,7 +354,7 @@ def exit_queue(state: StateReader, fund_id: int, now: int) -> list[dict[str, Any
 
 def arrears(state: StateReader, fund_id: int, now: int) -> int:
     """F5: what the fund still owes leaving funders past their exit_period deadline."""
-    return sum(row["owed"] for row in exit_queue(state, fund_id, now) if row["in_arrears"])
+    return sum(row.owed for row in exit_queue(state, fund_id, now) if row.in_arrears)
 
 
 def require_no_pending_exits(ctx: CallContext, fund_id: int) -> None:
@@ -365,8 +376,8 @@ def require_no_pending_exits(ctx: CallContext, fund_id: int) -> None:
 def seats_of(state: StateReader, account: bytes) -> list[int]:
     """The funds the account is a funder of, at most MAX_SEATS_MOVED + 1."""
     found = []
-    for key, _ in state.iterate(FUNDER_OF.prefix + account):
-        found.append(int.from_bytes(key[-4:], "big"))
+    for seat in keys_under(state, FUNDER_OF, AccountFund.head(account)):
+        found.append(seat.fund)
         if len(found) > MAX_SEATS_MOVED:
             break
     return found
@@ -383,9 +394,9 @@ def seats_blocker(state: StateReader, old: bytes, new: bytes) -> str | None:
         return f"funder of more than {MAX_SEATS_MOVED} funds"
     for fund_id in seats:
         record = funder(state, fund_id, old)
-        if record is not None and record["leaving_since"] is not None:
+        if record is not None and record.leaving_since is not None:
             return f"leaving fund {fund_id} (F5): paid to this key"
-        if next(iter(state.iterate(REMOVAL_VOTES.prefix + u32(fund_id) + old)), None):
+        if next(keys_under(state, REMOVAL_VOTES, RemovalVote.head(fund_id, old)), None):
             return f"votes to remove this funder from fund {fund_id} are pending (F6)"
         if is_funder(state, fund_id, new):
             return f"the new key is already a funder of fund {fund_id}"
@@ -395,9 +406,9 @@ def seats_blocker(state: StateReader, old: bytes, new: bytes) -> str | None:
 def move_seats(ctx: CallContext, old: bytes, new: bytes) -> None:
     """G1: ``old``'s funder seats (joined, paid) become ``new``'s."""
     for fund_id in seats_of(ctx, old):
-        raw = FUNDERS.get(ctx, u32(fund_id) + old)
-        FUNDERS.delete(ctx, u32(fund_id) + old)
-        FUNDER_OF.delete(ctx, old + u32(fund_id))
-        if raw is not None:
-            FUNDERS.put(ctx, u32(fund_id) + new, raw)
-            FUNDER_OF.put(ctx, new + u32(fund_id), True)
+        seat = FUNDERS.get(ctx, FundAccount(fund_id, old))
+        FUNDERS.delete(ctx, FundAccount(fund_id, old))
+        FUNDER_OF.delete(ctx, AccountFund(old, fund_id))
+        if seat is not None:
+            FUNDERS.put(ctx, FundAccount(fund_id, new), seat)
+            FUNDER_OF.put(ctx, AccountFund(new, fund_id), True)

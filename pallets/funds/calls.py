@@ -7,7 +7,7 @@ module account, so I1 holds by construction.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
 
 from pallets.balances import currency
 from pallets.funds import api
@@ -36,20 +36,29 @@ from pallets.funds.events import (
 )
 from pallets.funds.storage import (
     ADMITTED,
-    FUNDER,
     FUNDER_OF,
     FUNDERS,
     MAX_FUNDERS,
-    MAX_NAME,
-    MAX_SCOPE,
     NEXT_FUND,
-    PROPOSAL,
     PROPOSAL_DUE,
     PROPOSAL_KINDS,
     PROPOSALS,
-    PURPOSE,
-    PURPOSES,
     REMOVAL_VOTES,
+)
+from pallets.funds.types import (
+    MAX_NAME,
+    MAX_SCOPE,
+    PURPOSE_LIST,
+    AccountFund,
+    Fund,
+    FundAccount,
+    Funder,
+    FundStatus,
+    ProposalDue,
+    ProposalKind,
+    ProposalStatus,
+    Purpose,
+    RemovalVote,
 )
 from pallets.support.argtypes import (
     ACCOUNT,
@@ -60,13 +69,12 @@ from pallets.support.argtypes import (
     U32,
     U64,
     Enum,
-    List,
     Optional,
     Text,
 )
 from pallets.support.context import CallContext
 from pallets.support.declare import CallSet
-from pallets.support.records import key_of, u32, u64
+from pallets.support.records import keys_under
 
 calls = CallSet("funds")
 
@@ -88,7 +96,7 @@ EXIT_WORK = MAX_FUNDERS + api.MAX_EXITS_PER_CALL * api.EXIT_PAYMENT_WORK + 16 + 
         ("conduct_hash", HASH),
         ("contribution", AMOUNT),
         ("rate_bps", BPS),
-        ("purposes", List(PURPOSE, len(PURPOSES), min_len=1, unique=True)),
+        ("purposes", PURPOSE_LIST),
     ),
     weight=25,
 )
@@ -113,29 +121,30 @@ def create(
     account = currency.register_module_account(ctx, api.cash_account_name(fund_id))
     currency.transfer(ctx, ctx.signer, account, contribution)
     now = ctx.block.time
-    status = "active" if ctx.param("funds", "min_funders") <= 1 else "forming"
-    fund: dict[str, Any] = {
-        "name": name,
-        "scope": scope,
-        "bioregion": bioregion,
-        "policy_hash": policy_hash,
-        "conduct_hash": conduct_hash,
-        "contribution": contribution,
-        "rate_bps": rate_bps,
-        "purposes": sorted(purposes, key=PURPOSES.index),
-        "status": status,
-        "creator": ctx.signer,
-        "created": now,
-        "funders": 1,
-        "outstanding": 0,
-        "interest_income": 0,
-        "losses": 0,
-        "expenses": 0,
-        "exits_paid": 0,
-    }
+    min_funders = ctx.param("funds", "min_funders")
+    status = FundStatus.ACTIVE if min_funders <= 1 else FundStatus.FORMING
+    fund = Fund(
+        name=name,
+        scope=scope,
+        bioregion=bioregion,
+        policy_hash=policy_hash,
+        conduct_hash=conduct_hash,
+        contribution=contribution,
+        rate_bps=rate_bps,
+        purposes=tuple(p for p in Purpose if p in purposes),  # in declaration order
+        status=status,
+        creator=ctx.signer,
+        created=now,
+        funders=1,
+        outstanding=0,
+        interest_income=0,
+        losses=0,
+        expenses=0,
+        exits_paid=0,
+    )
     api.put_fund(ctx, fund_id, fund)
-    FUNDERS.put(ctx, u32(fund_id) + ctx.signer, _new_funder(now, contribution))
-    FUNDER_OF.put(ctx, ctx.signer + u32(fund_id), True)
+    FUNDERS.put(ctx, FundAccount(fund_id, ctx.signer), _new_funder(now, contribution))
+    FUNDER_OF.put(ctx, AccountFund(ctx.signer, fund_id), True)
     ctx.emit(
         FundCreated,
         fund=fund_id,
@@ -143,12 +152,12 @@ def create(
         cash_account=account,
         contribution=contribution,
     )
-    if status == "active":
+    if status == FundStatus.ACTIVE:
         ctx.emit(FundActivated, fund=fund_id)
 
 
-def _new_funder(now: int, paid: int) -> list[Any]:
-    return FUNDER.wire({"joined": now, "paid": paid, "leaving_since": None, "removed": False})
+def _new_funder(now: int, paid: int) -> Funder:
+    return Funder(joined=now, paid=paid, leaving_since=None, removed=False)
 
 
 @calls.call(1, args=(("fund", U32),), weight=21)
@@ -157,31 +166,32 @@ def join(ctx: CallContext, fund: int) -> None:
     record = api.get_fund(ctx, fund)
     if api.is_funder(ctx, fund, ctx.signer):
         raise AlreadyFunder(f"account is already a funder of fund {fund}")
-    if record["funders"] >= MAX_FUNDERS:
+    if record.funders >= MAX_FUNDERS:
         raise TooManyFunders(f"fund {fund} has {MAX_FUNDERS} funders already")
-    if record["status"] == "active":
-        if not ADMITTED.get(ctx, u32(fund) + ctx.signer):
+    seat = FundAccount(fund, ctx.signer)
+    if record.status == FundStatus.ACTIVE:
+        if not ADMITTED.get(ctx, seat):
             raise NotAdmitted(f"fund {fund} is active: the funders must consent first (F4)")
         _check_growth(ctx, fund, record)
-        ADMITTED.delete(ctx, u32(fund) + ctx.signer)
-    contribution = record["contribution"]
+        ADMITTED.delete(ctx, seat)
+    contribution = record.contribution
     currency.transfer(ctx, ctx.signer, api.cash_account(fund), contribution)
-    FUNDERS.put(ctx, u32(fund) + ctx.signer, _new_funder(ctx.block.time, contribution))
-    FUNDER_OF.put(ctx, ctx.signer + u32(fund), True)
-    record["funders"] += 1
+    FUNDERS.put(ctx, seat, _new_funder(ctx.block.time, contribution))
+    FUNDER_OF.put(ctx, AccountFund(ctx.signer, fund), True)
+    record = replace(record, funders=record.funders + 1)
     ctx.emit(FunderJoined, fund=fund, funder=ctx.signer, paid=contribution)
-    if record["status"] == "forming" and record["funders"] >= ctx.param("funds", "min_funders"):
-        record["status"] = "active"
+    if record.status == FundStatus.FORMING and record.funders >= ctx.param("funds", "min_funders"):
+        record = replace(record, status=FundStatus.ACTIVE)
         ctx.emit(FundActivated, fund=fund)
     api.put_fund(ctx, fund, record)
 
 
-def _check_growth(ctx: CallContext, fund_id: int, fund: dict[str, Any]) -> None:
+def _check_growth(ctx: CallContext, fund_id: int, fund: Fund) -> None:
     minimum = ctx.param("funds", "growth_min_utilization")
     fund_size = api.size(ctx, fund_id, fund)
-    if fund["outstanding"] * 10_000 < minimum * fund_size:
+    if fund.outstanding * 10_000 < minimum * fund_size:
         raise GrowthNotNeeded(
-            f"outstanding {fund['outstanding']} is below {minimum} bps of size {fund_size}"
+            f"outstanding {fund.outstanding} is below {minimum} bps of size {fund_size}"
         )
 
 
@@ -214,20 +224,21 @@ def propose(
     """
     record = api.get_fund(ctx, fund)
     api.require_funder(ctx, fund, ctx.signer)
-    if kind == "new_funder":
+    proposal_kind = ProposalKind(kind)  # one of PROPOSAL_KINDS: the arguments were checked
+    if proposal_kind == ProposalKind.NEW_FUNDER:
         if subject is None:
             raise BadProposal("a new-funder proposal names the candidate (subject)")
-        if record["status"] != "active":
+        if record.status != FundStatus.ACTIVE:
             raise FundIsForming(f"fund {fund} is forming: the candidate may join directly")
         if api.is_funder(ctx, fund, subject):
             raise AlreadyFunder("the candidate is already a funder")
         _check_growth(ctx, fund, record)
-    elif kind == "expense" and (subject is None or amount <= 0):
+    elif proposal_kind == ProposalKind.EXPENSE and (subject is None or amount <= 0):
         raise BadProposal("an expense proposal names a payee (subject) and a positive amount")
     api.open_proposal(
         ctx,
         fund,
-        kind,
+        proposal_kind,
         subject=subject,
         amount=amount,
         rate_bps=rate_bps,
@@ -239,17 +250,15 @@ def propose(
 @calls.call(3, args=(("proposal", U64), ("reason_hash", HASH)), weight=12)
 def object(ctx: CallContext, proposal: int, reason_hash: bytes) -> None:
     """F8: one objection by a funder before the period ends rejects the proposal."""
-    raw = PROPOSALS.get(ctx, proposal)
-    if raw is None:
+    record = PROPOSALS.get(ctx, proposal)
+    if record is None:
         raise UnknownProposal(f"there is no proposal {proposal}")
-    record = PROPOSAL.unwire(raw)
-    api.require_funder(ctx, record["fund"], ctx.signer)
-    if record["status"] != "open" or ctx.block.time >= record["ends"]:
-        raise ProposalClosed(f"proposal {proposal} is {record['status']} and closed to objections")
-    record["status"] = "rejected"
-    record["objector"] = ctx.signer
-    PROPOSALS.put(ctx, proposal, PROPOSAL.wire(record))
-    PROPOSAL_DUE.delete(ctx, key_of(u64(record["ends"]), u64(proposal)))
+    api.require_funder(ctx, record.fund, ctx.signer)
+    if record.status != ProposalStatus.OPEN or ctx.block.time >= record.ends:
+        raise ProposalClosed(f"proposal {proposal} is {record.status} and closed to objections")
+    record = replace(record, status=ProposalStatus.REJECTED, objector=ctx.signer)
+    PROPOSALS.put(ctx, proposal, record)
+    PROPOSAL_DUE.delete(ctx, ProposalDue(record.ends, proposal))
     ctx.emit(ProposalObjected, proposal=proposal, objector=ctx.signer, reason_hash=reason_hash)
 
 
@@ -261,20 +270,19 @@ def vote_removal(ctx: CallContext, fund: int, target: bytes) -> None:
     target_record = api.require_funder(ctx, fund, target)
     if target == ctx.signer:
         raise CannotVoteOnSelf("removal is decided by the other funders")
-    if target_record["leaving_since"] is not None:
+    if target_record.leaving_since is not None:
         raise AlreadyLeaving("the funder is already leaving")
-    vote_key = u32(fund) + target + ctx.signer
+    vote_key = RemovalVote(fund, target, ctx.signer)
     if REMOVAL_VOTES.get(ctx, vote_key):
         raise AlreadyVoted("this funder already voted to remove the target")
     REMOVAL_VOTES.put(ctx, vote_key, True)
-    prefix = REMOVAL_VOTES.prefix + u32(fund) + target
-    voters = [key[-32:] for key, _ in ctx.iterate(prefix)]
-    votes = sum(1 for voter in voters if api.is_funder(ctx, fund, voter))
+    votes_cast = list(keys_under(ctx, REMOVAL_VOTES, RemovalVote.head(fund, target)))
+    votes = sum(1 for vote in votes_cast if api.is_funder(ctx, fund, vote.voter))
     ctx.emit(RemovalVoted, fund=fund, target=target, voter=ctx.signer, votes=votes)
-    others = record["funders"] - 1
+    others = record.funders - 1
     if votes * 10_000 >= ctx.param("funds", "removal_threshold") * others:
-        for voter in voters:
-            REMOVAL_VOTES.delete(ctx, u32(fund) + target + voter)
+        for vote in votes_cast:
+            REMOVAL_VOTES.delete(ctx, vote)
         _enter_exit_queue(ctx, fund, target, target_record, removed=True)
 
 
@@ -283,9 +291,9 @@ def leave(ctx: CallContext, fund: int) -> None:
     """F5: after min_membership, ask to be paid one's claim (size / funders) and leave."""
     api.get_fund(ctx, fund)
     record = api.require_funder(ctx, fund, ctx.signer)
-    if record["leaving_since"] is not None:
+    if record.leaving_since is not None:
         raise AlreadyLeaving("the funder is already in the exit queue")
-    since = ctx.block.time - record["joined"]
+    since = ctx.block.time - record.joined
     minimum = ctx.param("funds", "min_membership")
     if since < minimum:
         raise TooEarlyToLeave(f"member for {since} s; a funder may leave after {minimum} s")
@@ -294,11 +302,10 @@ def leave(ctx: CallContext, fund: int) -> None:
 
 
 def _enter_exit_queue(
-    ctx: CallContext, fund: int, account: bytes, record: dict[str, Any], *, removed: bool
+    ctx: CallContext, fund: int, account: bytes, record: Funder, *, removed: bool
 ) -> None:
     now = ctx.block.time
-    record["leaving_since"] = now
-    record["removed"] = removed
-    FUNDERS.put(ctx, u32(fund) + account, FUNDER.wire(record))
+    record = replace(record, leaving_since=now, removed=removed)
+    FUNDERS.put(ctx, FundAccount(fund, account), record)
     api.queue_exit(ctx, fund, now, account)
     ctx.emit(ExitRequested, fund=fund, funder=account, removed=int(removed))

@@ -19,6 +19,7 @@ record why it failed.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Final
 
 from ledger.overlay import StateReader
@@ -30,21 +31,19 @@ from pallets.funds.storage import (
     EXIT_COUNT,
     EXIT_CURSOR,
     EXIT_PROGRESS,
-    EXIT_PROGRESS_RECORD,
     EXIT_WAITING,
     EXITS,
     FEDERATION_KINDS,
-    FUND,
     FUNDERS,
     FUNDS,
     NEXT_FUND,
-    PROPOSAL,
     PROPOSAL_DUE,
     PROPOSALS,
 )
+from pallets.funds.types import FundAccount, ProposalDue, ProposalKind, ProposalStatus
 from pallets.support.context import CallContext
 from pallets.support.declare import DispatchFailure, Hooks
-from pallets.support.records import u32
+from pallets.support.records import keys_under
 from pallets.support.storage import CorruptState
 
 MAX_PROPOSALS_PER_BLOCK: Final = 16
@@ -54,15 +53,14 @@ MAX_EXIT_PROBES: Final = 64
 
 def on_finalize(ctx: CallContext) -> None:
     now = ctx.block.time
-    due: list[bytes] = []
-    for key, _ in ctx.iterate(PROPOSAL_DUE.prefix):
-        ends = int.from_bytes(key[len(PROPOSAL_DUE.prefix) :][:8], "big")
-        if ends > now or len(due) >= MAX_PROPOSALS_PER_BLOCK:
+    due: list[ProposalDue] = []
+    for queue_key in keys_under(ctx, PROPOSAL_DUE, b""):
+        if queue_key.ends > now or len(due) >= MAX_PROPOSALS_PER_BLOCK:
             break
-        due.append(key[len(PROPOSAL_DUE.prefix) :])
+        due.append(queue_key)
     for queue_key in due:
         PROPOSAL_DUE.delete(ctx, queue_key)
-        _decide(ctx, int.from_bytes(queue_key[8:], "big"))
+        _decide(ctx, queue_key.proposal)
     _pay_exits_in_turn(ctx)
 
 
@@ -85,51 +83,50 @@ def _pay_exits_in_turn(ctx: CallContext) -> None:
 
 
 def _decide(ctx: CallContext, proposal_id: int) -> None:
-    raw = PROPOSALS.get(ctx, proposal_id)
-    if raw is None:
+    proposal = PROPOSALS.get(ctx, proposal_id)
+    if proposal is None or proposal.status != ProposalStatus.OPEN:
         return
-    proposal = PROPOSAL.unwire(raw)
-    if proposal["status"] != "open":
-        return
-    fund_id = proposal["fund"]
+    fund_id = proposal.fund
     fund = api.find_fund(ctx, fund_id)
     failure = None
-    handler = dict(ctx.wiring.get(api.PROPOSAL_HANDLERS)).get(proposal["kind"])
+    handler = dict(ctx.wiring.get(api.PROPOSAL_HANDLERS)).get(proposal.kind)
     if fund is None:
         failure = "the fund no longer exists"
-    elif proposal["kind"] in FEDERATION_KINDS:  # carried out by the federation pallet (X1)
+    elif proposal.kind in FEDERATION_KINDS:  # carried out by the federation pallet (X1)
         if handler is None:
-            failure = f"no pallet carries out {proposal['kind']} proposals"
+            failure = f"no pallet carries out {proposal.kind} proposals"
         else:
             failure = handler(ctx, proposal_id, proposal)
-    elif proposal["kind"] == "new_funder":
-        ADMITTED.put(ctx, u32(fund_id) + proposal["subject"], True)
-    elif proposal["kind"] == "interest_rate":
-        old, new = fund["rate_bps"], proposal["rate_bps"]
-        fund["rate_bps"] = new
-        api.put_fund(ctx, fund_id, fund)
-        lowered_for_open = proposal["apply_to_open"] and new < old
+    elif proposal.kind == ProposalKind.NEW_FUNDER:
+        if proposal.subject is None:  # pragma: no cover - funds.propose requires one
+            raise CorruptState(f"new-funder proposal {proposal_id} names no candidate")
+        ADMITTED.put(ctx, FundAccount(fund_id, proposal.subject), True)
+    elif proposal.kind == ProposalKind.INTEREST_RATE:
+        old, new = fund.rate_bps, proposal.rate_bps
+        api.put_fund(ctx, fund_id, replace(fund, rate_bps=new))
+        lowered_for_open = proposal.apply_to_open and new < old
         if lowered_for_open:
             for listener in ctx.wiring.get(api.RATE_LOWERED):
                 listener(ctx, fund_id, new)
         ctx.emit(RateChanged, fund=fund_id, rate_bps=new, applies_to_open=int(lowered_for_open))
     else:  # expense (F9), paid from cash
-        amount = proposal["amount"]
+        amount, payee = proposal.amount, proposal.subject
+        if payee is None:  # pragma: no cover - funds.propose requires one
+            raise CorruptState(f"expense proposal {proposal_id} names no payee")
         if api.settle_obligations(ctx, fund_id):  # X3: debts to federated funds come first
             failure = "the fund must first pay what it owes federated funds (X3)"
         elif amount > api.cash(ctx, fund_id):
             failure = f"the expense {amount} exceeds the fund's cash"
         else:
             try:
-                currency.transfer(ctx, api.cash_account(fund_id), proposal["subject"], amount)
+                currency.transfer(ctx, api.cash_account(fund_id), payee, amount)
             except DispatchFailure as exc:  # pragma: no cover - cash was checked above
                 failure = str(exc)
             else:
-                fund["expenses"] += amount
-                api.put_fund(ctx, fund_id, fund)
-                ctx.emit(ExpensePaid, fund=fund_id, payee=proposal["subject"], amount=amount)
-    proposal["status"] = "failed" if failure else "passed"
-    PROPOSALS.put(ctx, proposal_id, PROPOSAL.wire(proposal))
+                api.put_fund(ctx, fund_id, replace(fund, expenses=fund.expenses + amount))
+                ctx.emit(ExpensePaid, fund=fund_id, payee=payee, amount=amount)
+    status = ProposalStatus.FAILED if failure else ProposalStatus.PASSED
+    PROPOSALS.put(ctx, proposal_id, replace(proposal, status=status))
     if failure:
         ctx.emit(ProposalFailed, proposal=proposal_id, reason=failure[:128])
     else:
@@ -143,13 +140,10 @@ def try_state(state: StateReader) -> list[str]:
         funds = list(FUNDS.items(state))
     except CorruptState as exc:  # e.g. a negative outstanding: reported, not raised
         return [f"I2: a fund record is malformed or negative: {exc}"]
-    for fund_id, raw in funds:
-        fund = FUND.unwire(raw)
-        counted = sum(1 for _ in state.iterate(FUNDERS.prefix + u32(fund_id)))
-        if counted != fund["funders"]:
-            problems.append(
-                f"funds: fund {fund_id} counts {fund['funders']} funders, has {counted}"
-            )
+    for fund_id, fund in funds:
+        counted = sum(1 for _ in keys_under(state, FUNDERS, FundAccount.head(fund_id)))
+        if counted != fund.funders:
+            problems.append(f"funds: fund {fund_id} counts {fund.funders} funders, has {counted}")
     return problems + _exit_queue_problems(state)
 
 
@@ -157,18 +151,18 @@ def _exit_queue_problems(state: StateReader) -> list[str]:
     """F5 bookkeeping: the per-fund counters match the queue; a part-paid exit is queued."""
     problems = []
     queued: dict[int, int] = {}
-    for key, _ in state.iterate(EXITS.prefix):
-        fund_id = int.from_bytes(key[len(EXITS.prefix) :][:4], "big")
-        queued[fund_id] = queued.get(fund_id, 0) + 1
+    for queue_key in keys_under(state, EXITS, b""):
+        queued[queue_key.fund] = queued.get(queue_key.fund, 0) + 1
     counters = {fund_id: count for fund_id, count in EXIT_COUNT.items(state)}
     if counters != queued:
         problems.append(f"funds: exit counters {counters} != queued exits {queued}")
     if EXIT_WAITING.get(state) != len(queued):
         problems.append(f"funds: {EXIT_WAITING.get(state)} funds waiting, queue has {len(queued)}")
-    for queue_key, raw in EXIT_PROGRESS.items(state):
-        progress = EXIT_PROGRESS_RECORD.unwire(raw)
-        if not EXITS.get(state, queue_key) or not 0 < progress["paid"] < progress["claim"]:
-            problems.append(f"funds: exit progress {queue_key.hex()} {progress} is not queued")
+    for queue_key, progress in EXIT_PROGRESS.items(state):
+        if not EXITS.get(state, queue_key) or not 0 < progress.paid < progress.claim:
+            problems.append(
+                f"funds: exit progress {queue_key.encode().hex()} {progress} is not queued"
+            )
     return problems
 
 

@@ -52,10 +52,10 @@ def get(state: QueryReader, fund: int) -> dict[str, Any] | None:
     for account in api.funders(state, fund):
         found = api.funder(state, fund, account)
         if found is not None:
-            funders.append({"account": account, **found})
+            funders.append({"account": account, **FUNDER.as_dict(found)})
     return {
         "id": fund,
-        **record,
+        **FUND.as_dict(record),
         "cash_account": api.cash_account(fund),
         "cash": api.cash(state, fund),
         "size": api.size(state, fund, record),
@@ -68,12 +68,15 @@ def get(state: QueryReader, fund: int) -> dict[str, Any] | None:
 def list_funds(state: QueryReader) -> list[dict[str, Any]]:
     """Every fund, briefly."""
     out = []
-    for fund_id, raw in FUNDS.items(state):
-        fund = FUND.unwire(raw)
+    for fund_id, fund in FUNDS.items(state):
         out.append(
             {
                 "id": fund_id,
-                **{k: fund[k] for k in ("name", "status", "funders", "contribution", "rate_bps")},
+                "name": fund.name,
+                "status": fund.status.value,
+                "funders": fund.funders,
+                "contribution": fund.contribution,
+                "rate_bps": fund.rate_bps,
                 "size": api.size(state, fund_id, fund),
             }
         )

@@ -14,6 +14,7 @@ principal paid, never stored, so it cannot go stale.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict, replace
 from typing import Any, Final
 
 from ledger.overlay import StateReader
@@ -87,8 +88,7 @@ def open_loan(
     """
     fund = funds_api.get_fund(ctx, fund_id)
     currency.transfer(ctx, funds_api.cash_account(fund_id), recipient, amount)
-    fund["outstanding"] += amount
-    funds_api.put_fund(ctx, fund_id, fund)
+    funds_api.put_fund(ctx, fund_id, replace(fund, outstanding=fund.outstanding + amount))
     now = ctx.block.time
     loan = {
         "fund": fund_id,
@@ -212,7 +212,7 @@ def fund_report(state: StateReader, fund_id: int, now: int) -> dict[str, Any]:
     """L7: cash, outstanding, utilization, income, losses, PAR30/60/90, by purpose; F5 arrears."""
     fund = funds_api.get_fund(state, fund_id)
     cash = funds_api.cash(state, fund_id)
-    outstanding = fund["outstanding"]
+    outstanding = fund.outstanding
     size = cash + outstanding
     at_risk = dict.fromkeys(PAR_DAYS, 0)
     purposes: dict[str, dict[str, int]] = {}
@@ -231,17 +231,17 @@ def fund_report(state: StateReader, fund_id: int, now: int) -> dict[str, Any]:
                 at_risk[days] += loan["outstanding"]
                 row[f"par{days}"] += loan["outstanding"]
     exits = funds_api.exit_queue(state, fund_id, now)
-    in_arrears = [row for row in exits if row["in_arrears"]]
+    in_arrears = [row for row in exits if row.in_arrears]
     return {
         "fund": fund_id,
         "cash": cash,
         "outstanding": outstanding,
         "size": size,
         "utilization_bps": outstanding * 10_000 // size if size else 0,
-        "interest_income": fund["interest_income"],
-        "losses": fund["losses"],
-        "expenses": fund["expenses"],
-        "funders": fund["funders"],
+        "interest_income": fund.interest_income,
+        "losses": fund.losses,
+        "expenses": fund.expenses,
+        "funders": fund.funders,
         "par_bps": {
             f"par{days}": at_risk[days] * 10_000 // outstanding if outstanding else 0
             for days in PAR_DAYS
@@ -249,6 +249,6 @@ def fund_report(state: StateReader, fund_id: int, now: int) -> dict[str, Any]:
         "by_purpose": {p: purposes[p] for p in PURPOSES if p in purposes},
         # F5: what leaving funders are still owed past requested + exit_period.
         "exits_pending": len(exits),
-        "exit_arrears": sum(row["owed"] for row in in_arrears),
-        "exits_in_arrears": in_arrears,
+        "exit_arrears": sum(row.owed for row in in_arrears),
+        "exits_in_arrears": [asdict(row) for row in in_arrears],
     }

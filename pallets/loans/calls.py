@@ -8,6 +8,7 @@ floored at zero (T4). Interest received stays in the fund's cash.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from pallets.balances import currency
@@ -105,8 +106,11 @@ def _pay(ctx: CallContext, loan: int, record: dict[str, Any], amount: int) -> No
     record["principal_paid"] += to_principal
     api.release_exposure(ctx, record, outstanding_before)  # T5: stakes shrink with it
     fund = funds_api.get_fund(ctx, fund_id)
-    fund["outstanding"] -= to_principal
-    fund["interest_income"] += to_interest
+    fund = replace(
+        fund,
+        outstanding=fund.outstanding - to_principal,
+        interest_income=fund.interest_income + to_interest,
+    )
     funds_api.put_fund(ctx, fund_id, fund)
     ctx.emit(Repaid, loan=loan, payer=ctx.signer, interest=to_interest, principal=to_principal)
     api.notify_flow(ctx, fund_id, "principal", to_principal)
@@ -191,8 +195,7 @@ def _write_off(
     fund_id = record["fund"]
     missing, interest_lost = record["outstanding"], record["interest_due"]
     fund = funds_api.get_fund(ctx, fund_id)
-    fund["outstanding"] -= missing
-    fund["losses"] += missing
+    fund = replace(fund, outstanding=fund.outstanding - missing, losses=fund.losses + missing)
     funds_api.put_fund(ctx, fund_id, fund)
     record["missing"] = missing
     record["outstanding"] = 0

@@ -34,10 +34,8 @@ def try_state(state: StateReader) -> list[str]:
         fund = find_fund(state, fund_id)
         if fund is None:
             problems.append(f"I3: loans of unknown fund {fund_id}")
-        elif fund["outstanding"] != total:
-            problems.append(
-                f"I3: fund {fund_id} outstanding {fund['outstanding']} != loans' {total}"
-            )
+        elif fund.outstanding != total:
+            problems.append(f"I3: fund {fund_id} outstanding {fund.outstanding} != loans' {total}")
     return problems
 
 

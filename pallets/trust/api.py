@@ -62,7 +62,7 @@ def initial_trust(state: StateReader, fund_id: int) -> int:
     fund = find_fund(state, fund_id)
     if fund is None:
         return 0
-    share: int = fund["contribution"] * param(state, "trust", "trust_initial") // 10_000
+    share: int = fund.contribution * param(state, "trust", "trust_initial") // 10_000
     return share
 
 

@@ -46,10 +46,10 @@ def add_fund(chain: TestChain, funders: tuple[Keypair, ...], name: str) -> None:
 
 
 def fund_id(chain: TestChain, name: str) -> int:
-    from pallets.funds.storage import FUND, FUNDS
+    from pallets.funds.storage import FUNDS
 
-    for fund, raw in FUNDS.items(chain.state()):
-        if FUND.unwire(raw)["name"] == name:
+    for fund, record in FUNDS.items(chain.state()):
+        if record.name == name:
             return fund
     raise KeyError(name)
 

@@ -55,7 +55,7 @@ def test_f7_a_raised_rate_leaves_open_loans_at_the_old_rate() -> None:
     # Even asked to apply to open credits, a raise applies only to new ones.
     ok(chain, FUNDERS[0], "funds", "propose", **_rate_proposal(900, True))
     wait(chain, param(chain.state(), "funds", "consent_period") + 1)
-    assert funds_api.get_fund(chain.state(), 0)["rate_bps"] == 900
+    assert funds_api.get_fund(chain.state(), 0).rate_bps == 900
     loan = loans_api.find_loan(chain.state(), open_loan)
     assert loan is not None and loan["rate_bps"] == 500
     later = submit_valid(chain, [LUCIA, ANA, BEN])
@@ -73,7 +73,7 @@ def test_c4_is_checked_again_at_approval() -> None:
         approve(chain, submit_valid(chain, [LUCIA, ANA, BEN, FERDIE], 500))
     ids = [submit_valid(chain, [LUCIA, ANA, BEN, FERDIE], 500) for _ in range(2)]
     approve(chain, ids[0])
-    assert funds_api.get_fund(chain.state(), 0)["outstanding"] == 3000
+    assert funds_api.get_fund(chain.state(), 0).outstanding == 3000
     last = ids[1]
     panel = [key_of(r) for r in request(chain, last)["reviewers"]]
     for reviewer in panel[:-1]:

@@ -329,7 +329,7 @@ def test_x2_a_split_credit_is_one_request_per_fund_under_each_funds_limits() -> 
 def test_x3_three_funds_share_a_loss_and_a_partner_without_cash_pays_later() -> None:
     chain, loan, receipt = shared_loss_chain()
     state = chain.state()
-    assert funds_api.get_fund(state, 2)["expenses"] == 4950
+    assert funds_api.get_fund(state, 2).expenses == 4950
 
     # k = 2: each partner owes 299 // 3 = 99; fund 0 keeps 99 + the remainder 2.
     assert named(receipt.events, "LossShared") == [
@@ -341,7 +341,7 @@ def test_x3_three_funds_share_a_loss_and_a_partner_without_cash_pays_later() -> 
     assert funds_api.cash(state, 0) == 5000 - 299 + loan_record["interest_paid"] + 99 + 50
     assert funds_api.cash(state, 1) == 5000 - 99
     assert funds_api.cash(state, 2) == 0
-    assert funds_api.get_fund(state, 0)["losses"] == 299
+    assert funds_api.get_fund(state, 0).losses == 299
     assert federation_api.ledger(state, 2, 0) == {"shared": 99, "paid": 50, "owed": 49}
     assert federation_api.ledger(state, 1, 0) == {"shared": 99, "paid": 99, "owed": 0}
     assert federation_api.ledger(state, 1, 2)["shared"] == 0

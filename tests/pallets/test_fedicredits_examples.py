@@ -29,7 +29,7 @@ def test_fundzine_lucia_three_credits_and_a_partial_default() -> None:
     chain = fund_zine()
     state = chain.state()
     fund = funds_api.get_fund(state, 0)
-    assert (fund["status"], fund["funders"], funds_api.cash(state, 0)) == ("active", 5, 5000)
+    assert (fund.status, fund.funders, funds_api.cash(state, 0)) == ("active", 5, 5000)
     assert all(trust_of(state, 0, key.public) == 100 for key in (*FUNDERS, LUCIA, ANA, BEN))
 
     # First credit: 300 with two co-borrowers (100 + 100 + 100 of trust), three reviewers.
@@ -79,4 +79,4 @@ def test_fundzine_lucia_three_credits_and_a_partial_default() -> None:
     for account, before_trust in trust_before.items():
         assert trust_of(state, 0, account) == before_trust - 16  # 50 // 3
     fund = funds_api.get_fund(state, 0)
-    assert (fund["losses"], fund["outstanding"]) == (50, 0)
+    assert (fund.losses, fund.outstanding) == (50, 0)

@@ -6,7 +6,8 @@ from typing import Any
 
 from ledger.crypto import blake2b256
 from pallets.funds import api as funds_api
-from pallets.funds.storage import ADMITTED, PROPOSAL, PROPOSALS
+from pallets.funds.storage import ADMITTED, PROPOSALS
+from pallets.funds.types import FundAccount, ProposalStatus
 from tests.pallets.credit_helpers import (
     ANA,
     BEN,
@@ -44,12 +45,17 @@ def _propose(kind: str, **kw: object) -> dict[str, object]:
     return args
 
 
+def _proposal_status(chain: TestChain, proposal_id: int) -> ProposalStatus | None:
+    proposal = PROPOSALS.get(chain.state(), proposal_id)
+    return None if proposal is None else proposal.status
+
+
 def test_create_pays_c_into_the_cash_module_account_and_forms() -> None:
     chain = TestChain()
     before = chain.state()
     receipt = ok(chain, ALICE, "funds", "create", **create_args())
     fund = funds_api.get_fund(chain.state(), 0)
-    assert (fund["status"], fund["funders"], fund["contribution"]) == ("forming", 1, C)
+    assert (fund.status, fund.funders, fund.contribution) == ("forming", 1, C)
     assert cash(chain) == C
     assert funds_api.cash(before, 0) == 0
     assert [e.name for e in receipt.events] == ["Transferred", "FundCreated"]
@@ -57,7 +63,7 @@ def test_create_pays_c_into_the_cash_module_account_and_forms() -> None:
 
 def test_the_fifth_funder_activates_the_fund_and_a_sixth_needs_consent() -> None:
     chain = fund_zine()
-    assert funds_api.get_fund(chain.state(), 0)["status"] == "active"
+    assert funds_api.get_fund(chain.state(), 0).status == "active"
     assert cash(chain) == 5 * C
     assert_noop(
         chain, FERDIE, chain.sign(FERDIE, "funds", "join", {"fund": 0}), "NotAdmitted", "F4"
@@ -100,16 +106,16 @@ def test_f4_growth_needs_utilization_and_consent() -> None:
         approve(chain, submit_valid(chain, BORROWERS, amount))
     ok(chain, ALICE, "funds", "propose", **_propose("new_funder", subject=FERDIE.public))
     wait(chain, 31)
-    assert ADMITTED.get(chain.state(), (0).to_bytes(4, "big") + FERDIE.public)
+    assert ADMITTED.get(chain.state(), FundAccount(0, FERDIE.public))
     ok(chain, FERDIE, "funds", "join", fund=0)
-    assert funds_api.get_fund(chain.state(), 0)["funders"] == 6
+    assert funds_api.get_fund(chain.state(), 0).funders == 6
 
 
 def test_f8_one_objection_rejects_and_silence_passes() -> None:
     chain = fund_zine()
     ok(chain, ALICE, "funds", "propose", **_propose("interest_rate", rate_bps=300))
     ok(chain, BOB, "funds", "object", proposal=0, reason_hash=REASON)
-    assert PROPOSAL.unwire(PROPOSALS.get(chain.state(), 0))["status"] == "rejected"
+    assert _proposal_status(chain, 0) == ProposalStatus.REJECTED
     assert_noop(
         chain,
         CHARLIE,
@@ -119,8 +125,8 @@ def test_f8_one_objection_rejects_and_silence_passes() -> None:
     )
     ok(chain, ALICE, "funds", "propose", **_propose("interest_rate", rate_bps=300))
     wait(chain, 31)
-    assert PROPOSAL.unwire(PROPOSALS.get(chain.state(), 1))["status"] == "passed"
-    assert funds_api.get_fund(chain.state(), 0)["rate_bps"] == 300
+    assert _proposal_status(chain, 1) == ProposalStatus.PASSED
+    assert funds_api.get_fund(chain.state(), 0).rate_bps == 300
 
 
 def test_f8_refusals() -> None:
@@ -149,7 +155,7 @@ def test_f9_an_expense_is_paid_from_cash_by_consent() -> None:
     ok(chain, ALICE, "funds", "propose", **_propose("expense", subject=FERDIE.public, amount=120))
     wait(chain, 31)
     assert cash(chain) == before - 120
-    assert funds_api.get_fund(chain.state(), 0)["expenses"] == 120
+    assert funds_api.get_fund(chain.state(), 0).expenses == 120
 
 
 def test_f6_removal_by_75_percent_of_the_others_pays_the_claim() -> None:
@@ -181,7 +187,7 @@ def test_f6_removal_by_75_percent_of_the_others_pays_the_claim() -> None:
     state = chain.state()
     assert not funds_api.is_funder(state, 0, target.public)
     assert free_balance(state, target.public) == target_before + before // 5
-    assert funds_api.get_fund(state, 0)["funders"] == 4
+    assert funds_api.get_fund(state, 0).funders == 4
 
 
 def test_f5_leaving_waits_for_min_membership_and_exits_are_paid_before_credits() -> None:
@@ -238,7 +244,7 @@ def test_f2_a_fund_has_at_most_64_funders() -> None:
     joiners = [Keypair.from_seed(blake2b256(b"joiner" + bytes([i]))) for i in range(64)]
     chain.execute([chain.transfer(ALICE, k.public, 2 * C) for k in joiners])
     chain.execute([chain.sign(k, "funds", "join", {"fund": 0}) for k in joiners[:63]])
-    assert funds_api.get_fund(chain.state(), 0)["funders"] == 64
+    assert funds_api.get_fund(chain.state(), 0).funders == 64
     raw = chain.sign(joiners[63], "funds", "join", {"fund": 0})
     assert_noop(chain, joiners[63], raw, "TooManyFunders", "F2")
 
@@ -294,13 +300,13 @@ def test_f5_a_leaving_funder_is_paid_in_parts_and_is_in_arrears_after_exit_perio
     receipt = ok(chain, eve, "funds", "leave", fund=0)
     assert "ExitPartlyPaid" not in [e.name for e in receipt.events]  # nothing to pay yet
     state = chain.state()
-    ((queue_key, account),) = funds_api.pending_exits(state, 0)
-    requested = int.from_bytes(queue_key[4:12], "big")
-    assert account == eve.public and funds_api.exit_progress(state, queue_key) is None
+    (queue_key,) = funds_api.pending_exits(state, 0)
+    requested = queue_key.requested
+    assert queue_key.account == eve.public and funds_api.exit_progress(state, queue_key) is None
     now = chain.time_ms // 1000
     (row,) = funds_api.exit_queue(state, 0, now)
-    assert (row["claim"], row["paid"], row["owed"]) == (1000, 0, 1000)  # 2000 / 2 funders
-    assert row["deadline"] == requested + 120 and row["in_arrears"] is False  # localnet
+    assert (row.claim, row.paid, row.owed) == (1000, 0, 1000)  # 2000 / 2 funders
+    assert row.deadline == requested + 120 and row.in_arrears is False  # localnet
     report = loans_api.fund_report(state, 0, now)
     assert (report["exits_pending"], report["exit_arrears"], report["exits_in_arrears"]) == (
         1,
@@ -310,7 +316,7 @@ def test_f5_a_leaving_funder_is_paid_in_parts_and_is_in_arrears_after_exit_perio
     # Past requested + exit_period the unpaid claim is in arrears, publicly.
     wait(chain, requested + 121 - chain.time_ms // 1000)
     state, now = chain.state(), chain.time_ms // 1000
-    assert now > row["deadline"] and funds_api.arrears(state, 0, now) == 1000
+    assert now > row.deadline and funds_api.arrears(state, 0, now) == 1000
     report = loans_api.fund_report(state, 0, now)
     assert report["exit_arrears"] == 1000
     assert [r["funder"] for r in report["exits_in_arrears"]] == [eve.public]
@@ -333,7 +339,7 @@ def test_f5_a_leaving_funder_is_paid_in_parts_and_is_in_arrears_after_exit_perio
     claim, paid = funds_api.exit_progress(state, queue_key) or (0, 0)
     assert paid == first and part.attrs["owed"] == claim - first
     assert funds_api.is_funder(state, 0, eve.public)  # still counted until paid in full
-    assert funds_api.get_fund(state, 0)["funders"] == 2
+    assert funds_api.get_fund(state, 0).funders == 2
     assert funds_api.arrears(state, 0, chain.time_ms // 1000) == claim - first
     # More cash: another part, then the rest; then she leaves.
     events = _repay_in_full(chain, 1)
@@ -349,7 +355,7 @@ def test_f5_a_leaving_funder_is_paid_in_parts_and_is_in_arrears_after_exit_perio
     assert funds_api.arrears(state, 0, chain.time_ms // 1000) == 0
     assert community_figures(state, chain.height).fund_arrears == ()
     fund = funds_api.get_fund(state, 0)
-    assert fund["funders"] == 1 and fund["exits_paid"] == 3000 + claim
+    assert fund.funders == 1 and fund.exits_paid == 3000 + claim
 
 
 def test_f5_funds_that_cannot_pay_do_not_hold_up_the_exits_of_others() -> None:

@@ -85,7 +85,7 @@ def test_a_funders_seat_follows_the_new_key_but_not_away_from_a_removal_vote() -
     assert funds_api.funder(state, 0, NEW.public) == seat  # joined, paid: the same seat
     assert not funds_api.is_funder(state, 0, BOB.public)
     assert NEW.public in funds_api.funders(state, 0)
-    assert funds_api.get_fund(state, 0)["funders"] == 5
+    assert funds_api.get_fund(state, 0).funders == 5
 
     # A vote to remove ALICE is pending (F6): her seat cannot slip away to a new key.
     ok(chain, NEW, "funds", "vote_removal", fund=0, target=ALICE.public)

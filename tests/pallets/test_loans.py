@@ -49,7 +49,7 @@ def test_l1_l2_disbursement_and_schedule() -> None:
     loan = _loan(chain, 0)
     assert loan["status"] == "active" and loan["outstanding"] == AMOUNT
     assert cash(chain) == 5 * BIG - AMOUNT
-    assert funds_api.get_fund(chain.state(), 0)["outstanding"] == AMOUNT
+    assert funds_api.get_fund(chain.state(), 0).outstanding == AMOUNT
     rows = loans_api.loan_schedule(loan)
     assert [r[1] for r in rows] == [AMOUNT // 4] * 4
     start = loan["start"]
@@ -81,7 +81,7 @@ def test_l4_repayment_by_anyone_interest_first_overpayment_refused() -> None:
     repaid = next(e for e in receipt.events if e.name == "Repaid")
     assert (repaid.attrs["interest"], repaid.attrs["principal"]) == (due, 5)
     fund = funds_api.get_fund(chain.state(), 0)
-    assert fund["interest_income"] == due and fund["outstanding"] == AMOUNT - 5
+    assert fund.interest_income == due and fund.outstanding == AMOUNT - 5
     due, principal = owed_next_block(chain)
     ok(chain, LUCIA, "loans", "repay", loan=0, amount=due + principal)
     assert _loan(chain, 0)["status"] == "repaid"
@@ -118,7 +118,7 @@ def test_l4_settle_pays_exactly_what_is_owed_and_closes_the_loan() -> None:
     assert loan["status"] == "repaid" and loan["outstanding"] == loan["interest_due"] == 0
     assert loan["principal_paid"] == AMOUNT
     fund = funds_api.get_fund(chain.state(), 0)
-    assert fund["outstanding"] == 0
+    assert fund.outstanding == 0
     # T3: trust rises by amount / borrowers and amount / reviewers; T5: no stake left.
     state = chain.state()
     for borrower in (LUCIA, ANA, BEN):
@@ -191,7 +191,7 @@ def test_l6_write_off_needs_default_after_and_an_entitled_voter() -> None:
     loan = _loan(chain, 0)
     assert loan["status"] == "written_off" and loan["missing"] == AMOUNT
     fund = funds_api.get_fund(chain.state(), 0)
-    assert (fund["losses"], fund["outstanding"]) == (AMOUNT, 0)
+    assert (fund.losses, fund.outstanding) == (AMOUNT, 0)
     assert trust_of(chain.state(), 0, LUCIA.public) == BIG // 10 - AMOUNT // 3
 
 
