@@ -32,6 +32,7 @@ from pallets.members.storage import (
     MEMBER,
     MEMBERS,
     RECOVERIES,
+    RECOVERY,
     REGISTRARS,
 )
 from pallets.support.context import CallContext
@@ -90,6 +91,12 @@ def move_member(ctx: CallContext, old: bytes, new: bytes) -> dict[str, Any]:
     for listener in ctx.wiring.get(KEY_ROTATED):
         listener(ctx, old, new)
     return record
+
+
+def recovery(state: StateReader, account: bytes) -> dict[str, Any] | None:
+    """A pending recovery of the member's key: the new key, the registrar, when it started."""
+    raw = RECOVERIES.get(state, account)
+    return None if raw is None else RECOVERY.unwire(raw)
 
 
 def key_since(state: StateReader, account: bytes) -> int:

@@ -3,8 +3,11 @@
 Only accounts, bioregions and attestation *hashes* are on chain, so only they
 are served.
 
-* ``get(address)``: the membership (or None) and the bioregions the account
-  is a registrar of.
+* ``get(address)``: the membership (or None), the bioregions the account
+  is a registrar of, when its key took over from an earlier key of the same
+  person (0: never), and a pending recovery of its key (G1: the member has
+  until ``completes`` to cancel it).
+
 * ``list(bioregion?)``: members, of one bioregion or all, sorted.
 * ``registrars(bioregion?)``: registrars, of one bioregion or all.
 """
@@ -16,17 +19,24 @@ from typing import Any, Final
 from pallets.health.storage import BIOREGION, MAX_BIOREGIONS
 from pallets.members import api
 from pallets.members.storage import MAX_REGISTRARS, MEMBER
-from pallets.support.argtypes import ACCOUNT, List, Optional
+from pallets.support.argtypes import ACCOUNT, U64, List, Optional
+from pallets.support.params import param
 from pallets.support.queries import QueryReader, QuerySet, Struct
 
 MAX_MEMBERS: Final = 1000
 _MEMBER: Final = dict(MEMBER.record.fields)
+RECOVERY_VIEW: Final = Struct(
+    "recovery_view",
+    (("new", ACCOUNT), ("registrar", ACCOUNT), ("started", U64), ("completes", U64)),
+)
 MEMBER_VIEW: Final = Struct(
     "member_view",
     (
         ("account", ACCOUNT),
         ("member", Optional(MEMBER.record)),
         ("registrar_of", List(BIOREGION, MAX_BIOREGIONS)),
+        ("key_since", U64),
+        ("recovery", Optional(RECOVERY_VIEW)),
     ),
 )
 MEMBER_ROW: Final = Struct(
@@ -46,12 +56,17 @@ queries = QuerySet("members")
 def get(state: QueryReader, address: bytes) -> dict[str, Any]:
     """An account's membership (G1) and the bioregions it is a registrar of."""
     record = api.member(state, address)
+    pending = api.recovery(state, address)
+    if pending is not None:
+        pending["completes"] = pending["started"] + param(state, "members", "recovery_delay")
     return {
         "account": address,
         "member": None if record is None else MEMBER.wire(record),
         "registrar_of": sorted(
             region for region, holder in api.registrars(state) if holder == address
         ),
+        "key_since": api.key_since(state, address),
+        "recovery": pending,
     }
 
 

@@ -70,7 +70,9 @@ def test_rotate_moves_the_membership_to_the_new_key(cli: Any, chain: TestChain) 
     advance(chain, DELAY)
     cli("rotate", "bob", "new")
     assert member_of(BOB.public)["member"] is None
-    assert member_of(NEW.public)["member"]["bioregion"] == "localnet"
+    shown = member_of(NEW.public)
+    assert shown["member"]["bioregion"] == "localnet"
+    assert shown["key_since"] == chain.time_ms // 1000 and shown["recovery"] is None
 
 
 def test_a_registrar_recovers_a_lost_key_and_the_old_key_may_cancel(
@@ -82,6 +84,10 @@ def test_a_registrar_recovers_a_lost_key_and_the_old_key_may_cancel(
     _, receipt = cli("finish-recovery", "bob", "charlie", ok=False)
     assert receipt is not None and receipt.error.code == "NoRecovery"
     cli("recover", "alice", "charlie", "later")
+    pending = member_of(CHARLIE.public)["recovery"]  # what the member sees, to cancel in time
+    assert pending["new"] == encode_address(LATER.public)
+    assert pending["registrar"] == encode_address(ALICE.public)
+    assert pending["completes"] == pending["started"] + DELAY
     advance(chain, DELAY)
     cli("finish-recovery", "bob", "charlie")
     assert member_of(LATER.public)["member"]["bioregion"] == "localnet"
