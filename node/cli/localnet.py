@@ -9,6 +9,7 @@ with SIGTERM, so each leaves a consistent store.
 
 from __future__ import annotations
 
+import fcntl
 import random
 import signal
 import socket
@@ -26,8 +27,9 @@ from genesis.build import dump_genesis, load_genesis
 from genesis.localnet import localnet_doc
 from genesis.schema import DEV_ACCOUNTS
 from ledger.crypto import Keypair, encode_address
-from node.cli.common import init_home, usage_error
+from node.cli.common import exit_error, init_home, usage_error
 from node.daemon.config import MetricsSection, NodeConfig, NodeSection, P2PSection, RpcSection
+from node.daemon.service import NodePaths
 from node.testing.procs import NodeProcess, stop_all
 
 RPC_BASE, P2P_BASE, METRICS_BASE = 9944, 30333, 9615
@@ -105,6 +107,25 @@ def prepare_localnet(directory: Path, validators: int, ports: Ports = Ports()) -
     return homes
 
 
+def running_home(homes: list[Path]) -> Path | None:
+    """The first home whose store another process holds open (a node is running on it).
+
+    LevelDB holds an fcntl lock on ``data/db/LOCK`` while a node runs; taking
+    it for an instant (and giving it back) tells whether someone else has it.
+    """
+    for home in homes:
+        lock = NodePaths(home).db / "LOCK"
+        if not lock.exists():
+            continue
+        with lock.open("rb+") as handle:
+            try:
+                fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                return home
+            fcntl.lockf(handle, fcntl.LOCK_UN)
+    return None
+
+
 def _print_endpoints(console: Console, homes: list[Path], hrp: str) -> None:
     table = Table(title="credichain localnet")
     for column in ("node", "rpc (HTTP + WebSocket)", "p2p", "metrics", "log"):
@@ -138,6 +159,12 @@ def localnet_command(
         homes = prepare_localnet(dir, validators)
     except (ValueError, FileNotFoundError) as exc:
         raise usage_error(str(exc)) from exc
+    busy = running_home(homes)
+    if busy is not None:
+        raise exit_error(
+            f"a localnet is already running on {dir} ({busy.name} holds its store, log in "
+            f"{busy / 'node.log'}): stop it first, or use another --dir"
+        )
     doc = load_genesis(dir / "genesis.json")
     nodes = [NodeProcess(home) for home in homes]
     stop = threading.Event()
