@@ -49,6 +49,7 @@ from node.cli.common import (
     KeystoreOption,
     LocalnetKeysOption,
     RpcOption,
+    Signed,
     TimeoutOption,
     WaitOption,
     YesOption,
@@ -71,6 +72,8 @@ from node.cli.common import (
     signing_summary,
     submit_and_wait,
 )
+from rpc.client import ChainProperties, RpcClient
+from rpc.errors import RpcError
 
 app = typer.Typer(
     help="Keys, balances and transfers: an encrypted keystore and a JSON-RPC client.",
@@ -234,6 +237,7 @@ def transfer(
         key = load_key(keystore, source, allow_localnet)
         call = Call("balances", "transfer", {"amount": units, "dest": to})
         signed = sign_call(client, key, call, None, valid_for)
+        check_affordable(client, props, key.public, units, signed)
         confirm(
             {
                 "call": "balances.transfer",
@@ -247,6 +251,33 @@ def transfer(
         )
         result = submit_and_wait(client, signed.extrinsic.encode(), wait, timeout, quiet=as_json)
     report_outcome(as_json, result)
+
+
+def check_affordable(
+    client: RpcClient, props: ChainProperties, account: bytes, units: int, signed: Signed
+) -> None:
+    """Refuse, before anything is sent, a transfer the balance cannot pay with its fee.
+
+    The chain would refuse it too (balances.InsufficientBalance), but only after
+    a submission and a wait for the block; the node's own answers tell us now.
+    """
+    address = encode_address(account, props.address_prefix)
+    raw = "0x" + signed.extrinsic.encode().hex()
+    try:
+        free = int(client.call_named("balances_getBalance", address=address)["free"])
+        info = client.call_named("payment_queryInfo", extrinsic=raw)
+        fee = 0 if info.get("coveredByAllowance") else int(info["partialFee"])
+    except (RpcError, KeyError, TypeError, ValueError):
+        return  # a node that cannot say: the chain still refuses what cannot be paid
+    if units + fee > free:
+
+        def show(value: int) -> str:
+            return format_amount(value, props.token_decimals, props.token_symbol)
+
+        raise CliError(
+            f"the balance of {address} is {show(free)}: less than the amount {show(units)} "
+            f"plus the fee {show(fee)}; nothing was sent"
+        )
 
 
 def _arg_value(value: Any, hrp: str) -> Any:

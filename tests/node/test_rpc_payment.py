@@ -86,3 +86,29 @@ def test_the_wallet_shows_the_fee_before_signing(chain: TestChain, tmp_path: Pat
     raw = bytes.fromhex(json.loads(result.stdout)["extrinsic"][2:])
     fee = query_info(raw)["partialFee"]
     assert "fee" in result.stderr and f"({fee} minor units)" in result.stderr
+
+
+def test_a_transfer_beyond_balance_and_fee_is_refused_before_sending(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from pallets import construct
+    from rpc.queries import register_queries
+
+    chain = TestChain(fees=True)
+    registry = MethodRegistry()
+    register_payment_queries(registry)
+    register_queries(registry, construct.registry())  # balances_getBalance
+    serve_chain(monkeypatch, chain, registry, common_cli)
+    env = {"CREDICHAIN_PASSPHRASE": "pw", "CREDICHAIN_KEYSTORE": str(tmp_path)}
+    runner = CliRunner()
+    assert runner.invoke(wallet_cli.app, ["import", "bob", "--dev", "bob"], env=env).exit_code == 0
+    free = FREE.get(chain.state(), BOB.public)
+    everything = f"{free // 10**6}.{free % 10**6:06d}"  # the whole balance: no room for the fee
+    result = runner.invoke(
+        wallet_cli.app, ["transfer", "bob", "0x" + ALICE.public.hex(), everything, "--yes"], env=env
+    )
+    assert result.exit_code == 1, result.output
+    assert "less than the amount" in result.stderr and "plus the fee" in result.stderr
+    assert "nothing was sent" in result.stderr
+    assert ChainClient.receipts == []  # nothing was submitted
+    assert FREE.get(chain.state(), BOB.public) == free
