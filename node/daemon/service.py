@@ -234,8 +234,7 @@ class NodeService:
         )
         try:
             async with trio.open_nursery() as nursery:
-                port = await nursery.start(self.p2p.run)
-                log.info("p2p listening", port=port)
+                await nursery.start(self.p2p.run)  # it logs p2p_listening itself
                 if self.config.rpc.enabled:
                     # Every [rpc] setting, limits included (node/daemon/config.py).
                     rpc_config = self.config.rpc.server_config()

@@ -27,7 +27,7 @@ from ledger.keyfile import KeyfileError, load_keyfile
 from node.cli.common import exit_error
 from node.daemon.logs import configure_logging
 from node.oracle.config import ConfigError, OracleConfig, load_config
-from node.oracle.feeder import Feeder, FeederError, RpcChain, read_components
+from node.oracle.feeder import Feeder, FeederError, Outcome, RpcChain, read_components
 from pallets.health.storage import COMPONENTS
 from rpc.client import RpcClient, RpcConnectionError, RpcError
 
@@ -69,6 +69,21 @@ def _log_format(text: str) -> Literal["console", "json"]:
     return "json" if text == "json" else "console"
 
 
+def describe(outcome: Outcome | None, bioregion: str, oracle: str) -> str:
+    """One line saying what an attempt did (``--once`` is never silent)."""
+    if outcome is None:
+        return f"nothing to observe: {bioregion}'s open epoch was observed by {oracle} already"
+    what = {
+        "included": "observation included",
+        "already": f"nothing to observe: observed by {oracle} already",
+        "skipped": "observation skipped",
+        "failed": "observation failed",
+        "gave_up": "observation not confirmed",
+    }.get(outcome.status, outcome.status)
+    detail = f" ({outcome.detail})" if outcome.detail and outcome.status != "already" else ""
+    return f"{bioregion} epoch {outcome.epoch}: {what}{detail}"
+
+
 @app.command("run")
 def run(
     config_path: ConfigPath,
@@ -84,6 +99,7 @@ def run(
         try:
             if once:
                 outcome = feeder.attempt()
+                typer.echo(describe(outcome, config.bioregion, feeder.chain.address(key)))
                 ok = outcome is not None and outcome.status in ("included", "already")
                 raise typer.Exit(0 if ok else 1)
             feeder.run()

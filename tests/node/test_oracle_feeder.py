@@ -425,3 +425,23 @@ class _NullLog:
 
 def _structlog() -> Any:
     return structlog.get_logger("oracle-test")
+
+
+def test_once_always_says_what_it_did() -> None:
+    from node.oracle.cli import describe
+    from node.oracle.feeder import Outcome
+
+    me = "cc1oracle"
+    assert describe(None, "cascadia", me) == (
+        "nothing to observe: cascadia's open epoch was observed by cc1oracle already"
+    )
+    assert describe(Outcome(12, "already", detail="observed already"), "cascadia", me) == (
+        "cascadia epoch 12: nothing to observe: observed by cc1oracle already"
+    )
+    assert describe(Outcome(12, "included", [1, 2]), "cascadia", me) == (
+        "cascadia epoch 12: observation included"
+    )
+    skipped = Outcome(13, "skipped", detail="no valid reading for water")
+    assert describe(skipped, "cascadia", me) == (
+        "cascadia epoch 13: observation skipped (no valid reading for water)"
+    )
