@@ -219,6 +219,15 @@ def propose(
     reason_hash: bytes,
 ) -> None:
     """F8: a funder proposes a new funder (F4), an interest rate (F7) or an expense (F9).
+    Every argument is required; what matters depends on kind. new_funder: subject = the
+    candidate (not nil, not already a funder; the fund active and growth allowed, F4);
+    pass amount 0, rate_bps 0, apply_to_open false (ignored, stored as 0, 0, false).
+    interest_rate: rate_bps = the new rate, apply_to_open = a lower rate also applies to
+    open credits (F7); pass subject nil (not checked, but kept in the proposal record)
+    and amount 0 (ignored, stored as 0). expense: subject = the payee (not nil), amount
+    > 0 paid from cash (F9); pass rate_bps 0, apply_to_open false (ignored, stored as 0,
+    false). reason_hash: for every kind the 32-byte hash of the reasons, kept in the
+    record (the wallet sends 32 zero bytes when none is given).
 
     It passes when consent_period ends without an objection.
     """
