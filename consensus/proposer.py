@@ -12,14 +12,16 @@ propose twice in a row while others wait for long ("smooth" round robin).
 
 CometBFT carries priorities across heights in the chain state. To keep the
 proposer a pure function of (validator set, height, round), credichain runs
-the algorithm from zero priorities for the set and takes the increment
-number ``k = height + round``. Starting from zero the sequence is periodic:
+the algorithm from zero priorities for the set: the proposer of (height,
+round) is the winner of increment number ``height + round + 1``, counting
+the increments from 1 (docs/protocol/consensus.md §6 has a worked example
+that a test checks). Starting from zero the sequence is periodic:
 after ``cycle = sum(power // g)`` increments (``g`` = gcd of the powers) each
 validator has been picked exactly ``power // g`` times and every priority is
-back to 0, so only ``k mod cycle`` matters (tests check this property).
+back to 0, so only the increment number modulo ``cycle`` matters (tests
+check this property).
 Dividing by ``g`` does not change any comparison, so the picks are those of
-the undivided powers. For a set that does not change this is exactly
-CometBFT's sequence shifted by the height; when the set changes (at H+2, see
+the undivided powers. When the set changes (at H+2, see
 ``consensus/__init__.py``) the schedule restarts from zero priorities for the
 new set, where CometBFT would carry the old priorities over.
 

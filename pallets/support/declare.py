@@ -222,7 +222,8 @@ class CallSet:
                 raise RuntimeFault(f"call name {name!r} must be snake_case")
             if any(d.index == index or d.name == name for d in self.defs):
                 raise RuntimeFault(f"{self.pallet}: call {index}/{name} declared twice")
-            doc = (fn.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
+            # The first paragraph, its line breaks and indentation folded to single spaces.
+            doc = " ".join((fn.__doc__ or "").strip().split("\n\n")[0].split())
             self.defs.append(
                 CallDef(self.pallet, index, name, tuple(args), origin, weight, fn, doc)
             )
