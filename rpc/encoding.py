@@ -21,8 +21,9 @@ from typing import Annotated, Any, Final
 
 from pydantic import Field, PlainValidator, ValidationInfo, WithJsonSchema
 
+from ledger import codec
 from ledger.crypto import DEFAULT_HRP, HASH_LEN, AddressError, decode_address, encode_address
-from ledger.types import Block, Commit, Event, Header
+from ledger.types import HEADER_VERSION, Block, Commit, Event, Evidence, Header, Vote
 from rpc.backend import ReceiptRecord
 
 MAX_HEX_CHARS: Final = 2 * (1 << 20)  # a single byte string param never exceeds 1 MiB
@@ -110,6 +111,7 @@ def json_value(value: Any) -> Any:
 
 def header_json(header: Header, hrp: str) -> dict[str, Any]:
     return {
+        "version": HEADER_VERSION,
         "hash": hex0x(header.hash),
         "parentHash": hex0x(header.parent_hash),
         "number": header.height,
@@ -152,8 +154,31 @@ def block_json(block: Block, commit: Commit | None, hrp: str) -> dict[str, Any]:
             "extrinsics": [hex0x(x) for x in block.extrinsics],
             "lastCommit": None if last_commit is None else commit_json(last_commit, hrp),
             "evidence": [hex0x(e.hash) for e in block.evidence],
+            "evidenceFull": [evidence_json(e, hrp) for e in block.evidence],
         },
         "commit": None if commit is None else commit_json(commit, hrp),
+    }
+
+
+def vote_json(vote: Vote, hrp: str) -> dict[str, Any]:
+    return {
+        "type": int(vote.vote_type),
+        "height": vote.height,
+        "round": vote.round,
+        "blockHash": None if vote.block_hash is None else hex0x(vote.block_hash),
+        "timestamp": vote.timestamp_ms,
+        "validator": address_text(vote.validator, hrp),
+        "signature": hex0x(vote.signature),
+    }
+
+
+def evidence_json(evidence: Evidence, hrp: str) -> dict[str, Any]:
+    """One piece of evidence in full: its hash, ``raw`` = enc(evidence) (the evidence-root
+    leaf), and the two votes."""
+    return {
+        "hash": hex0x(evidence.hash),
+        "raw": hex0x(codec.encode(evidence.to_wire())),
+        "votes": [vote_json(evidence.vote_a, hrp), vote_json(evidence.vote_b, hrp)],
     }
 
 
@@ -179,6 +204,7 @@ def receipt_json(record: ReceiptRecord) -> dict[str, Any]:
             "message": error.message,
         },
         "events": [event_json(e) for e in receipt.events],
+        "raw": hex0x(receipt.encode()),
     }
 
 
@@ -189,6 +215,10 @@ _COUNT: Final = {"type": "integer", "minimum": 0}
 HEADER_SCHEMA: Final = {
     "type": "object",
     "properties": {
+        "version": {
+            "type": "integer",
+            "description": "header version, the first element of enc(header) (docs/PROTOCOL.md §3)",
+        },
         "hash": HASH_SCHEMA,
         "parentHash": HASH_SCHEMA,
         "number": _COUNT,
@@ -234,6 +264,26 @@ COMMIT_SCHEMA: Final = {
         },
     },
 }
+VOTE_SCHEMA: Final = {
+    "type": "object",
+    "properties": {
+        "type": {"type": "integer", "enum": [1, 2], "description": "1 prevote, 2 precommit"},
+        "height": _COUNT,
+        "round": _COUNT,
+        "blockHash": _NULLABLE_HASH,
+        "timestamp": {"type": "integer"},
+        "validator": ADDRESS_SCHEMA,
+        "signature": HEX_SCHEMA,
+    },
+}
+EVIDENCE_SCHEMA: Final = {
+    "type": "object",
+    "properties": {
+        "hash": HASH_SCHEMA,
+        "raw": {**HEX_SCHEMA, "description": "enc(evidence), the evidence root's leaf"},
+        "votes": {"type": "array", "items": VOTE_SCHEMA, "minItems": 2, "maxItems": 2},
+    },
+}
 BLOCK_SCHEMA: Final = {
     "oneOf": [
         {
@@ -246,6 +296,7 @@ BLOCK_SCHEMA: Final = {
                         "extrinsics": {"type": "array", "items": HEX_SCHEMA},
                         "lastCommit": {"oneOf": [COMMIT_SCHEMA, {"type": "null"}]},
                         "evidence": {"type": "array", "items": HASH_SCHEMA},
+                        "evidenceFull": {"type": "array", "items": EVIDENCE_SCHEMA},
                     },
                 },
                 "commit": {"oneOf": [COMMIT_SCHEMA, {"type": "null"}]},
@@ -286,6 +337,7 @@ RECEIPT_SCHEMA: Final = {
                         },
                     },
                 },
+                "raw": {**HEX_SCHEMA, "description": "enc(receipt), the receipts root's leaf"},
             },
         },
         {"type": "null"},

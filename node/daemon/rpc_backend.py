@@ -17,7 +17,7 @@ import trio
 from genesis.schema import GenesisDoc
 from ledger.overlay import StateReader
 from ledger.trie import MissingNodeError
-from ledger.types import Block, Commit, Header
+from ledger.types import Block, Commit, Event, Header
 from node import __version__
 from node.daemon.chain import Chain
 from node.daemon.mempool import Mempool, MempoolError
@@ -108,6 +108,17 @@ class NodeRpcBackend:
         if block is None or block.header.height == 0:
             return None
         return self.node.chain.blocks.commit_at(block.header.height)
+
+    def block_events(self, block_hash: bytes) -> Sequence[Event] | None:
+        """The block hooks' events (``rpc.archive.ArchiveBackend``), from the block store."""
+        header = self.header(block_hash)
+        if header is None:
+            return None
+        return self.node.chain.blocks.events_at(header.height)
+
+    def genesis_document(self) -> Mapping[str, Any]:
+        """The genesis document the node was started with (its home's genesis.json)."""
+        return self.node.genesis.to_json_dict()
 
     def receipt(self, extrinsic_hash: bytes) -> ReceiptRecord | None:
         found = self.node.chain.blocks.receipt(extrinsic_hash)

@@ -28,6 +28,7 @@ from pallets.support.argtypes import ArgError, check_args
 from pallets.support.params import param
 from pallets.system.hooks import epoch_at
 from pallets.system.storage import TIME
+from rpc.archive import register_archive_methods
 from rpc.encoding import AMOUNT_SCHEMA, HexBytes
 from rpc.errors import invalid_params
 from rpc.methods import standard_registry
@@ -61,6 +62,7 @@ def node_registry(hrp: str = "cc") -> MethodRegistry:
     del hrp
     runtime = construct.registry()
     registry = standard_registry()
+    register_archive_methods(registry)
     register_queries(registry, runtime)
     register_payment_queries(registry, runtime)
     return registry
