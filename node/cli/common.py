@@ -10,6 +10,9 @@ takes the same ``Annotated`` options per command. Every JSON-RPC client comes
 from ``connect`` (tests replace this module's ``RpcClient``). ``send`` prints
 exactly what will be signed, asks unless ``--yes``, signs, submits, follows it
 to finalization and reports the receipt (exit 1 if it failed on chain).
+Tables and summaries show amounts, times and accounts in human units through
+``node.cli.display`` (``show`` runs a query and prints its answer so);
+``--json`` prints the node's JSON unchanged.
 ``guarded`` turns a ``CliError`` (or a key file, address or RPC error) into
 one red line and exit 1; the commands that do not sign exit 2 on usage errors
 (``usage_error``).
@@ -31,16 +34,15 @@ import trio
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from ledger.codec import INT_MAX
 from ledger.crypto import AddressError, Keypair, blake2b256, decode_address, encode_address
 from ledger.keyfile import KeyfileError, load_keyfile, read_keyfile_document, save_keyfile
 from ledger.types import Call, Extrinsic
+from node.cli.display import View, format_amount, print_whole, result_type, rows, runtime, table
 from node.daemon.config import NodeConfig, render_config
 from node.daemon.service import NodePaths
-from pallets.construct import registry
-from pallets.executive.registry import PalletRegistry
+from pallets.support.argtypes import ACCOUNT
 from rpc.client import ChainProperties, RpcClient, RpcConnectionError, WsClient
 from rpc.errors import RpcError
 
@@ -63,6 +65,12 @@ JsonOut = Annotated[bool, typer.Option("--json", help="print one JSON document o
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="sign without confirmation")]
 WaitOption = Annotated[bool, typer.Option("--wait/--no-wait", help="wait until finalized")]
 TimeoutOption = Annotated[float, typer.Option("--timeout", help="seconds to wait for finalization")]
+LocalTimeOption = Annotated[
+    bool,
+    typer.Option(
+        "--local-time", envvar="CREDICHAIN_LOCAL_TIME", help="show times in local time, not UTC"
+    ),
+]
 LocalnetKeysOption = Annotated[
     bool, typer.Option("--localnet-keys", help="accept unencrypted localnet key files")
 ]
@@ -115,23 +123,8 @@ def emit(as_json: bool, data: dict[str, Any], text: str) -> None:
         typer.echo(text)
 
 
-def print_table(title: str, data: dict[str, Any]) -> None:
-    table = Table(title=title, show_header=False)
-    for field, value in data.items():
-        if isinstance(value, (dict, list)):
-            value = json.dumps(value, sort_keys=True)
-        table.add_row(field, str(value))
-    out.print(table)
-
-
-def print_rows(title: str, rows: list[dict[str, Any]]) -> None:
-    table = Table(title=title)
-    columns = list(rows[0]) if rows else ["(none)"]
-    for column in columns:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*(str(row[c]) for c in columns))
-    out.print(table)
+def print_rows(title: str, items: list[dict[str, Any]]) -> None:
+    print_whole(out, rows(title, items))
 
 
 def print_data(as_json: bool, title: str, data: Any) -> None:
@@ -143,14 +136,18 @@ def print_data(as_json: bool, title: str, data: Any) -> None:
     elif isinstance(data, list):
         print_rows(title, data)
     else:
-        print_table(title, data)
+        print_whole(out, table(title, data))
 
 
 # ------------------------------------------------------------- values typed by people
 
 
 def parse_amount(text: str, decimals: int) -> int:
-    """``"12.5"`` with 6 decimals -> 12_500_000 minor units; refuses what is not exact."""
+    """``"12.5"`` with 6 decimals -> 12_500_000 minor units; refuses what is not exact.
+
+    The one parser of amounts typed by people (arguments, options, prompts)."""
+    if "," in text:
+        raise CliError(f"amount {text!r}: write it without separators, '.' before decimals")
     try:
         value = Decimal(text.strip())
     except InvalidOperation:
@@ -170,12 +167,6 @@ def parse_amount(text: str, decimals: int) -> int:
     return units
 
 
-def format_amount(units: int, decimals: int, symbol: str) -> str:
-    whole, frac = divmod(units, 10**decimals)
-    text = f"{whole:,}" + (f".{frac:0{decimals}d}" if decimals else "")
-    return f"{text} {symbol}"
-
-
 def parse_hash(text: str) -> bytes:
     """``0x`` + 64 hex digits, or a file whose blake2b-256 is taken."""
     if text.startswith("0x"):
@@ -190,29 +181,6 @@ def parse_hash(text: str) -> bytes:
     if not path.is_file():
         raise CliError(f"{text!r} is neither a 0x hash nor a readable file")
     return blake2b256(path.read_bytes())
-
-
-@functools.cache
-def runtime() -> PalletRegistry:
-    """The runtime's declared calls: argument types for summaries and proposals."""
-    return registry()
-
-
-def is_account(pallet: str, function: str, arg: str) -> bool:
-    """Whether the call declares ``arg`` as an account (else 32 bytes are a hash)."""
-    call = runtime().call(pallet, function)
-    declared = dict(call.args) if call is not None else {}
-    kind = declared.get(arg)
-    return kind is not None and "account" in str(kind.describe())
-
-
-def show_value(value: Any, hrp: str, account: bool) -> str:
-    """A call argument as the signing summary prints it (accounts as addresses)."""
-    if isinstance(value, bytes):
-        return encode_address(value, hrp) if account and len(value) == 32 else "0x" + value.hex()
-    if isinstance(value, list):
-        return ", ".join(show_value(v, hrp, account) for v in value) or "-"
-    return "-" if value is None else str(value)
 
 
 # ------------------------------------------------------------- keystore
@@ -269,6 +237,7 @@ class Options:
     yes: bool
     wait: bool
     timeout: float
+    local_time: bool = False
 
 
 def group_options(
@@ -279,9 +248,10 @@ def group_options(
     yes: YesOption = False,
     wait: WaitOption = True,
     timeout: TimeoutOption = 60.0,
+    local_time: LocalTimeOption = False,
 ) -> None:
     """The typer callback of a group: its options come before the command."""
-    ctx.obj = Options(keystore, rpc, localnet_keys, yes, wait, timeout)
+    ctx.obj = Options(keystore, rpc, localnet_keys, yes, wait, timeout, local_time)
 
 
 def group(help: str) -> typer.Typer:
@@ -310,11 +280,32 @@ def query(ctx: typer.Context, method: str, **params: Any) -> Any:
         return client.call_named(method, **params)
 
 
-def query_account(ctx: typer.Context, who: str, method: str, **params: Any) -> tuple[str, Any]:
-    """``method(address=..., **params)`` for a key name or an address; and that address."""
-    with connect(options(ctx).rpc) as client:
-        address = resolve_address(client, options(ctx).keystore, who)
-        return address, client.call_named(method, address=address, **params)
+def view(ctx: typer.Context) -> View:
+    """How this command shows values: the chain's token and prefix, the keystore's names."""
+    opts = options(ctx)
+    with connect(opts.rpc) as client:
+        return View.of(client.properties(), opts.keystore, opts.local_time)
+
+
+def show(ctx: typer.Context, as_json: bool, title: str, method: str,
+         who: str | None = None, **params: Any) -> None:  # fmt: skip
+    """Run the query ``method``; print its JSON with ``--json``, else a table for people.
+
+    ``who``, a key name or an address, is passed as the query's ``address``."""
+    opts = options(ctx)
+    with connect(opts.rpc) as client:
+        if who is not None:
+            params["address"] = resolve_address(client, opts.keystore, who)
+        data = client.call_named(method, **params)
+        if not as_json and data is not None:
+            seen = View.of(client.properties(), opts.keystore, opts.local_time)
+            data = seen.shown(result_type(method), data)
+    print_data(as_json, title, data)
+
+
+def humane(ctx: typer.Context, method: str, data: Any) -> Any:
+    """``method``'s answer in human units, by its declared result type (``View.shown``)."""
+    return None if data is None else view(ctx).shown(result_type(method), data)
 
 
 def account_id(ctx: typer.Context, who: str) -> bytes:
@@ -450,10 +441,7 @@ def signing_summary(client: RpcClient, props: ChainProperties, signed: Signed) -
 
 
 def confirm(summary: dict[str, str], yes: bool) -> None:
-    table = Table(title="about to sign", show_header=False)
-    for field, value in summary.items():
-        table.add_row(field, value)
-    err.print(table)
+    print_whole(err, table("about to sign", dict(summary)))
     if not yes and not typer.confirm("Sign and submit?", err=True):
         raise CliError("cancelled; nothing was signed")
 
@@ -466,16 +454,16 @@ def send(ctx: typer.Context, signer: str, pallet: str, function: str, args: dict
     opts = options(ctx)
     with connect(opts.rpc) as client:
         props = client.properties()
-        hrp = props.address_prefix
+        seen = View.of(props, opts.keystore, opts.local_time)
         key = load_key(opts.keystore, signer, opts.localnet_keys)
         signed = sign_call(client, key, Call(pallet, function, args), None, 256)
-        arguments = shown or {
-            k: show_value(v, hrp, is_account(pallet, function, k)) for k, v in args.items()
-        }
+        call = runtime().call(pallet, function)
+        declared = dict(call.args) if call is not None else {}
+        arguments = shown or {k: seen.argument(declared.get(k), v) for k, v in args.items()}
         summary = {
             "call": f"{pallet}.{function}",
             **arguments,
-            "signer": encode_address(key.public, hrp),
+            "signer": seen.argument(ACCOUNT, key.public),
             **signing_summary(client, props, signed),
         }
         confirm(summary, opts.yes)

@@ -20,7 +20,7 @@ commons_app = common.group("The commons pool: balance, redistributions, issuance
 @guarded
 def commons_pool(ctx: typer.Context, as_json: JsonOut = False) -> None:
     """The pool's balance, shares and running totals."""
-    common.print_data(as_json, "commons pool", common.query(ctx, "commons_pool"))
+    common.show(ctx, as_json, "commons pool", "commons_pool")
 
 
 @commons_app.command("redistributions")
@@ -35,6 +35,7 @@ def commons_redistributions(
     if as_json:
         common.print_data(True, "redistributions", rounds)
         return
+    rounds = common.humane(ctx, "commons_redistributions", rounds)
     rows = [{"round": r["epoch"], "taken": r["taken"], **g} for r in rounds for g in r["grants"]]
     common.print_data(False, "grants", rows)
 
@@ -43,4 +44,4 @@ def commons_redistributions(
 @guarded
 def commons_issuance(ctx: typer.Context, as_json: JsonOut = False) -> None:
     """Minted this year against the cap (R3)."""
-    common.print_data(as_json, "issuance", common.query(ctx, "commons_issuance"))
+    common.show(ctx, as_json, "issuance", "commons_issuance")

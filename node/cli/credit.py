@@ -157,9 +157,7 @@ def credit_amend(
 @guarded
 def credit_show(ctx: typer.Context, request: int, as_json: JsonOut = False) -> None:
     """A request with its draw, verdicts and approval record (credit_getRequest)."""
-    common.print_data(
-        as_json, f"request {request}", common.query(ctx, "credit_getRequest", request=request)
-    )
+    common.show(ctx, as_json, f"request {request}", "credit_getRequest", request=request)
 
 
 @credit_app.command("list")
@@ -169,9 +167,7 @@ def credit_list(ctx: typer.Context, fund: int,
                 as_json: JsonOut = False) -> None:  # fmt: skip
     """A fund's requests (credit_listRequests)."""
     params: dict[str, Any] = {"fund": fund} if status is None else {"fund": fund, "status": status}
-    common.print_data(
-        as_json, f"requests of fund {fund}", common.query(ctx, "credit_listRequests", **params)
-    )
+    common.show(ctx, as_json, f"requests of fund {fund}", "credit_listRequests", **params)
 
 
 @credit_app.command("redraw")
@@ -182,6 +178,7 @@ def credit_redraw(ctx: typer.Context, request: int, as_json: JsonOut = False) ->
     if data is None or as_json:
         common.print_data(as_json, f"draws of request {request}", data)
         return
+    data = common.humane(ctx, "credit_redraw", data)
     common.print_rows(
         f"draws of request {request}",
         [

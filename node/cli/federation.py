@@ -95,18 +95,17 @@ def federation_show(
 ) -> None:
     """FUND's agreements; with PARTNER, the two funds' agreement, consents and ledgers."""
     if partner is None:
-        data = common.query(ctx, "federation_agreements", fund=fund)
-        common.print_data(as_json, f"agreements of fund {fund}", data)
+        common.show(ctx, as_json, f"agreements of fund {fund}", "federation_agreements", fund=fund)
     else:
-        data = common.query(ctx, "federation_get", fund=fund, partner=partner)
-        common.print_data(as_json, f"funds {fund} and {partner}", data)
+        title = f"funds {fund} and {partner}"
+        common.show(ctx, as_json, title, "federation_get", fund=fund, partner=partner)
 
 
 @federation_app.command("list")
 @guarded
 def federation_list(ctx: typer.Context, as_json: JsonOut = False) -> None:
     """Every agreement in force (federation_agreements)."""
-    common.print_data(as_json, "agreements", common.query(ctx, "federation_agreements"))
+    common.show(ctx, as_json, "agreements", "federation_agreements")
 
 
 @federation_app.command("debts")
@@ -117,6 +116,7 @@ def federation_debts(ctx: typer.Context, fund: int | None = None, as_json: JsonO
     if as_json:
         common.print_data(True, "debts", data)
         return
+    data = common.humane(ctx, "federation_debts", data)
     common.print_data(False, "loss-share ledgers", data["ledgers"])
     common.print_data(False, "totals", {k: v for k, v in data.items() if k != "ledgers"})
 
@@ -125,17 +125,11 @@ def federation_debts(ctx: typer.Context, fund: int | None = None, as_json: JsonO
 @guarded
 def federation_loss(ctx: typer.Context, loan: int, as_json: JsonOut = False) -> None:
     """How a written-off loan's loss was shared (federation_getLoss)."""
-    common.print_data(
-        as_json, f"loss of loan {loan}", common.query(ctx, "federation_getLoss", loan=loan)
-    )
+    common.show(ctx, as_json, f"loss of loan {loan}", "federation_getLoss", loan=loan)
 
 
 @federation_app.command("split-of")
 @guarded
 def federation_split_of(ctx: typer.Context, request: int, as_json: JsonOut = False) -> None:
     """The split credit REQUEST is part of (federation_getSplit)."""
-    common.print_data(
-        as_json,
-        f"split of request {request}",
-        common.query(ctx, "federation_getSplit", request=request),
-    )
+    common.show(ctx, as_json, f"split of request {request}", "federation_getSplit", request=request)

@@ -10,7 +10,8 @@ confirmed, submitted and followed to finalization. Amounts are typed in token
 units ("12.5") and parsed exactly; a document hash is ``0x`` + 64 hex digits
 or the path of a file, hashed with blake2b-256 (only the hash goes on chain,
 F10). Queries call ``funds_get``, ``funds_list``, ``funds_report`` and
-``trust_get`` and print tables, or the raw JSON with ``--json``.
+``trust_get`` and print tables in human units (``common.show``), or the raw
+JSON with ``--json``.
 """
 
 from __future__ import annotations
@@ -136,14 +137,14 @@ def fund_leave(ctx: typer.Context, signer: Signer, fund: int, as_json: JsonOut =
 @guarded
 def fund_show(ctx: typer.Context, fund: int, as_json: JsonOut = False) -> None:
     """A fund, its cash and funders (funds_get)."""
-    common.print_data(as_json, f"fund {fund}", common.query(ctx, "funds_get", fund=fund))
+    common.show(ctx, as_json, f"fund {fund}", "funds_get", fund=fund)
 
 
 @fund_app.command("list")
 @guarded
 def fund_list(ctx: typer.Context, as_json: JsonOut = False) -> None:
     """Every fund (funds_list)."""
-    common.print_data(as_json, "funds", common.query(ctx, "funds_list"))
+    common.show(ctx, as_json, "funds", "funds_list")
 
 
 @fund_app.command("report")
@@ -151,12 +152,11 @@ def fund_list(ctx: typer.Context, as_json: JsonOut = False) -> None:
 def fund_report(ctx: typer.Context, fund: int, as_json: JsonOut = False) -> None:
     """L7: cash, outstanding, utilization, income, losses, PAR30/60/90; F5: exits pending,
     exit_arrears and exits_in_arrears (claims unpaid past exit_period) (funds_report)."""
-    common.print_data(as_json, f"fund {fund} report", common.query(ctx, "funds_report", fund=fund))
+    common.show(ctx, as_json, f"fund {fund} report", "funds_report", fund=fund)
 
 
 @fund_app.command("trust")
 @guarded
 def fund_trust(ctx: typer.Context, fund: int, who: str, as_json: JsonOut = False) -> None:
     """An account's trust at a fund, its trust in use and what it can still bring (T5)."""
-    address, data = common.query_account(ctx, who, "trust_get", fund=fund)
-    common.print_data(as_json, f"trust of {address} at fund {fund}", data)
+    common.show(ctx, as_json, f"trust of {who} at fund {fund}", "trust_get", who, fund=fund)

@@ -28,7 +28,8 @@ from typing import Annotated, Any
 
 import typer
 
-from node.cli import common
+from ledger import codec
+from node.cli import common, display
 from node.cli.common import JsonOut, Signer, guarded
 from pallets import construct
 from pallets.governance.allowlist import allowed, encode_call
@@ -104,9 +105,9 @@ def build_call(pallet: str, function: str, raw_args: dict[str, Any], resolve: An
     if (pallet, function) not in listed_calls:
         listed = ", ".join(f"{p}.{f}" for p, f in sorted(listed_calls))
         raise common.CliError(f"{pallet}.{function} is not on the governance list ({listed})")
-    definition = common.runtime().call(pallet, function)
+    definition = display.runtime().call(pallet, function)
     if definition is None:
-        raise common.CliError(f"{pallet}.{function} is not in this common.runtime")
+        raise common.CliError(f"{pallet}.{function} is not in this runtime")
     declared = dict(definition.args)
     unknown = sorted(set(raw_args) - set(declared))
     if unknown:
@@ -128,13 +129,14 @@ def _propose(
     ctx: typer.Context, signer: str, pallet: str, function: str, args: dict[str, Any], as_json: bool
 ) -> None:
     call = build_call(pallet, function, args, _resolver(ctx))
-    spelled = ", ".join(f"{k}={_spell(v)}" for k, v in args.items())
+    _, _, converted = codec.decode(call)
+    definition = display.runtime().call(pallet, function)
+    declared = dict(definition.args) if definition is not None else {}
+    seen = common.view(ctx)  # amounts in token units, accounts with their keystore names
+    names = [name for name in declared if name in converted] or list(converted)
+    spelled = ", ".join(f"{k}={seen.argument(declared.get(k), converted[k])}" for k in names)
     shown = {"proposal": f"{pallet}.{function}({spelled})", "voted on": "the next round"}
     common.send(ctx, signer, "governance", "propose", {"call": call}, as_json, shown)
-
-
-def _spell(value: Any) -> str:
-    return json.dumps(value) if isinstance(value, (list, dict)) else str(value)
 
 
 def _key(text: str) -> str:
@@ -267,9 +269,7 @@ def gov_vote(
 @guarded
 def gov_show(ctx: typer.Context, proposal: int, as_json: JsonOut = False) -> None:
     """A proposal: its call, phase, tally, ballots and their costs (gov_proposal)."""
-    common.print_data(
-        as_json, f"proposal {proposal}", common.query(ctx, "gov_proposal", proposal=proposal)
-    )
+    common.show(ctx, as_json, f"proposal {proposal}", "gov_proposal", proposal=proposal)
 
 
 @gov_app.command("list")
@@ -282,6 +282,7 @@ def gov_list(
     """The most recent proposals with their tallies (gov_proposals)."""
     rows = common.query(ctx, "gov_proposals", limit=limit)
     if not as_json:
+        rows = common.humane(ctx, "gov_proposals", rows)
         rows = [
             {
                 "id": r["id"],
@@ -302,7 +303,7 @@ def gov_list(
 @guarded
 def gov_round(ctx: typer.Context, as_json: JsonOut = False) -> None:
     """The current round, when it ends, and the rules in force (gov_round)."""
-    common.print_data(as_json, "governance round", common.query(ctx, "gov_round"))
+    common.show(ctx, as_json, "governance round", "gov_round")
 
 
 @gov_app.command("credits")
@@ -316,5 +317,5 @@ def gov_credits(
     """A member's voice credits in a round (the current one by default): spent and left."""
     if round_ is None:
         round_ = int(common.query(ctx, "gov_round")["round"])
-    address, data = common.query_account(ctx, who, "gov_voter", round=round_)
-    common.print_data(as_json, f"voice credits of {address} in round {round_}", data)
+    common.show(ctx, as_json, f"voice credits of {who} in round {round_}", "gov_voter", who,
+                round=round_)  # fmt: skip

@@ -11,7 +11,7 @@ health (10 000 - footprint), knowledge sharing.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -39,10 +39,9 @@ def health_show(
 ) -> None:
     """Every bioregion with its score, or one in detail (components, oracles, measures)."""
     if bioregion is None:
-        common.print_data(as_json, "bioregions", common.query(ctx, "health_bioregions"))
+        common.show(ctx, as_json, "bioregions", "health_bioregions")
         return
-    data: Any = common.query(ctx, "health_get", bioregion=_region(bioregion))
-    common.print_data(as_json, f"bioregion {bioregion}", data)
+    common.show(ctx, as_json, f"bioregion {bioregion}", "health_get", bioregion=_region(bioregion))
 
 
 @health_app.command("history")
@@ -56,8 +55,12 @@ def health_history(
     """Published values per epoch: components, score, velocity, participation."""
     rows = common.query(ctx, "health_history", bioregion=_region(bioregion), limit=limit)
     if rows is not None and not as_json:
+        rows = common.humane(ctx, "health_history", rows)
         rows = [
-            {**{k: v for k, v in row.items() if k != "components"}, **(row["components"] or {})}
+            {
+                **{k: v for k, v in row.items() if k != "components"},
+                **(row["components"] if isinstance(row["components"], dict) else {}),
+            }
             for row in rows
         ]
     common.print_data(as_json, f"history of {bioregion}", rows)

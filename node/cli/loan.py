@@ -6,7 +6,8 @@ A command group with the shared options before the command
 (``credichain loan --rpc URL repay ferdie 0 all``, see ``node.cli.common``).
 A transaction command builds one ``loans`` call and signs it through
 ``common.send``. Queries call ``loans_get`` and ``loans_schedule`` and print
-tables, or the raw JSON with ``--json``.
+tables in human units, or the raw JSON with ``--json``. An amount is parsed
+by ``common.parse_amount``: ``loan repay KEY 0 -5`` is refused as negative.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from typing import Annotated, Final
 
 import typer
 
-from node.cli import common
+from node.cli import common, display
 from node.cli.common import JsonOut, Signer, guarded
 from pallets.loans.interest import accrue
+from pallets.support.argtypes import AMOUNT
 
 loan_app = common.group("Loans: repay, extend, write off, schedules.")
 
@@ -37,7 +39,7 @@ def settle_ceiling(outstanding: int, rate_bps: int, owed_now: int) -> int:
     return owed_now + margin + (1 if rest else 0)
 
 
-@loan_app.command("repay")
+@loan_app.command("repay", cls=display.NumberArguments)
 @guarded
 def loan_repay(
     ctx: typer.Context,
@@ -64,11 +66,12 @@ def loan_repay(
         raise common.CliError(f"loan {loan} is {data['status']}: nothing to pay")
     owed_now = int(data["owed_now"])
     ceiling = settle_ceiling(int(data["outstanding"]), int(data["rate_bps"]), owed_now)
+    seen = common.view(ctx)
     shown = {
         "loan": str(loan),
-        "max_amount": str(ceiling),
-        "owed now": f"{owed_now} (at block time {data['time']}; what is owed when the "
-        "call runs is paid, up to max_amount)",
+        "max_amount": seen.argument(AMOUNT, ceiling),
+        "owed now": f"{seen.amount(owed_now)} (at {seen.time(int(data['time']))}; what is "
+        "owed when the call runs is paid, up to max_amount)",
     }
     args = {"loan": loan, "max_amount": ceiling}
     common.send(ctx, signer, "loans", "settle", args, as_json, shown)
@@ -94,13 +97,11 @@ def loan_write_off(ctx: typer.Context, signer: Signer, loan: int,
 @guarded
 def loan_show(ctx: typer.Context, loan: int, as_json: JsonOut = False) -> None:
     """A loan with what is owed now and whether it is late (loans_get)."""
-    common.print_data(as_json, f"loan {loan}", common.query(ctx, "loans_get", loan=loan))
+    common.show(ctx, as_json, f"loan {loan}", "loans_get", loan=loan)
 
 
 @loan_app.command("schedule")
 @guarded
 def loan_schedule(ctx: typer.Context, loan: int, as_json: JsonOut = False) -> None:
     """L2: the repayment schedule (loans_schedule)."""
-    common.print_data(
-        as_json, f"schedule of loan {loan}", common.query(ctx, "loans_schedule", loan=loan)
-    )
+    common.show(ctx, as_json, f"schedule of loan {loan}", "loans_schedule", loan=loan)

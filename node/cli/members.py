@@ -113,15 +113,14 @@ def members_finish_recovery(
 @guarded
 def members_show(ctx: typer.Context, who: str, as_json: JsonOut = False) -> None:
     """An account's membership and registrar roles (members_get)."""
-    address, data = common.query_account(ctx, who, "members_get")
-    common.print_data(as_json, f"membership of {address}", data)
+    common.show(ctx, as_json, f"membership of {who}", "members_get", who)
 
 
 @members_app.command("list")
 @guarded
 def members_list(ctx: typer.Context, bioregion: Bioregion = None, as_json: JsonOut = False) -> None:
     """Members, of one bioregion or all (members_list)."""
-    common.print_data(as_json, "members", common.query(ctx, "members_list", bioregion=bioregion))
+    common.show(ctx, as_json, "members", "members_list", bioregion=bioregion)
 
 
 @members_app.command("registrars")
@@ -130,6 +129,4 @@ def members_registrars(
     ctx: typer.Context, bioregion: Bioregion = None, as_json: JsonOut = False
 ) -> None:
     """Registrars, of one bioregion or all (members_registrars)."""
-    common.print_data(
-        as_json, "registrars", common.query(ctx, "members_registrars", bioregion=bioregion)
-    )
+    common.show(ctx, as_json, "registrars", "members_registrars", bioregion=bioregion)

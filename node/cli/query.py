@@ -16,7 +16,9 @@ keystore key name or an address; a hash is ``0x`` + 64 hex digits or a file
 (hashed here); bytes are ``0x`` hex; an integer in decimal; a boolean
 ``true``/``false``; ``null`` for an optional argument left out; a list is
 comma-separated. A wrong name or value is refused here, naming it, before
-anything is sent. The named ``show``/``list`` commands of the other groups
+anything is sent. The answer is printed as a table in human units, typed by
+the query's declared result (node/cli/display.py), or as the node's JSON
+with ``--json``. The named ``show``/``list`` commands of the other groups
 are shortcuts with tailored output over the same methods.
 """
 
@@ -26,7 +28,7 @@ from typing import Annotated, Any
 
 import typer
 
-from node.cli import common
+from node.cli import common, display
 from node.cli.common import CliError, JsonOut, guarded
 from pallets.support.argtypes import ArgType, Bool, Bytes, FixedBytes, Int, List, Optional
 from pallets.support.queries import QueryDef
@@ -36,7 +38,7 @@ query_app = common.group("Every query the runtime declares (pallets/*/queries.py
 
 def declared(method: str) -> QueryDef:
     """The runtime's query behind ``method`` (``<namespace>_<name>``), or a clear error."""
-    for query in common.runtime().queries:
+    for query in display.runtime().queries:
         if query.method == method:
             return query
     raise CliError(f"no query {method!r}: `credichain query list` shows them")
@@ -100,7 +102,7 @@ def query_list(as_json: JsonOut = False) -> None:
             or "-",
             "doc": q.doc.splitlines()[0] if q.doc else "",
         }
-        for q in sorted(common.runtime().queries, key=lambda q: q.method)
+        for q in sorted(display.runtime().queries, key=lambda q: q.method)
     ]
     common.print_data(as_json, "queries", rows)
 
@@ -122,7 +124,8 @@ def query_get(
     answer = common.query(ctx, method, **params)
     if answer is None:
         raise CliError(f"{method}: nothing found")
+    shown = answer if as_json else common.humane(ctx, method, answer)
     if isinstance(answer, dict | list):
-        common.print_data(as_json, method, answer)
+        common.print_data(as_json, method, shown)
     else:
-        common.emit(as_json, {"result": answer}, str(answer))
+        common.emit(as_json, {"result": answer}, str(shown))

@@ -58,7 +58,6 @@ from node.cli.common import (
     describe_outcome,
     emit,
     err,
-    format_amount,
     guarded,
     key_path,
     load_key,
@@ -72,6 +71,8 @@ from node.cli.common import (
     signing_summary,
     submit_and_wait,
 )
+from node.cli.display import NumberArguments, View, format_amount
+from pallets.support.argtypes import ACCOUNT, AMOUNT
 from rpc.client import ChainProperties, RpcClient
 from rpc.errors import RpcError
 
@@ -214,7 +215,7 @@ def nonce(
     emit(as_json, {"address": text, "nonce": value}, str(value))
 
 
-@app.command("transfer")
+@app.command("transfer", cls=NumberArguments)
 @guarded
 def transfer(
     source: Annotated[str, typer.Argument(metavar="FROM", help="key name that signs")],
@@ -238,13 +239,13 @@ def transfer(
         call = Call("balances", "transfer", {"amount": units, "dest": to})
         signed = sign_call(client, key, call, None, valid_for)
         check_affordable(client, props, key.public, units, signed)
+        seen = View.of(props, keystore)
         confirm(
             {
                 "call": "balances.transfer",
-                "from": encode_address(key.public, props.address_prefix),
-                "to": encode_address(to, props.address_prefix),
-                "amount": f"{format_amount(units, props.token_decimals, props.token_symbol)}"
-                f" ({units} minor units)",
+                "from": seen.argument(ACCOUNT, key.public),
+                "to": seen.argument(ACCOUNT, to),
+                "amount": seen.argument(AMOUNT, units),
                 **signing_summary(client, props, signed),
             },
             yes,

@@ -224,10 +224,15 @@ def _second_fund() -> dict[str, Any]:
 
 
 def test_signing_summary_shows_hashes_as_hex_and_accounts_as_addresses() -> None:
-    from node.cli.common import is_account, show_value
+    from node.cli.display import View, runtime
+
+    def declared(pallet: str, function: str, arg: str) -> Any:
+        call = runtime().call(pallet, function)
+        assert call is not None
+        return dict(call.args)[arg]
 
     digest = bytes(range(32))
-    policy = is_account("funds", "create", "policy_hash")
-    assert show_value(digest, "cc", policy) == "0x" + digest.hex()
-    shown = show_value([digest], "cc", is_account("credit", "submit", "borrowers"))
+    view = View(6, "CRED", "cc")
+    assert view.argument(declared("funds", "create", "policy_hash"), digest) == "0x" + digest.hex()
+    shown = view.argument(declared("credit", "submit", "borrowers"), [digest])
     assert shown.startswith("cc1")
