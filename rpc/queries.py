@@ -137,6 +137,13 @@ def json_schema(kind: ArgType) -> dict[str, Any]:
         }
     if isinstance(kind, Map):
         return {"type": "object", "additionalProperties": json_schema(kind.of)}
+    if isinstance(kind, Dynamic) and kind.fields:
+        return {
+            "type": "object",
+            "properties": {name: json_schema(of) for name, of in kind.fields},
+            "required": list(kind.required),
+            "additionalProperties": False,
+        }
     if isinstance(kind, Dynamic):
         return {"description": "typed at run time; see the method's description"}
     described = kind.describe()  # a pallet's own type (a bioregion id): text with a pattern

@@ -35,7 +35,7 @@ from pallets.support.argtypes import (
     Optional,
 )
 from pallets.support.params import param
-from pallets.support.queries import DYNAMIC, TEXT, QueryReader, QuerySet, Struct, Typed
+from pallets.support.queries import DYNAMIC, TEXT, Dynamic, QueryReader, QuerySet, Struct, Typed
 
 DEFAULT_LIMIT: Final = 50
 MAX_LIMIT: Final = 500
@@ -49,11 +49,17 @@ RULES: Final = (
 )
 VOTES: Final = Int("votes", -(2**63), 2**63 - 1)
 RAW_CALL: Final = Bytes(MAX_CALL_BYTES)
+# A proposal's call: always its raw bytes; pallet, function and the arguments
+# (typed by the call's declaration) when it decodes to a call on the list.
+CALL_VIEW: Final = Dynamic(
+    fields=(("pallet", TEXT), ("function", TEXT), ("args", DYNAMIC), ("raw", RAW_CALL)),
+    required=("raw",),
+)
 _P: Final = dict(PROPOSAL.record.fields)
 PROPOSAL_FIELDS: Final = (
     ("id", U64),
     ("proposer", ACCOUNT),
-    ("call", DYNAMIC),
+    ("call", CALL_VIEW),
     ("kind", _P["kind"]),
     ("made", U64),
     ("round", U64),

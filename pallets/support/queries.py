@@ -124,7 +124,15 @@ class Typed:
 
 @dataclass(frozen=True, slots=True)
 class Dynamic(ArgType):
-    """A ``Typed`` value: its type travels with it."""
+    """A ``Typed`` value: its type travels with it.
+
+    ``fields`` and ``required`` say what can be said before run time: a dict
+    whose keys are among ``fields`` (each of that type when present), with
+    the ``required`` ones always there. Empty ``fields``: nothing is known.
+    """
+
+    fields: tuple[tuple[str, ArgType], ...] = ()
+    required: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -134,10 +142,22 @@ class Dynamic(ArgType):
         if not isinstance(value, Typed):
             raise ArgError(f"{path}: expected a typed value")
         value.kind.check(value.value, path)
+        if self.fields:
+            if not isinstance(value.value, dict):
+                raise ArgError(f"{path}: expected a dict")
+            known = dict(self.fields)
+            unknown = sorted(set(value.value) - set(known))
+            missing = sorted(set(self.required) - set(value.value))
+            if unknown or missing:
+                raise ArgError(f"{path}: fields {unknown} unexpected, {missing} missing")
         return value
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": "dynamic", "name": "dynamic"}
+        described: dict[str, Any] = {"kind": "dynamic", "name": "dynamic"}
+        if self.fields:
+            described["fields"] = [{"name": n, "def": t.describe()} for n, t in self.fields]
+            described["required"] = list(self.required)
+        return described
 
 
 DYNAMIC: Final = Dynamic()
