@@ -3,10 +3,10 @@
 Theory of operation
 -------------------
 Command-group modules import their plumbing from here, never from each other.
-Groups that sign take the shared options before the command (``credichain
-fund --rpc URL --yes create alice ...``): ``group`` makes such an app, whose
-callback stores an ``Options`` read back with ``options(ctx)``; the wallet
-takes the same ``Annotated`` options per command. Every JSON-RPC client comes
+Every group takes the global options before or after its command
+(``credichain fund --yes join bob 0`` or ``credichain fund join bob 0
+--yes``): ``group`` (node.cli.options) makes such an app; a command reads them
+with ``options(ctx)`` and its keystore with ``keystore(ctx)``. Every JSON-RPC client comes
 from ``connect`` (tests replace this module's ``RpcClient``). ``send`` prints
 exactly what will be signed, asks unless ``--yes``, signs, submits, follows it
 to finalization and reports the receipt (exit 1 if it failed on chain).
@@ -40,6 +40,19 @@ from ledger.crypto import AddressError, Keypair, blake2b256, decode_address, enc
 from ledger.keyfile import KeyfileError, load_keyfile, read_keyfile_document, save_keyfile
 from ledger.types import Call, Extrinsic
 from node.cli.display import View, format_amount, print_whole, result_type, rows, runtime, table
+from node.cli.keystore import Keystore
+from node.cli.options import DEFAULT_RPC as DEFAULT_RPC
+from node.cli.options import JsonOut as JsonOut
+from node.cli.options import KeystoreOption as KeystoreOption
+from node.cli.options import LocalnetKeysOption as LocalnetKeysOption
+from node.cli.options import LocalTimeOption as LocalTimeOption
+from node.cli.options import Options as Options
+from node.cli.options import RpcOption as RpcOption
+from node.cli.options import TimeoutOption as TimeoutOption
+from node.cli.options import WaitOption as WaitOption
+from node.cli.options import YesOption as YesOption
+from node.cli.options import group as group
+from node.cli.options import options as options
 from node.daemon.config import NodeConfig, render_config
 from node.daemon.service import NodePaths
 from pallets.support.argtypes import ACCOUNT
@@ -47,33 +60,12 @@ from rpc.client import ChainProperties, RpcClient, RpcConnectionError, WsClient
 from rpc.errors import RpcError
 
 DEFAULT_KEYSTORE: Final = Path("~/.credichain/wallet")
-DEFAULT_RPC: Final = "http://127.0.0.1:9944"
 NAME_PATTERN: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 ZERO_HASH: Final = "0x" + "00" * 32
 
 out = Console()
 err = Console(stderr=True)
 
-KeystoreOption = Annotated[
-    Path,
-    typer.Option(
-        "--keystore", envvar="CREDICHAIN_KEYSTORE", help="keystore directory", show_default=True
-    ),
-]
-RpcOption = Annotated[str, typer.Option("--rpc", envvar="CREDICHAIN_RPC", help="node RPC URL")]
-JsonOut = Annotated[bool, typer.Option("--json", help="print one JSON document on stdout")]
-YesOption = Annotated[bool, typer.Option("--yes", "-y", help="sign without confirmation")]
-WaitOption = Annotated[bool, typer.Option("--wait/--no-wait", help="wait until finalized")]
-TimeoutOption = Annotated[float, typer.Option("--timeout", help="seconds to wait for finalization")]
-LocalTimeOption = Annotated[
-    bool,
-    typer.Option(
-        "--local-time", envvar="CREDICHAIN_LOCAL_TIME", help="show times in local time, not UTC"
-    ),
-]
-LocalnetKeysOption = Annotated[
-    bool, typer.Option("--localnet-keys", help="accept unencrypted localnet key files")
-]
 Reason = Annotated[str, typer.Option("--reason", help="0x hash or file of the reasons")]
 Signer = Annotated[str, typer.Argument(metavar="KEY", help="keystore key that signs")]
 
@@ -187,9 +179,15 @@ def parse_hash(text: str) -> bytes:
 
 
 def key_path(keystore: Path, name: str) -> Path:
+    """Where the key ``name`` is written in the folder ``keystore`` (the name checked)."""
+    check_name(name)
+    return keystore.expanduser() / f"{name}.json"
+
+
+def check_name(name: str) -> str:
     if not NAME_PATTERN.match(name):
         raise CliError(f"key name {name!r}: use 1-64 letters, digits, '-' or '_'")
-    return keystore.expanduser() / f"{name}.json"
+    return name
 
 
 def passphrase(confirm: bool) -> str:
@@ -200,72 +198,42 @@ def passphrase(confirm: bool) -> str:
     return entered
 
 
-def load_key(keystore: Path, name: str, allow_localnet: bool) -> Keypair:
-    path = key_path(keystore, name)
-    if not path.exists():
-        raise CliError(f"no key named {name!r} in {keystore.expanduser()}")
+def key_file(keys: Keystore, name: str) -> Path:
+    """The file of the key ``name`` (the chain's folder, else the old shared one)."""
+    found = keys.find(check_name(name))
+    if found is None:
+        raise CliError(f"no key named {name!r} in {keys.where}")
+    return found
+
+
+def load_key(keys: Keystore, name: str, allow_localnet: bool) -> Keypair:
+    path = key_file(keys, name)
     document = read_keyfile_document(path)
     secret = None if document.get("localnet") is True else passphrase(confirm=False)
     return load_keyfile(path, secret, allow_localnet=allow_localnet)
 
 
-def resolve_account(keystore: Path, who: str, hrp: str) -> bytes:
+def resolve_account(keys: Keystore, who: str, hrp: str) -> bytes:
     """A keystore name or an address (bech32m or 0x hex) as a 32-byte account id."""
-    path = keystore.expanduser() / f"{who}.json"
-    if NAME_PATTERN.match(who) and path.exists():
-        return bytes.fromhex(str(read_keyfile_document(path)["public_key"])[2:])
+    public = keys.public_key(who) if NAME_PATTERN.match(who) else None
+    if public is not None:
+        return public
     try:
         return decode_address(who, hrp)
     except AddressError as exc:
         raise CliError(f"{who!r} is neither a key in the keystore nor an address: {exc}") from None
 
 
-def resolve_address(client: RpcClient, keystore: Path, who: str) -> str:
+def resolve_address(client: RpcClient, keys: Keystore, who: str) -> str:
     """A keystore name or an address, printed as the chain's bech32m address."""
     hrp = client.properties().address_prefix
-    return encode_address(resolve_account(keystore, who, hrp), hrp)
+    return encode_address(resolve_account(keys, who, hrp), hrp)
 
 
-# ------------------------------------------------------------- options of a group
-
-
-@dataclass(frozen=True, slots=True)
-class Options:
-    keystore: Path
-    rpc: str
-    localnet_keys: bool
-    yes: bool
-    wait: bool
-    timeout: float
-    local_time: bool = False
-
-
-def group_options(
-    ctx: typer.Context,
-    keystore: KeystoreOption = DEFAULT_KEYSTORE,
-    rpc: RpcOption = DEFAULT_RPC,
-    localnet_keys: LocalnetKeysOption = False,
-    yes: YesOption = False,
-    wait: WaitOption = True,
-    timeout: TimeoutOption = 60.0,
-    local_time: LocalTimeOption = False,
-) -> None:
-    """The typer callback of a group: its options come before the command."""
-    ctx.obj = Options(keystore, rpc, localnet_keys, yes, wait, timeout, local_time)
-
-
-def group(help: str) -> typer.Typer:
-    """A command group's typer app, taking the shared options before the command."""
-    app = typer.Typer(help=help, no_args_is_help=True)
-    app.callback()(group_options)
-    return app
-
-
-def options(ctx: typer.Context) -> Options:
-    found = ctx.obj
-    if not isinstance(found, Options):  # pragma: no cover - the callback always runs
-        raise CliError("internal: options missing")
-    return found
+def keystore(ctx: typer.Context) -> Keystore:
+    """This command's keystore: ``--keystore DIR`` exactly, else the default folder."""
+    chosen = options(ctx).keystore
+    return Keystore(chosen if chosen is not None else DEFAULT_KEYSTORE)
 
 
 # ------------------------------------------------------------- chain access
@@ -284,7 +252,7 @@ def view(ctx: typer.Context) -> View:
     """How this command shows values: the chain's token and prefix, the keystore's names."""
     opts = options(ctx)
     with connect(opts.rpc) as client:
-        return View.of(client.properties(), opts.keystore, opts.local_time)
+        return keystore(ctx).view(client.properties(), opts.local_time)
 
 
 def show(ctx: typer.Context, as_json: bool, title: str, method: str,
@@ -295,10 +263,10 @@ def show(ctx: typer.Context, as_json: bool, title: str, method: str,
     opts = options(ctx)
     with connect(opts.rpc) as client:
         if who is not None:
-            params["address"] = resolve_address(client, opts.keystore, who)
+            params["address"] = resolve_address(client, keystore(ctx), who)
         data = client.call_named(method, **params)
         if not as_json and data is not None:
-            seen = View.of(client.properties(), opts.keystore, opts.local_time)
+            seen = keystore(ctx).view(client.properties(), opts.local_time)
             data = seen.shown(result_type(method), data)
     print_data(as_json, title, data)
 
@@ -311,7 +279,7 @@ def humane(ctx: typer.Context, method: str, data: Any) -> Any:
 def account_id(ctx: typer.Context, who: str) -> bytes:
     """A key name or an address typed on the command line, as an account id."""
     with connect(options(ctx).rpc) as client:
-        return resolve_account(options(ctx).keystore, who, client.properties().address_prefix)
+        return resolve_account(keystore(ctx), who, client.properties().address_prefix)
 
 
 def units(ctx: typer.Context, amount: str) -> int:
@@ -454,8 +422,9 @@ def send(ctx: typer.Context, signer: str, pallet: str, function: str, args: dict
     opts = options(ctx)
     with connect(opts.rpc) as client:
         props = client.properties()
-        seen = View.of(props, opts.keystore, opts.local_time)
-        key = load_key(opts.keystore, signer, opts.localnet_keys)
+        keys = keystore(ctx)
+        seen = keys.view(props, opts.local_time)
+        key = load_key(keys, signer, opts.localnet_keys)
         signed = sign_call(client, key, Call(pallet, function, args), None, 256)
         call = runtime().call(pallet, function)
         declared = dict(call.args) if call is not None else {}

@@ -50,7 +50,7 @@ def parse_value(ctx: typer.Context, kind: ArgType, text: str, name: str) -> Any:
         return None if text in ("null", "none", "") else parse_value(ctx, kind.of, text, name)
     if isinstance(kind, FixedBytes) and kind.label == "account":
         with common.connect(common.options(ctx).rpc) as client:
-            return common.resolve_address(client, common.options(ctx).keystore, text)
+            return common.resolve_address(client, common.keystore(ctx), text)
     if isinstance(kind, FixedBytes) and kind.length == 32:
         return "0x" + common.parse_hash(text).hex()
     if isinstance(kind, FixedBytes | Bytes):

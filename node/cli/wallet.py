@@ -41,26 +41,21 @@ from rich.table import Table
 from ledger.crypto import AddressError, Keypair, decode_address, encode_address
 from ledger.keyfile import KeyfileError, read_keyfile_document, save_keyfile
 from ledger.types import Call, Extrinsic
+from node.cli import common
 from node.cli.common import (
-    DEFAULT_KEYSTORE,
-    DEFAULT_RPC,
     CliError,
     JsonOut,
-    KeystoreOption,
-    LocalnetKeysOption,
-    RpcOption,
     Signed,
-    TimeoutOption,
-    WaitOption,
-    YesOption,
     confirm,
     connect,
     describe_outcome,
     emit,
     err,
+    group,
     guarded,
     key_path,
     load_key,
+    options,
     out,
     parse_amount,
     passphrase,
@@ -71,15 +66,12 @@ from node.cli.common import (
     signing_summary,
     submit_and_wait,
 )
-from node.cli.display import NumberArguments, View, format_amount
+from node.cli.display import NumberArguments, format_amount
 from pallets.support.argtypes import ACCOUNT, AMOUNT
 from rpc.client import ChainProperties, RpcClient
 from rpc.errors import RpcError
 
-app = typer.Typer(
-    help="Keys, balances and transfers: an encrypted keystore and a JSON-RPC client.",
-    no_args_is_help=True,
-)
+app = group("Keys, balances and transfers: an encrypted keystore and a JSON-RPC client.")
 
 
 def store_key(keystore: Path, name: str, key: Keypair, localnet: bool, hrp: str) -> Path:
@@ -96,8 +88,8 @@ def store_key(keystore: Path, name: str, key: Keypair, localnet: bool, hrp: str)
 @app.command("new")
 @guarded
 def new_key(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="name of the key in the keystore")],
-    keystore: KeystoreOption = DEFAULT_KEYSTORE,
     hrp: Annotated[str, typer.Option(help="address prefix of the chain")] = "cc",
     localnet: Annotated[
         bool, typer.Option("--localnet", help="store unencrypted (local test networks only)")
@@ -106,7 +98,7 @@ def new_key(
 ) -> None:
     """Generate a new key and store it encrypted."""
     key = Keypair.generate()
-    path = store_key(keystore, name, key, localnet, hrp)
+    path = store_key(common.keystore(ctx).folder, name, key, localnet, hrp)
     address = encode_address(key.public, hrp)
     emit(as_json, {"name": name, "address": address, "file": str(path)}, f"{name}: {address}")
 
@@ -114,8 +106,8 @@ def new_key(
 @app.command("import")
 @guarded
 def import_key(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="name of the key in the keystore")],
-    keystore: KeystoreOption = DEFAULT_KEYSTORE,
     dev: Annotated[
         str | None, typer.Option(help="a localnet dev account (alice, bob...) instead of a seed")
     ] = None,
@@ -134,18 +126,17 @@ def import_key(
             key = Keypair.from_seed(bytes.fromhex(text.strip().removeprefix("0x")))
         except ValueError as exc:
             raise CliError(f"the seed must be 64 hex digits: {exc}") from None
-    path = store_key(keystore, name, key, localnet, hrp)
+    path = store_key(common.keystore(ctx).folder, name, key, localnet, hrp)
     address = encode_address(key.public, hrp)
     emit(as_json, {"name": name, "address": address, "file": str(path)}, f"{name}: {address}")
 
 
 @app.command("list")
 @guarded
-def list_keys(keystore: KeystoreOption = DEFAULT_KEYSTORE, as_json: JsonOut = False) -> None:
+def list_keys(ctx: typer.Context, as_json: JsonOut = False) -> None:
     """The keys in the keystore with their addresses."""
-    folder = keystore.expanduser()
     rows = []
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+    for path, _old in common.keystore(ctx).files():
         try:
             document = read_keyfile_document(path)
         except KeyfileError as exc:
@@ -170,13 +161,13 @@ def list_keys(keystore: KeystoreOption = DEFAULT_KEYSTORE, as_json: JsonOut = Fa
 @app.command("address")
 @guarded
 def address(
+    ctx: typer.Context,
     name: str,
-    keystore: KeystoreOption = DEFAULT_KEYSTORE,
     hrp: Annotated[str | None, typer.Option(help="re-encode for this prefix")] = None,
     as_json: JsonOut = False,
 ) -> None:
     """The address of a key."""
-    document = read_keyfile_document(key_path(keystore, name))
+    document = read_keyfile_document(common.key_file(common.keystore(ctx), name))
     text = str(document["address"])
     if hrp is not None:
         text = encode_address(bytes.fromhex(str(document["public_key"])[2:]), hrp)
@@ -186,15 +177,14 @@ def address(
 @app.command("balance")
 @guarded
 def balance(
+    ctx: typer.Context,
     who: Annotated[str, typer.Argument(help="key name or address")],
-    keystore: KeystoreOption = DEFAULT_KEYSTORE,
-    rpc: RpcOption = DEFAULT_RPC,
     as_json: JsonOut = False,
 ) -> None:
     """Free balance of a key or address (the node's balances_getBalance query)."""
-    with connect(rpc) as client:
+    with connect(options(ctx).rpc) as client:
         props = client.properties()
-        text = resolve_address(client, keystore, who)
+        text = resolve_address(client, common.keystore(ctx), who)
         free = client.free_balance(text)
     human = format_amount(free, props.token_decimals, props.token_symbol)
     emit(as_json, {"address": text, "free": str(free), "formatted": human}, f"{text}: {human}")
@@ -203,14 +193,13 @@ def balance(
 @app.command("nonce")
 @guarded
 def nonce(
+    ctx: typer.Context,
     who: Annotated[str, typer.Argument(help="key name or address")],
-    keystore: KeystoreOption = DEFAULT_KEYSTORE,
-    rpc: RpcOption = DEFAULT_RPC,
     as_json: JsonOut = False,
 ) -> None:
     """The next nonce of an account, counting its extrinsics in the pool."""
-    with connect(rpc) as client:
-        text = resolve_address(client, keystore, who)
+    with connect(options(ctx).rpc) as client:
+        text = resolve_address(client, common.keystore(ctx), who)
         value = client.next_index(text)
     emit(as_json, {"address": text, "nonce": value}, str(value))
 
@@ -218,28 +207,25 @@ def nonce(
 @app.command("transfer", cls=NumberArguments)
 @guarded
 def transfer(
+    ctx: typer.Context,
     source: Annotated[str, typer.Argument(metavar="FROM", help="key name that signs")],
     dest: Annotated[str, typer.Argument(metavar="TO", help="key name or address")],
     amount: Annotated[str, typer.Argument(help="in token units, e.g. 12.5")],
-    keystore: KeystoreOption = DEFAULT_KEYSTORE,
-    rpc: RpcOption = DEFAULT_RPC,
-    yes: YesOption = False,
-    wait: WaitOption = True,
-    timeout: TimeoutOption = 60.0,
     valid_for: Annotated[int, typer.Option(min=1, help="blocks the extrinsic stays valid")] = 256,
-    allow_localnet: LocalnetKeysOption = False,
     as_json: JsonOut = False,
 ) -> None:
     """Move AMOUNT from FROM to TO: sign balances.transfer, submit, wait for finality."""
-    with connect(rpc) as client:
+    opts = options(ctx)
+    keys = common.keystore(ctx)
+    with connect(opts.rpc) as client:
         props = client.properties()
         units = parse_amount(amount, props.token_decimals)
-        to = resolve_account(keystore, dest, props.address_prefix)
-        key = load_key(keystore, source, allow_localnet)
+        to = resolve_account(keys, dest, props.address_prefix)
+        key = load_key(keys, source, opts.localnet_keys)
         call = Call("balances", "transfer", {"amount": units, "dest": to})
         signed = sign_call(client, key, call, None, valid_for)
         check_affordable(client, props, key.public, units, signed)
-        seen = View.of(props, keystore)
+        seen = keys.view(props, opts.local_time)
         confirm(
             {
                 "call": "balances.transfer",
@@ -248,9 +234,10 @@ def transfer(
                 "amount": seen.argument(AMOUNT, units),
                 **signing_summary(client, props, signed),
             },
-            yes,
+            opts.yes,
         )
-        result = submit_and_wait(client, signed.extrinsic.encode(), wait, timeout, quiet=as_json)
+        raw = signed.extrinsic.encode()
+        result = submit_and_wait(client, raw, opts.wait, opts.timeout, quiet=as_json)
     report_outcome(as_json, result)
 
 
@@ -305,16 +292,13 @@ def _arg_value(value: Any, hrp: str) -> Any:
 @app.command("sign")
 @guarded
 def sign(
+    ctx: typer.Context,
     source: Annotated[str, typer.Argument(metavar="FROM", help="key name that signs")],
     pallet: str,
     function: str,
     args: Annotated[str, typer.Option("--args", help="call arguments as a JSON object")] = "{}",
-    keystore: KeystoreOption = DEFAULT_KEYSTORE,
-    rpc: RpcOption = DEFAULT_RPC,
     nonce_value: Annotated[int | None, typer.Option("--nonce", min=0)] = None,
     valid_for: Annotated[int, typer.Option(min=1)] = 256,
-    yes: YesOption = False,
-    allow_localnet: LocalnetKeysOption = False,
     as_json: JsonOut = False,
 ) -> None:
     """Sign any call and print the extrinsic hex (submit it later with `submit`)."""
@@ -324,11 +308,12 @@ def sign(
         raise CliError(f"--args is not JSON: {exc}") from None
     if not isinstance(parsed, dict):
         raise CliError("--args must be a JSON object of argument names to values")
-    with connect(rpc) as client:
+    opts = options(ctx)
+    with connect(opts.rpc) as client:
         props = client.properties()
         hrp = props.address_prefix
         call = Call(pallet, function, _arg_value(parsed, hrp))
-        key = load_key(keystore, source, allow_localnet)
+        key = load_key(common.keystore(ctx), source, opts.localnet_keys)
         signed = sign_call(client, key, call, nonce_value, valid_for)
         summary = {
             "call": f"{pallet}.{function}",
@@ -336,7 +321,7 @@ def sign(
             "signer": encode_address(key.public, hrp),
             **signing_summary(client, props, signed),
         }
-    confirm(summary, yes)
+    confirm(summary, opts.yes)
     encoded = "0x" + signed.extrinsic.encode().hex()
     emit(as_json, {"extrinsic": encoded, "hash": "0x" + signed.extrinsic.hash.hex()}, encoded)
 
@@ -344,10 +329,8 @@ def sign(
 @app.command("submit")
 @guarded
 def submit(
+    ctx: typer.Context,
     extrinsic: Annotated[str, typer.Argument(help="0x-hex of a signed extrinsic")],
-    rpc: RpcOption = DEFAULT_RPC,
-    wait: WaitOption = True,
-    timeout: TimeoutOption = 60.0,
     as_json: JsonOut = False,
 ) -> None:
     """Submit a signed extrinsic and (by default) wait until it is finalized."""
@@ -356,17 +339,17 @@ def submit(
         Extrinsic.decode(raw)
     except ValueError as exc:
         raise CliError(f"not a signed extrinsic: {exc}") from None
-    with connect(rpc) as client:
-        result = submit_and_wait(client, raw, wait, timeout, quiet=as_json)
+    opts = options(ctx)
+    with connect(opts.rpc) as client:
+        result = submit_and_wait(client, raw, opts.wait, opts.timeout, quiet=as_json)
     report_outcome(as_json, result)
 
 
 @app.command("watch")
 @guarded
 def watch(
+    ctx: typer.Context,
     extrinsic_hash: Annotated[str, typer.Argument(help="0x-hex extrinsic hash")],
-    rpc: RpcOption = DEFAULT_RPC,
-    timeout: TimeoutOption = 60.0,
     as_json: JsonOut = False,
 ) -> None:
     """Wait until an extrinsic is in a finalized block and print its receipt."""
@@ -377,7 +360,8 @@ def watch(
     if len(digest) != 32:
         raise CliError("the hash must be 0x + 64 hex digits")
     receipt = None
-    with connect(rpc) as client, err.status("waiting for the receipt", spinner="dots"):
+    timeout = options(ctx).timeout
+    with connect(options(ctx).rpc) as client, err.status("waiting for the receipt", spinner="dots"):
         end = time.monotonic() + timeout
         while receipt is None and time.monotonic() < end:
             receipt = client.receipt(digest)

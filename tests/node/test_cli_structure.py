@@ -6,10 +6,11 @@ Read from the source with ``ast``, nothing is imported:
   project module, neither with ``from m import _x`` nor as ``m._x``;
 - a command-group module imports no other command-group module: what groups
   share is in ``node.cli.common`` (and the keystore commands' own API in
-  ``node.cli.wallet``, and how values are shown to people in
-  ``node.cli.display``); only ``node.cli.main``, the index, mounts them all;
-- ``node.cli.common`` imports no command group (``node.cli.display``, below
-  it, is no command group).
+  ``node.cli.wallet``, how values are shown to people in
+  ``node.cli.display``, the global options in ``node.cli.options``, where keys
+  are kept in ``node.cli.keystore``); only ``node.cli.main``, the index, mounts them all;
+- ``node.cli.common`` imports no command group (``node.cli.display``,
+  ``node.cli.options`` and ``node.cli.keystore``, below it, are none).
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = ROOT / "node" / "cli"
-SHARED = frozenset({"node.cli.common", "node.cli.display", "node.cli.wallet"})
-BELOW_COMMON = frozenset({"node.cli.display"})
+BELOW_COMMON = frozenset({"node.cli.display", "node.cli.options", "node.cli.keystore"})
+SHARED = frozenset({"node.cli.common", "node.cli.wallet", *BELOW_COMMON})
 INDEX = "node.cli.main"
 MODULES = sorted([*CLI.glob("*.py"), ROOT / "node" / "oracle" / "cli.py"])
 
