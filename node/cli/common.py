@@ -40,7 +40,7 @@ from ledger.crypto import AddressError, Keypair, blake2b256, decode_address, enc
 from ledger.keyfile import KeyfileError, load_keyfile, read_keyfile_document, save_keyfile
 from ledger.types import Call, Extrinsic
 from node.cli.display import View, format_amount, print_whole, result_type, rows, runtime, table
-from node.cli.keystore import Keystore
+from node.cli.keystore import LEGACY_KEYSTORE, Keystore
 from node.cli.options import DEFAULT_RPC as DEFAULT_RPC
 from node.cli.options import JsonOut as JsonOut
 from node.cli.options import KeystoreOption as KeystoreOption
@@ -59,7 +59,7 @@ from pallets.support.argtypes import ACCOUNT
 from rpc.client import ChainProperties, RpcClient, RpcConnectionError, WsClient
 from rpc.errors import RpcError
 
-DEFAULT_KEYSTORE: Final = Path("~/.credichain/wallet")
+DEFAULT_KEYSTORE: Final = LEGACY_KEYSTORE  # before keystores were per chain
 NAME_PATTERN: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 ZERO_HASH: Final = "0x" + "00" * 32
 
@@ -231,9 +231,29 @@ def resolve_address(client: RpcClient, keys: Keystore, who: str) -> str:
 
 
 def keystore(ctx: typer.Context) -> Keystore:
-    """This command's keystore: ``--keystore DIR`` exactly, else the default folder."""
-    chosen = options(ctx).keystore
-    return Keystore(chosen if chosen is not None else DEFAULT_KEYSTORE)
+    """This command's keystore: ``--keystore DIR`` exactly, else the chain's own folder.
+
+    The chain is known by its genesis hash, asked of the node (``--rpc``);
+    keys of the old shared folder are still found (node.cli.keystore)."""
+    found = ctx.meta.get("credichain.keystore")
+    if isinstance(found, Keystore):
+        return found
+    opts = options(ctx)
+    if opts.keystore is not None:
+        found = Keystore(opts.keystore)
+    else:
+        try:
+            with connect(opts.rpc) as client:
+                genesis = client.genesis_hash()
+        except (RpcConnectionError, RpcError) as exc:
+            raise CliError(
+                f"the keystore is per chain and the node at {opts.rpc} does not say which "
+                f"chain it is ({exc}): start it, point --rpc at it, or name the keystore "
+                "with --keystore DIR"
+            ) from None
+        found = Keystore.for_chain(genesis, legacy=DEFAULT_KEYSTORE)
+    ctx.meta["credichain.keystore"] = found
+    return found
 
 
 # ------------------------------------------------------------- chain access

@@ -2,9 +2,11 @@
 
 Theory of operation
 -------------------
-The keystore is a directory (``~/.credichain/wallet``, or ``--keystore``, or
-``CREDICHAIN_KEYSTORE``) of key files ``<name>.json`` written by
-``ledger.keyfile`` (Argon2id + SecretBox, mode 0600). The passphrase comes
+The keystore is a directory of key files ``<name>.json`` written by
+``ledger.keyfile`` (Argon2id + SecretBox, mode 0600): ``--keystore DIR`` (or
+``CREDICHAIN_KEYSTORE``), else the chain's own folder
+``~/.credichain/keys/<first 8 hex digits of the genesis hash>/``, with the old
+shared ``~/.credichain/wallet`` still searched (node.cli.keystore). The passphrase comes
 from a hidden prompt or, for scripts, ``CREDICHAIN_PASSPHRASE``.
 
 Everything the wallet asks the chain goes through JSON-RPC (``--rpc``,
@@ -134,28 +136,31 @@ def import_key(
 @app.command("list")
 @guarded
 def list_keys(ctx: typer.Context, as_json: JsonOut = False) -> None:
-    """The keys in the keystore with their addresses."""
+    """The keys in the keystore with their addresses (and those of the old shared folder)."""
+    keys = common.keystore(ctx)
     rows = []
-    for path, _old in common.keystore(ctx).files():
+    for path, old in keys.files():
         try:
             document = read_keyfile_document(path)
         except KeyfileError as exc:
             err.print(f"[yellow]skipping[/yellow] {exc}", highlight=False)
             continue
-        rows.append(
-            {
-                "name": path.stem,
-                "address": document.get("address"),
-                "encrypted": document.get("localnet") is not True,
-            }
-        )
+        row = {"name": path.stem, "address": document.get("address"),
+               "encrypted": document.get("localnet") is not True, "file": str(path)}  # fmt: skip
+        rows.append(row | ({"shared": True} if old else {}))
     if as_json:
-        typer.echo(json.dumps({"keys": rows}, sort_keys=True))
+        typer.echo(json.dumps({"keystore": str(keys.where), "keys": rows}, sort_keys=True))
         return
-    table = Table("name", "address", "encrypted")
+    table = Table("name", "address", "encrypted", title=str(keys.where))
     for row in rows:
-        table.add_row(str(row["name"]), str(row["address"]), "yes" if row["encrypted"] else "NO")
+        shared = " (old shared keystore)" if row.get("shared") else ""
+        encrypted = "yes" if row["encrypted"] else "NO"
+        table.add_row(f"{row['name']}{shared}", str(row["address"]), encrypted)
     out.print(table)
+    if any(row.get("shared") for row in rows):
+        note = (f"keys marked (old shared keystore) are in {keys.legacy}, used by every chain;"
+                f" they are found, and stay there until moved to {keys.where}")  # fmt: skip
+        err.print(note, highlight=False)
 
 
 @app.command("address")
