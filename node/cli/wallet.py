@@ -32,18 +32,16 @@ every command group shares; this module holds the wallet's own commands and
 from __future__ import annotations
 
 import json
-import os
 import time
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from ledger.crypto import AddressError, Keypair, decode_address, encode_address
-from ledger.keyfile import KeyfileError, read_keyfile_document, save_keyfile
+from ledger.crypto import AddressError, decode_address, encode_address
+from ledger.keyfile import KeyfileError, read_keyfile_document
 from ledger.types import Call, Extrinsic
-from node.cli import common
+from node.cli import common, wallet_keys
 from node.cli.common import (
     CliError,
     JsonOut,
@@ -55,12 +53,10 @@ from node.cli.common import (
     err,
     group,
     guarded,
-    key_path,
     load_key,
     options,
     out,
     parse_amount,
-    passphrase,
     report_outcome,
     resolve_account,
     resolve_address,
@@ -69,6 +65,7 @@ from node.cli.common import (
     submit_and_wait,
 )
 from node.cli.display import NumberArguments, format_amount
+from node.cli.wallet_keys import store_key as store_key
 from pallets.support.argtypes import ACCOUNT, AMOUNT
 from rpc.client import ChainProperties, RpcClient
 from rpc.errors import RpcError
@@ -76,61 +73,8 @@ from rpc.errors import RpcError
 app = group("Keys, balances and transfers: an encrypted keystore and a JSON-RPC client.")
 
 
-def store_key(keystore: Path, name: str, key: Keypair, localnet: bool, hrp: str) -> Path:
-    path = key_path(keystore, name)
-    if path.exists():
-        raise CliError(f"a key named {name!r} already exists in {keystore.expanduser()}")
-    secret = None if localnet else passphrase(confirm=True)
-    return save_keyfile(path, key, secret, localnet=localnet, hrp=hrp)
-
-
-# ------------------------------------------------------------- commands
-
-
-@app.command("new")
-@guarded
-def new_key(
-    ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="name of the key in the keystore")],
-    hrp: Annotated[str, typer.Option(help="address prefix of the chain")] = "cc",
-    localnet: Annotated[
-        bool, typer.Option("--localnet", help="store unencrypted (local test networks only)")
-    ] = False,
-    as_json: JsonOut = False,
-) -> None:
-    """Generate a new key and store it encrypted."""
-    key = Keypair.generate()
-    path = store_key(common.keystore(ctx).folder, name, key, localnet, hrp)
-    address = encode_address(key.public, hrp)
-    emit(as_json, {"name": name, "address": address, "file": str(path)}, f"{name}: {address}")
-
-
-@app.command("import")
-@guarded
-def import_key(
-    ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="name of the key in the keystore")],
-    dev: Annotated[
-        str | None, typer.Option(help="a localnet dev account (alice, bob...) instead of a seed")
-    ] = None,
-    hrp: Annotated[str, typer.Option(help="address prefix of the chain")] = "cc",
-    localnet: Annotated[
-        bool, typer.Option("--localnet", help="store unencrypted (local test networks only)")
-    ] = False,
-    as_json: JsonOut = False,
-) -> None:
-    """Import a 32-byte seed (asked for, hidden; or CREDICHAIN_SEED) or a dev account."""
-    if dev is not None:
-        key = Keypair.dev(dev)
-    else:
-        text = os.environ.get("CREDICHAIN_SEED") or typer.prompt("Seed (hex)", hide_input=True)
-        try:
-            key = Keypair.from_seed(bytes.fromhex(text.strip().removeprefix("0x")))
-        except ValueError as exc:
-            raise CliError(f"the seed must be 64 hex digits: {exc}") from None
-    path = store_key(common.keystore(ctx).folder, name, key, localnet, hrp)
-    address = encode_address(key.public, hrp)
-    emit(as_json, {"name": name, "address": address, "file": str(path)}, f"{name}: {address}")
+for _name, _command in wallet_keys.GUARDED.items():
+    app.command(_name)(_command)
 
 
 @app.command("list")

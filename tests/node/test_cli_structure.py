@@ -23,7 +23,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 CLI = ROOT / "node" / "cli"
 BELOW_COMMON = frozenset({"node.cli.display", "node.cli.options", "node.cli.keystore"})
-SHARED = frozenset({"node.cli.common", "node.cli.wallet", *BELOW_COMMON})
+SHARED = frozenset(
+    {
+        "node.cli.common",
+        "node.cli.wallet",
+        "node.cli.wallet_keys",
+        "node.cli.recovery",
+        *BELOW_COMMON,
+    }
+)
 INDEX = "node.cli.main"
 MODULES = sorted([*CLI.glob("*.py"), ROOT / "node" / "oracle" / "cli.py"])
 

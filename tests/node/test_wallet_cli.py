@@ -50,7 +50,7 @@ def as_json(result: Any) -> Any:
 
 
 def test_new_list_address(wallet: Any, tmp_path: Path) -> None:
-    created = as_json(wallet("new", "savings", "--json"))
+    created = as_json(wallet("new", "savings", "--json", "--yes"))
     assert created["name"] == "savings" and created["address"].startswith("cc1")
     path = tmp_path / "savings.json"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -58,8 +58,10 @@ def test_new_list_address(wallet: Any, tmp_path: Path) -> None:
     assert as_json(wallet("address", "savings", "--json"))["address"] == created["address"]
     listed = as_json(wallet("list", "--json"))
     assert listed == {
-        "keys": [{"name": "savings", "address": created["address"], "encrypted": True}]
-    }
+        "keystore": str(tmp_path),
+        "keys": [{"name": "savings", "address": created["address"], "encrypted": True,
+                  "file": str(path)}],
+    }  # fmt: skip
     again = wallet("new", "savings")
     assert again.exit_code == 1 and "already exists" in again.stderr
 
