@@ -104,6 +104,8 @@ WIRING: Final = Wiring(
             credit_api.cooldowns_blocker,
             governance_api.voted_this_round,
         ),
+        # T1 and I6: a member named in open stakes stays a person until they end
+        members_api.REVOCATION_GUARDS: (trust_api.revocation_blocker,),
         members_api.KEY_ROTATED: (
             funds_api.move_seats,
             trust_api.move_trust,

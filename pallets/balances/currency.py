@@ -34,6 +34,11 @@ def register_module_account(state: StateWriter, name: str) -> bytes:
     return account
 
 
+def is_module_account(state: StateReader, account: bytes) -> bool:
+    """Whether ``account`` is a registered module account (no key signs for it)."""
+    return MODULE_ACCOUNTS.contains(state, account)
+
+
 def free_balance(state: StateReader, account: bytes) -> int:
     value: int = FREE.get(state, account)
     return value

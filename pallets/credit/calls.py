@@ -82,12 +82,12 @@ calls = CallSet("credit")
 # disbursement. Every trust read may look up recognized trust (T2); T5 reads
 # each party's trust in use beside it, and reserves or releases its stake.
 T2 = FEDERATED_TRUST_WORK
-STAKE_WORK = 2 * (T2 + 6)  # what a party can bring, checked then reserved (T5)
+STAKE_WORK = 2 * (T2 + 6) + 2  # what a party can bring, checked, reserved and named (T5)
 SUBMIT_WORK = MAX_BORROWERS * (8 + T2 + STAKE_WORK) + MAX_PROVIDERS * 2 + 64
 REVIEW_WORK = (
     (MAX_FUNDERS + MAX_BORROWERS) * (6 + T2 + STAKE_WORK) + funds_api.OBLIGATION_WORK + 256
 )
-RELEASE_WORK = (MAX_BORROWERS + MAX_FUNDERS) * 2  # every stake given back (T5)
+RELEASE_WORK = (MAX_BORROWERS + MAX_FUNDERS) * 4  # every stake given back, unnamed (T5)
 RECUSE_WORK = 16 + RELEASE_WORK  # the request, the draw queue, or its end (unreviewable)
 
 

@@ -30,7 +30,7 @@ from pallets.support.context import CallContext
 from pallets.support.declare import Hooks
 from pallets.support.records import u32
 from pallets.trust import api as trust_api
-from pallets.trust.storage import IN_USE
+from pallets.trust.storage import IN_USE, NAMED
 
 MAX_DRAWS_PER_BLOCK: Final = 8
 MAX_EXPIRIES_PER_BLOCK: Final = 16
@@ -120,12 +120,35 @@ def _stake_problems(state: StateReader) -> list[str]:
             if share:
                 key = u32(loan["fund"]) + account
                 expected[key] = expected.get(key, 0) + share
+    problems.extend(_named_problems(state))
     stored = dict(IN_USE.items(state))
     return problems + [
         f"I6: trust in use of 0x{key.hex()} is {stored.get(key, 0)}, its stakes sum to "
         f"{expected.get(key, 0)}"
         for key in sorted(set(expected) | set(stored))
         if stored.get(key, 0) != expected.get(key, 0)
+    ]
+
+
+def _named_problems(state: StateReader) -> list[str]:
+    """Each account's ``named`` count is the number of open stakes that name it (G1)."""
+    expected: dict[bytes, int] = {}
+    for _, raw in REQUESTS.items(state):
+        record = REQUEST.unwire(raw)
+        if record["status"] in OPEN_STATUSES:
+            for account, _ in record["reserved"]:
+                expected[account] = expected.get(account, 0) + 1
+    for _, raw in LOANS.items(state):
+        loan = LOAN.unwire(raw)
+        if loan["status"] == "active":
+            for account, _ in loan["stakes"]:
+                expected[account] = expected.get(account, 0) + 1
+    stored = {account: count for account, count in NAMED.items(state)}
+    return [
+        f"T5: 0x{account.hex()} is named by {stored.get(account, 0)} open stakes, "
+        f"{expected.get(account, 0)} exist"
+        for account in sorted(set(expected) | set(stored))
+        if stored.get(account, 0) != expected.get(account, 0)
     ]
 
 

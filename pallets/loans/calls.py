@@ -46,7 +46,7 @@ calls = CallSet("loans")
 MAX_EXTENSION = 10 * 365 * 86_400
 # Closing a loan touches every borrower's and reviewer's trust (3 ops each) and
 # each stake's trust in use (2 more, T5).
-CLOSE_WORK = (MAX_BORROWERS + MAX_FUNDERS) * 8 + 64
+CLOSE_WORK = (MAX_BORROWERS + MAX_FUNDERS) * 10 + 64
 
 
 def _active_loan(ctx: CallContext, loan_id: int) -> dict[str, Any]:
@@ -128,6 +128,7 @@ def _pay(ctx: CallContext, loan: int, record: dict[str, Any], amount: int) -> No
 
 
 def _close(ctx: CallContext, loan_id: int, record: dict[str, Any], status: str) -> None:
+    trust_api.end_stakes(ctx, record["stakes"])  # its parties are free to change keys (G1)
     record["status"] = status
     record["closed"] = ctx.block.time
     record["remainder"] = 0  # less than one unit of interest: forgiven

@@ -49,15 +49,22 @@ ROUND: Final = Hook[RoundClock](
 
 
 # The storage operations a key change may use, guards and listeners included
-# (its declared weight): the trust pallet moves at most 64 funds' trust (~520
-# operations with its guard), the funds pallet 16 seats (~150), the credit
-# pallet 16 cooldowns (~100), loans 4.
-KEY_CHANGE_WORK: Final = 960
+# (its declared weight), counted for the worst case: trust, guard and move of
+# 64 funds for each key (2 x 66 + 65 + 64 x 5 = 517); funds, 16 seats
+# (17 + 16 x 3, then 17 + 16 x 5 = 162); credit, 16 cooldowns (2 x 34 +
+# 16 x 3 = 116); governance 3; loans 4; members 18. Total 820, with margin.
+KEY_CHANGE_WORK: Final = 900
 
 # (state, old key, new key) -> why the person cannot change keys now, or None
 RotationGuard = Callable[[Reader, bytes, bytes], str | None]
 ROTATION_GUARDS: Final = Hook[RotationGuard](
     "members.rotation_guards", "why a person's per-person state cannot move to a new key now (G1)"
+)
+# (state, account) -> why the account cannot stop being a person now, or None
+RevocationGuard = Callable[[Reader, bytes], str | None]
+REVOCATION_GUARDS: Final = Hook[RevocationGuard](
+    "members.revocation_guards",
+    "why a member cannot be revoked now (T1: trust still covers stakes)",
 )
 # (ctx, old key, new key): move the pallet's per-person state
 KeyListener = Callable[[CallContext, bytes, bytes], None]
@@ -70,6 +77,15 @@ def rotation_blocker(state: Reader, old: bytes, new: bytes) -> str | None:
     """The first reason (of any pallet) why ``old`` cannot hand over to ``new`` now."""
     for guard in state.wiring.get(ROTATION_GUARDS):
         reason = guard(state, old, new)
+        if reason is not None:
+            return reason
+    return None
+
+
+def revocation_blocker(state: Reader, account: bytes) -> str | None:
+    """The first reason (of any pallet) why the member cannot be revoked now."""
+    for guard in state.wiring.get(REVOCATION_GUARDS):
+        reason = guard(state, account)
         if reason is not None:
             return reason
     return None

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from pallets.balances import currency
 from pallets.health.api import bioregion_exists
 from pallets.health.storage import BIOREGION, pad
 from pallets.members import api
@@ -141,12 +142,14 @@ def register(ctx: CallContext, member: bytes, bioregion: str, attestation: bytes
     )
 
 
-@calls.call(3, args=(("member", ACCOUNT),), weight=MEMBER_WEIGHT)
+@calls.call(3, args=(("member", ACCOUNT),), weight=MEMBER_WEIGHT + 4)
 def revoke(ctx: CallContext, member: bytes) -> None:
     """A registrar of the member's bioregion revokes the membership (G1).
 
     Votes the member already cast stay counted (they were a member then);
-    quorum counts the members at tally time.
+    quorum counts the members at tally time. It waits while open credit
+    requests or loans name the member: their initial trust (T1) may be what
+    covers their stakes (I6).
     """
     record = api.member(ctx, member)
     if record is None:
@@ -154,6 +157,9 @@ def revoke(ctx: CallContext, member: bytes) -> None:
     region = record["bioregion"]
     if not api.is_registrar(ctx, region, ctx.signer):
         raise NotRegistrar(f"the signer is not a registrar of {region!r}, the member's bioregion")
+    reason = api.revocation_blocker(ctx, member)
+    if reason is not None:
+        raise CannotMove(f"cannot revoke now: {reason}")
     api.remove_member(ctx, member, record)
     revocation = {"round": api.round_now(ctx), "account": member}
     REVOKED.put(ctx, record["attestation"], REVOCATION.wire(revocation))
@@ -172,6 +178,8 @@ def _check_handover(ctx: CallContext, old: bytes, new: bytes) -> None:
         raise SameKey("the new key is the member's key")
     if api.is_member(ctx, new):
         raise KeyTaken("the new key already belongs to a member")
+    if currency.is_module_account(ctx, new):
+        raise KeyTaken("a module account (a fund's cash, the commons...) cannot be a person's key")
     since = api.key_since(ctx, old) or record["registered"]
     delay = ctx.param("members", "recovery_delay")
     if ctx.block.time < since + delay:
@@ -204,8 +212,8 @@ def start_recovery(ctx: CallContext, member: bytes, new: bytes) -> None:
         raise NotMember("the account is not a member")
     if not api.is_registrar(ctx, record["bioregion"], ctx.signer):
         raise NotRegistrar(f"the signer is not a registrar of {record['bioregion']!r}")
-    if RECOVERIES.get(ctx, member) is not None:
-        raise RecoveryPending("a recovery of this member's key is already pending")
+    # A new recovery replaces a pending one (its delay starts again): a pending
+    # one whose new key became a member since could otherwise never finish.
     if new == member:
         raise SameKey("the new key is the member's key")
     if api.is_member(ctx, new):

@@ -38,7 +38,7 @@ from pallets.support.params import param
 from pallets.support.records import u32
 from pallets.support.wiring import Hook, Reader
 from pallets.trust.events import TrustChanged
-from pallets.trust.storage import FUNDS_OF, IN_USE, MAX_FUNDS_MOVED, TRUST
+from pallets.trust.storage import FUNDS_OF, IN_USE, MAX_FUNDS_MOVED, NAMED, TRUST
 
 FederationSource = Callable[[StateReader, int, bytes], int]
 PersonCheck = Callable[[StateReader, bytes], bool]  # (state, account) -> a registered person?
@@ -141,15 +141,36 @@ def release(ctx: CallContext, fund_id: int, account: bytes, amount: int) -> None
 
 
 def reserve_stakes(ctx: CallContext, fund_id: int, stakes: list[list[Any]]) -> None:
-    """Reserve every ``[account, amount]`` stake."""
+    """Reserve every ``[account, amount]`` stake; each names its account (``NAMED``)."""
     for account, amount in stakes:
         reserve(ctx, fund_id, account, amount)
+        _name(ctx, account, +1)
 
 
 def release_stakes(ctx: CallContext, fund_id: int, stakes: list[list[Any]]) -> None:
-    """Release every ``[account, amount]`` stake."""
+    """Release every ``[account, amount]`` stake: the request ended or dropped them."""
     for account, amount in stakes:
         release(ctx, fund_id, account, amount)
+        _name(ctx, account, -1)
+
+
+def end_stakes(ctx: CallContext, stakes: list[list[Any]]) -> None:
+    """A loan closed: its stakes (already released with its principal) name no one now."""
+    for account, _ in stakes:
+        _name(ctx, account, -1)
+
+
+def named(state: StateReader, account: bytes) -> int:
+    """How many open requests and loans name the account as a party (T5, G1)."""
+    value: int = NAMED.get(state, account)
+    return value
+
+
+def _name(ctx: CallContext, account: bytes, step: int) -> None:
+    count = named(ctx, account) + step
+    if count < 0:
+        raise RuntimeFault("T5: a stake ended that was never counted")
+    NAMED.put(ctx, account, count)
 
 
 # ---------------------------------------------------------------- G1, a person's new key
@@ -166,20 +187,33 @@ def funds_of(state: StateReader, account: bytes) -> list[int]:
     return found
 
 
+def revocation_blocker(state: Reader, account: bytes) -> str | None:
+    """Why the account cannot stop being a person now (G1, T1), or None.
+
+    Its initial trust may be what covers its stakes (I6): it stays a person
+    until no open request or loan names it.
+    """
+    count = named(state, account)
+    if count:
+        return f"{count} open credit requests or loans name it (T5): revoke once they end"
+    return None
+
+
 def rotation_blocker(state: Reader, old: bytes, new: bytes) -> str | None:
     """Why ``old``'s trust cannot move to ``new`` now (G1), or None.
 
-    Open requests and loans name the key that signed them, so a key with
-    trust in use keeps it until those stakes are released (either key); and
-    one key change moves at most MAX_FUNDS_MOVED funds' trust.
+    Open requests and loans name the keys of their parties (a stake of 0
+    included: a write-off's penalty and the history go to the key named), so
+    a key named there keeps everything until they end; one key change moves
+    at most MAX_FUNDS_MOVED funds' trust, and the new key brings at most as
+    many funds of its own (each is looked at).
     """
-    funds = funds_of(state, old)
-    if len(funds) > MAX_FUNDS_MOVED:
-        return f"trust is recorded at more than {MAX_FUNDS_MOVED} funds"
     for key, label in ((old, "the key"), (new, "the new key")):
-        busy = [f for f in funds_of(state, key) if in_use(state, f, key) > 0]
-        if busy:
-            return f"{label} has trust in use at fund {busy[0]} (an open request or loan, T5)"
+        count = named(state, key)
+        if count:
+            return f"{label} is named in {count} open credit requests or loans (T5)"
+        if len(funds_of(state, key)) > MAX_FUNDS_MOVED:
+            return f"{label} has trust recorded at more than {MAX_FUNDS_MOVED} funds"
     return None
 
 

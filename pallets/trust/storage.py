@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from pallets.support.argtypes import ACCOUNT, AMOUNT, BOOL, Optional, Record
-from pallets.support.storage import FixedKey, StorageSet
+from pallets.support.argtypes import ACCOUNT, AMOUNT, BOOL, U32, Optional, Record
+from pallets.support.storage import ACCOUNT_KEY, FixedKey, StorageSet
 
 storage = StorageSet("trust")
 
@@ -46,6 +46,14 @@ FUNDS_OF: Final = storage.map(
 )
 # A key change moves at most this many funds' trust (the rotation's weight bounds it).
 MAX_FUNDS_MOVED: Final = 64
+NAMED: Final = storage.map(
+    "named",
+    ACCOUNT_KEY,
+    U32,
+    default=0,
+    doc="open requests and loans whose stakes name the account, a stake of 0 included "
+    "(T5; a key named there cannot be handed over or revoked, G1)",
+)
 
 # What one party has at stake in a request or loan: the trust it brought (C3, C6).
 STAKE: Final = Record("stake", (("account", ACCOUNT), ("amount", AMOUNT)))

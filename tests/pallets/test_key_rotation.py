@@ -9,6 +9,7 @@ invariants (I1-I6) after every block.
 from __future__ import annotations
 
 from ledger.crypto import Keypair, blake2b256
+from pallets.balances.currency import module_account
 from pallets.credit.storage import COOLDOWNS
 from pallets.funds import api as funds_api
 from pallets.governance.allowlist import encode_call
@@ -24,7 +25,9 @@ from tests.pallets.credit_helpers import (
     approve,
     fund_zine,
     ok,
+    register,
     repay_all,
+    request,
     request_args,
     submit_valid,
     wait,
@@ -201,3 +204,48 @@ def test_the_funds_of_index_check_catches_a_missing_entry() -> None:
     TRUST.put(state, u32(0) + LUCIA.public, 5)
     problems = try_state(construct.reader(state))
     assert any(p.startswith("G1:") and "funds_of" in p for p in problems), problems
+
+
+def test_a_party_with_a_stake_of_nothing_cannot_slip_a_write_off() -> None:
+    """Review finding: a stake of 0 still names its key; the key waits until the credit ends."""
+    chain = fund_zine()
+    wait(chain, DELAY)
+    loan = submit_valid(chain, [LUCIA, ANA, BEN], 1)  # shares of 1: two borrowers bring 0
+    stakes = dict((a, s) for a, s in request(chain, loan)["reserved"])
+    zero = next(k for k in (LUCIA, ANA, BEN) if stakes[k.public] == 0)
+    assert trust_api.named(chain.state(), zero.public) == 1
+    raw = chain.sign(zero, "members", "rotate_key", {"new": NEW.public})
+    assert_noop(chain, zero, raw, "CannotMove", "G1")
+    approve(chain, loan)  # the loan names it now
+    raw = chain.sign(zero, "members", "rotate_key", {"new": NEW.public})
+    assert_noop(chain, zero, raw, "CannotMove", "G1")
+    repay_all(chain, LUCIA, loan)
+    assert trust_api.named(chain.state(), zero.public) == 0
+    ok(chain, zero, "members", "rotate_key", new=NEW.public)
+
+
+def test_a_member_named_in_open_credit_is_revoked_only_when_it_ends() -> None:
+    """Review finding: revoking would take away the initial trust that covers the stakes (I6)."""
+    chain = fund_zine()
+    request_id = submit_valid(chain, [LUCIA, ANA, BEN])
+    raw = chain.sign(ALICE, "members", "revoke", {"member": LUCIA.public})
+    assert_noop(chain, ALICE, raw, "CannotMove", "G1")
+    ok(chain, LUCIA, "credit", "withdraw", request=request_id)
+    ok(chain, ALICE, "members", "revoke", member=LUCIA.public)
+    assert trust_api.trust_of(chain.state(), 0, LUCIA.public) == 0  # a bare key now (T1)
+
+
+def test_a_new_recovery_replaces_a_pending_one_and_module_accounts_are_refused() -> None:
+    chain = _settled_chain()
+    ok(chain, ALICE, "members", "start_recovery", member=LUCIA.public, new=NEW.public)
+    ok(chain, FERDIE, "balances", "transfer", dest=NEW.public, amount=10**6)
+    register(chain, NEW)  # the pending recovery's key became someone's membership
+    ok(chain, ALICE, "members", "start_recovery", member=LUCIA.public, new=OTHER.public)
+    wait(chain, DELAY)
+    ok(chain, FERDIE, "members", "finish_recovery", member=LUCIA.public)
+    assert members_api.is_member(chain.state(), OTHER.public)
+    wait(chain, DELAY)
+    pool = module_account("commons")
+    ok(chain, FERDIE, "balances", "transfer", dest=OTHER.public, amount=10**6)
+    raw = chain.sign(OTHER, "members", "rotate_key", {"new": pool})
+    assert_noop(chain, OTHER, raw, "KeyTaken", "G1")
