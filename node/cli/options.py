@@ -40,8 +40,8 @@ KeystoreOption = Annotated[
     typer.Option(
         "--keystore",
         envvar="CREDICHAIN_KEYSTORE",
-        help="keystore directory, exactly [default: ~/.credichain/keys/<chain>/, "
-        "the chain known by the node's genesis hash]",
+        help="keystore directory, exactly (default: the chain's own, "
+        "~/.credichain/keys/ and the first 8 hex digits of the node's genesis hash)",
         rich_help_panel=PANEL,
     ),
 ]
