@@ -30,3 +30,15 @@ def test_release_drops_other_heights_and_the_limit_holds() -> None:
     assert buf.release(3) == []
     with pytest.raises(ValueError, match="limit"):
         NextHeightBuffer(limit=0)
+
+
+def test_proposals_are_bounded_by_bytes_and_one_per_proposer_and_round() -> None:
+    """A validator key cannot make a node hold unbounded future blocks (review finding)."""
+    buf = NextHeightBuffer(payload_limit=1000)
+    first = ProposalReceived(proposal(1, 6, 0, BLOCK_A), payload=b"x" * 600)
+    again = ProposalReceived(proposal(1, 6, 0, BLOCK_A), payload=b"y" * 10)  # same slot
+    later = ProposalReceived(proposal(1, 6, 1, BLOCK_A), payload=b"z" * 600)  # over the bytes
+    small = ProposalReceived(proposal(1, 6, 2, BLOCK_A), payload=b"w" * 400)
+    assert [buf.hold(p, 5) for p in (first, again, later, small)] == [True, False, False, True]
+    assert buf.release(6) == [first, small]
+    assert buf.hold(later, 5)  # the budget is free again after a release
