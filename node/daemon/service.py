@@ -44,8 +44,8 @@ from consensus import (
 from genesis.schema import GenesisDoc
 from ledger.codec import DecodeError
 from ledger.crypto import Keypair
-from ledger.types import Block, Commit, Evidence
-from node.daemon.chain import Chain, Executed
+from ledger.types import Block, Commit, Evidence, ValidatorSet
+from node.daemon.chain import Chain, ChainError, Executed
 from node.daemon.community_metrics import community_figures
 from node.daemon.config import NodeConfig, parse_hostport
 from node.daemon.consensus_loop import ConsensusLoop
@@ -350,21 +350,41 @@ class NodeService:
                 log.info("bad message from peer", peer=identity.hex()[:16], error=str(exc))
                 self.p2p.disconnect(identity, fault=type(exc).__name__, points=20)
 
+    def _validators_for(self, height: int) -> ValidatorSet | None:
+        """The set that signs ``height``, or None while the store cannot say yet.
+
+        After a torn store the core can be a height ahead of what the store
+        knows (it catches up by sync); a peer's message for such a height is
+        dropped rather than stopping the node.
+        """
+        try:
+            return self.chain.validators_for(height)
+        except ChainError as exc:
+            log.info(
+                "message for a height the store cannot check yet", height=height, error=str(exc)
+            )
+            return None
+
     def _on_message(self, identity: bytes, message: Message) -> None:
         core_height = self.consensus.core.height
         if isinstance(message, VoteMessage):
             vote = message.vote
             if vote.height not in (core_height, core_height + 1):
                 return  # stale, or far ahead of us: block sync covers the gap
+            validators = self._validators_for(vote.height)
+            if validators is None:
+                return
             self.metrics.signature_checks("vote")
-            check_vote(vote, self.chain.validators_for(vote.height), self.chain.genesis_hash)
+            check_vote(vote, validators, self.chain.genesis_hash)
             self.gossip.relay(message)
             self.consensus.hold_or_submit(VoteReceived(vote), vote.height)
         elif isinstance(message, ProposalMessage):
             proposal = message.proposal
             if proposal.height not in (core_height, core_height + 1):
                 return
-            validators = self.chain.validators_for(proposal.height)
+            validators = self._validators_for(proposal.height)
+            if validators is None:
+                return
             self.metrics.signature_checks("proposal")
             check_proposal(proposal, validators, self.chain.genesis_hash)
             self.gossip.relay(message)

@@ -137,3 +137,17 @@ async def test_the_service_flushes_and_regossips_only_while_stalled(
         await trio.sleep(gossip.regossip_interval)
         assert len(network.sends) == len(PEERS)
         nursery.cancel_scope.cancel()
+
+
+def test_a_message_for_a_height_the_store_cannot_check_is_dropped_not_fatal() -> None:
+    """Review finding: after a torn store the core may be a height ahead of the store."""
+    from types import SimpleNamespace
+
+    from node.daemon.chain import ChainError
+    from node.daemon.service import NodeService
+
+    def unknown(height: int) -> None:
+        raise ChainError(f"no validator set for height {height} yet")
+
+    fake = SimpleNamespace(chain=SimpleNamespace(validators_for=unknown))
+    assert NodeService._validators_for(fake, 9) is None  # type: ignore[arg-type]
