@@ -64,7 +64,7 @@ from node.cli.common import (
     signing_summary,
     submit_and_wait,
 )
-from node.cli.display import NumberArguments, format_amount
+from node.cli.display import NumberArguments, format_amount, print_whole
 from node.cli.wallet_keys import store_key as store_key
 from pallets.support.argtypes import ACCOUNT, AMOUNT
 from rpc.client import ChainProperties, RpcClient
@@ -100,7 +100,7 @@ def list_keys(ctx: typer.Context, as_json: JsonOut = False) -> None:
         shared = " (old shared keystore)" if row.get("shared") else ""
         encrypted = "yes" if row["encrypted"] else "NO"
         table.add_row(f"{row['name']}{shared}", str(row["address"]), encrypted)
-    out.print(table)
+    print_whole(out, table)  # a pipe or a file gets whole addresses
     if any(row.get("shared") for row in rows):
         note = (f"keys marked (old shared keystore) are in {keys.legacy}, used by every chain;"
                 f" they are found, and stay there until moved to {keys.where}")  # fmt: skip

@@ -62,6 +62,8 @@ def test_new_list_address(wallet: Any, tmp_path: Path) -> None:
         "keys": [{"name": "savings", "address": created["address"], "encrypted": True,
                   "file": str(path)}],
     }  # fmt: skip
+    table = wallet("list")  # not a terminal: the address is printed whole, not cut
+    assert table.exit_code == 0 and created["address"] in table.stdout
     again = wallet("new", "savings")
     assert again.exit_code == 1 and "already exists" in again.stderr
 
