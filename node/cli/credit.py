@@ -164,10 +164,21 @@ def credit_show(ctx: typer.Context, request: int, as_json: JsonOut = False) -> N
 @guarded
 def credit_list(ctx: typer.Context, fund: int,
                 status: Annotated[str | None, typer.Option(help=" | ".join(STATUSES))] = None,
+                mine: Annotated[str | None, typer.Option(
+                    "--mine", help="only requests submitted by this key name or address")] = None,
                 as_json: JsonOut = False) -> None:  # fmt: skip
     """A fund's requests (credit_listRequests)."""
     params: dict[str, Any] = {"fund": fund} if status is None else {"fund": fund, "status": status}
-    common.show(ctx, as_json, f"requests of fund {fund}", "credit_listRequests", **params)
+    if mine is None:
+        common.show(ctx, as_json, f"requests of fund {fund}", "credit_listRequests", **params)
+        return
+    with common.connect(common.options(ctx).rpc) as client:
+        me = common.resolve_address(client, common.keystore(ctx), mine)
+        rows = [
+            r for r in client.call_named("credit_listRequests", **params) if r["submitter"] == me
+        ]
+    shown = rows if as_json else common.humane(ctx, "credit_listRequests", rows)
+    common.print_data(as_json, f"requests of fund {fund} submitted by {mine}", shown)
 
 
 @credit_app.command("redraw")

@@ -100,6 +100,34 @@ def loan_show(ctx: typer.Context, loan: int, as_json: JsonOut = False) -> None:
     common.show(ctx, as_json, f"loan {loan}", "loans_get", loan=loan)
 
 
+@loan_app.command("list")
+@guarded
+def loan_list(
+    ctx: typer.Context,
+    fund: int,
+    borrower: Annotated[
+        str | None, typer.Option("--borrower", help="only loans of this key name or address")
+    ] = None,
+    as_json: JsonOut = False,
+) -> None:
+    """A fund's loans (a loan's id is its approved request's id; loans_get each, at most 1000)."""
+    with common.connect(common.options(ctx).rpc) as client:
+        approved = client.call_named("credit_listRequests", fund=fund, status="approved")
+        mine = None
+        if borrower is not None:
+            mine = common.resolve_address(client, common.keystore(ctx), borrower)
+        rows = []
+        for request in approved:
+            loan = client.call_named("loans_get", loan=request["id"])
+            if loan is None or (mine is not None and mine not in loan["borrowers"]):
+                continue
+            keep = ("id", "status", "principal", "outstanding", "owed_now", "late", "borrowers")
+            rows.append({k: loan[k] for k in keep})
+    if not as_json:
+        rows = [common.humane(ctx, "loans_get", row) for row in rows]
+    common.print_data(as_json, f"loans of fund {fund}", rows)
+
+
 @loan_app.command("schedule")
 @guarded
 def loan_schedule(ctx: typer.Context, loan: int, as_json: JsonOut = False) -> None:
