@@ -31,26 +31,16 @@ from typing import Any
 import httpx
 
 from ledger import codec
-from ledger.crypto import Keypair
-from ledger.types import Call
 from pallets.support.params import param_key
 from rpc.client import RpcClient
-from scripts.demo_fedicredits import DemoError, Driver, run_demo
+from scripts.demo_fedicredits import Driver, run_demo
 from tests.e2e.cluster import Cluster
+from tests.e2e.oracles import MEDIANS, OBSERVATIONS, REGION, observe_health
 
 REPO = Path(__file__).resolve().parents[2]
 EXPLORER = REPO / "explorer"
 CHROMIUM = Path("/usr/bin/chromium")
 BROWSER_TIMEOUT_S = 150
-# The localnet bioregion's oracles are alice and bob (docs/health.md). Their
-# two observations differ by one in two components, so the medians take the
-# floor of the mean (H3) and the score is docs/health.md's worked example.
-REGION = "localnet"
-OBSERVATIONS = {
-    "alice": [6000, 4000, 5000, 7000, 3000],
-    "bob": [6000, 4001, 5000, 7000, 3001],
-}
-MEDIANS = [6000, 4000, 5000, 7000, 3000]
 EXPECTED_SCORE = 5050
 EPOCH_CLOSE_TIMEOUT_S = 90  # a localnet epoch is 60 s of block time
 
@@ -74,7 +64,8 @@ def test_explorer_shows_the_fedicredits_example_live(tmp_path: Path) -> None:
             "rpc.explorer = true, so the node must pass it on to RpcConfig(explorer=...)"
         )
         client = cluster.clients[0]
-        observed_epoch = _observe_health(client)
+        driver = Driver(client, log=lambda line: print(line, flush=True), timeout=30)
+        observed_epoch = observe_health(driver, client)
         demo = run_demo(client, log=lambda line: print(line, flush=True), timeout=90)
         health = _wait_epoch_closed(client, observed_epoch)
         demo_done = time.monotonic()
@@ -141,29 +132,6 @@ def _param(client: RpcClient, section: str, name: str) -> int:
     value = codec.decode(raw)
     assert isinstance(value, int)
     return value
-
-
-def _observe_health(client: RpcClient) -> int:
-    """Alice and bob observe the open epoch; return it (retried if it closes meanwhile)."""
-    chain = Driver(client, log=lambda line: print(line, flush=True), timeout=30)
-    for _attempt in range(3):
-        epoch = int(client.call("health_get", REGION)["open_epoch"])
-        calls = [
-            (
-                Keypair.dev(name),
-                Call("health", "observe", {"bioregion": REGION, "epoch": epoch, "components": c}),
-            )
-            for name, c in OBSERVATIONS.items()
-        ]
-        try:
-            chain.submit_all(calls)
-        except DemoError as error:
-            if "WrongEpoch" not in str(error):
-                raise
-            print(f"epoch {epoch} closed while observing; observing the next one")
-            continue
-        return epoch
-    raise AssertionError("three epochs closed while alice and bob were observing")
 
 
 def _wait_epoch_closed(client: RpcClient, epoch: int) -> dict[str, Any]:

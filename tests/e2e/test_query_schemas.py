@@ -46,15 +46,11 @@ from ledger.types import Call, Extrinsic
 from pallets.governance.allowlist import encode_call
 from pallets.support.params import param_key
 from rpc.client import RpcClient
-from scripts.demo_fedicredits import DemoError, DemoResult, Driver, run_demo
+from scripts.demo_fedicredits import DemoResult, Driver, run_demo
 from tests.e2e.cluster import Cluster
+from tests.e2e.oracles import REGION, observe_health
 
 DOCUMENT_URI: Final = "urn:credichain:openrpc"
-REGION: Final = "localnet"
-OBSERVATIONS: Final = {
-    "alice": [6000, 4000, 5000, 7000, 3000],
-    "bob": [6000, 4001, 5000, 7000, 3001],
-}
 FEDERATION_OPTIONS: Final = 7  # recognize trust, lend reviewers, share losses (X1)
 SMALL_CONTRIBUTION: Final = 10 * 10**6  # 10 tokens
 NOBODY: Final = Keypair.from_seed(blake2b256(b"e2e-query-schemas/nobody"))
@@ -168,7 +164,7 @@ def _before_demo(client: RpcClient) -> tuple[int, int, tuple[int, int], int]:
     ]
     proposed = _event(chain.submit_all(calls)[0], "governance", "Proposed")
     federate = chain.submit(alice, _federate(*pair))
-    _observe_health(chain, client)
+    observe_health(chain, client)
     return int(proposed["proposal"]), int(proposed["round"]), pair, federate["height"]
 
 
@@ -181,27 +177,6 @@ def _federate(fund: int, partner: int) -> Call:
         "reason_hash": blake2b256(b"two small funds federate"),
     }
     return Call("federation", "propose", args)
-
-
-def _observe_health(chain: Driver, client: RpcClient) -> None:
-    """The localnet's oracles (alice, bob) observe the open epoch (retried if it closes)."""
-    for _attempt in range(3):
-        epoch = int(client.call("health_get", REGION)["open_epoch"])
-        calls = [
-            (
-                Keypair.dev(name),
-                Call("health", "observe", {"bioregion": REGION, "epoch": epoch, "components": c}),
-            )
-            for name, c in OBSERVATIONS.items()
-        ]
-        try:
-            chain.submit_all(calls)
-        except DemoError as error:
-            if "WrongEpoch" not in str(error):
-                raise
-            continue
-        return
-    raise AssertionError("three epochs closed while alice and bob were observing")
 
 
 def _vote(
