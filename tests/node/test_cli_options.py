@@ -19,13 +19,15 @@ from typer.testing import CliRunner
 
 from ledger.crypto import Keypair
 from node.cli import common as common_cli
-from node.cli.main import app as credichain
+from node.cli.main import mounted_app
 from node.cli.options import JsonOut, group, options
 from node.cli.wallet import store_key
 from pallets.balances.storage import FREE
 from tests.node.wallet_fakes import ChainClient, serve_chain
 from tests.pallets.credit_helpers import FUNDERS, fund_zine
 from tests.rpc.query_helpers import query_registry
+
+credichain = mounted_app()
 
 CAROL = Keypair.dev("carol")
 

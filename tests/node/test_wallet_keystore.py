@@ -17,12 +17,14 @@ from typer.testing import CliRunner
 from ledger.crypto import Keypair, encode_address
 from node.cli import common as common_cli
 from node.cli.keystore import Keystore, chain_folder
-from node.cli.main import app as credichain
+from node.cli.main import mounted_app
 from node.cli.wallet import store_key
 from rpc.client import ChainProperties
 from tests.node.wallet_fakes import ChainClient, serve_chain
 from tests.pallets.helpers import TestChain
 from tests.rpc.query_helpers import query_registry
+
+credichain = mounted_app()
 
 RPC = ["--rpc", "http://test"]
 
