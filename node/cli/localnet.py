@@ -28,12 +28,25 @@ from genesis.localnet import localnet_doc
 from genesis.schema import DEV_ACCOUNTS
 from ledger.crypto import Keypair, encode_address
 from node.cli.common import exit_error, init_home, usage_error
-from node.daemon.config import MetricsSection, NodeConfig, NodeSection, P2PSection, RpcSection
+from node.cli.display import print_whole
+from node.daemon.config import (
+    ConsensusSection,
+    MetricsSection,
+    NodeConfig,
+    NodeSection,
+    P2PSection,
+    RpcSection,
+    load_config,
+)
 from node.daemon.service import NodePaths
 from node.testing.procs import NodeProcess, stop_all
 
 RPC_BASE, P2P_BASE, METRICS_BASE = 9944, 30333, 9615
 MAX_VALIDATORS = 50
+# An idle localnet makes a heartbeat block every second (production: 10 s): a
+# localnet governance round or review window lasts 20 s of block time, and the
+# walkthroughs submit right after a `sleep`, so block time must not lag far.
+LOCALNET_EMPTY_BLOCKS_INTERVAL_MS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +86,9 @@ def node_config(index: int, ports: Ports) -> NodeConfig:
         p2p=P2PSection(listen=f"127.0.0.1:{ports.p2p + index}"),
         rpc=RpcSection(listen=f"127.0.0.1:{ports.rpc + index}", explorer=True),
         metrics=MetricsSection(listen=f"127.0.0.1:{ports.metrics + index}"),
+        consensus=ConsensusSection(
+            create_empty_blocks_interval_ms=LOCALNET_EMPTY_BLOCKS_INTERVAL_MS
+        ),
     )
 
 
@@ -126,25 +142,28 @@ def running_home(homes: list[Path]) -> Path | None:
     return None
 
 
-def _print_endpoints(console: Console, homes: list[Path], hrp: str) -> None:
+def print_endpoints(console: Console, homes: list[Path], hrp: str) -> None:
+    # Whole in a log or a pipe (print_whole): an operator greps the ports from it.
+    # Read from each home's config.toml: a resumed network keeps the ports it was made with.
     table = Table(title="credichain localnet")
     for column in ("node", "rpc (HTTP + WebSocket)", "p2p", "metrics", "log"):
         table.add_column(column)
-    for i, home in enumerate(homes):
+    for home in homes:
+        config = load_config(NodePaths(home).config)
         table.add_row(
-            f"node{i}",
-            f"http://127.0.0.1:{RPC_BASE + i}",
-            f"127.0.0.1:{P2P_BASE + i}",
-            f"http://127.0.0.1:{METRICS_BASE + i}/metrics",
+            home.name,
+            f"http://{config.rpc.listen}",
+            config.p2p.listen,
+            f"http://{config.metrics.listen}/metrics",
             str(home / "node.log"),
         )
-    console.print(table)
+    print_whole(console, table)
     dev = Table(title="dev accounts (seed = blake2b256(b'credichain-dev/' + name))")
     dev.add_column("name")
     dev.add_column("address")
     for name in DEV_ACCOUNTS:
         dev.add_row(name, encode_address(Keypair.dev(name).public, hrp))
-    console.print(dev)
+    print_whole(console, dev)
 
 
 def localnet_command(
@@ -162,7 +181,8 @@ def localnet_command(
     busy = running_home(homes)
     if busy is not None:
         raise exit_error(
-            f"a localnet is already running on {dir} ({busy.name} holds its store, log in "
+            f"a localnet is already running on {dir} ({busy.name} holds its store; its RPC is "
+            f"http://{load_config(NodePaths(busy).config).rpc.listen}, its log "
             f"{busy / 'node.log'}): stop it first, or use another --dir"
         )
     doc = load_genesis(dir / "genesis.json")
@@ -172,7 +192,7 @@ def localnet_command(
         signal.signal(sig, lambda *_: stop.set())
     for node in nodes:
         node.start()
-    _print_endpoints(console, homes, doc.address_prefix)
+    print_endpoints(console, homes, doc.address_prefix)
     console.print(f"{len(nodes)} validators running; Ctrl-C stops them.")
     failed = None
     while not stop.wait(0.5):
