@@ -42,6 +42,7 @@ from node.audit.export import (
 from node.audit.replay import BlockRecord, ReplayDivergence, Replayer, ReplayReport
 from node.audit.replay_rpc import RpcSource, RpcSourceError
 from node.cli.common import exit_error, usage_error
+from node.cli.display import format_amount
 
 console = Console(stderr=True)
 
@@ -117,7 +118,8 @@ def run_replay(
             replayer.close()
 
 
-def print_report(report: ReplayReport) -> None:
+def print_report(report: ReplayReport, genesis: GenesisDoc) -> None:
+    """The replay's figures; the supply in the chain's token (genesis symbol and decimals)."""
     rate = report.extrinsics / report.seconds if report.seconds > 0 else 0.0
     lines = [
         "replay verified: every block, commit, signature, receipt and state root",
@@ -134,7 +136,8 @@ def print_report(report: ReplayReport) -> None:
         lines += [
             f"  validators now     {summary.validators}",
             f"  accounts           {summary.accounts}",
-            f"  total supply       {summary.total_supply}",
+            "  total supply       "
+            + format_amount(summary.total_supply, genesis.token_decimals, genesis.token_symbol),
         ]
         lines += [f"  {label:<18} {count}" for label, count in sorted(summary.counts.items())]
     lines.append(
@@ -239,7 +242,7 @@ def _replay_source(
         )
     finally:
         source.close()
-    print_report(report)
+    print_report(report, source.genesis)
 
 
 def _replay_rpc(url: str, trusted: GenesisDoc, threads: int, invariants_every: int) -> None:
@@ -260,7 +263,7 @@ def _replay_rpc(url: str, trusted: GenesisDoc, threads: int, invariants_every: i
         raise _diverged(f"from the node: {exc}") from exc
     finally:
         source.close()
-    print_report(report)
+    print_report(report, trusted)
 
 
 def export_command(
@@ -332,5 +335,5 @@ def import_command(
         raise
     finally:
         reader.close()
-    print_report(report)
+    print_report(report, local)
     typer.echo(f"imported into {db}")

@@ -356,7 +356,8 @@ def submit_and_wait(
     return result
 
 
-def describe_outcome(result: dict[str, Any]) -> str:
+def describe_outcome(result: dict[str, Any], view: View | None = None) -> str:
+    """The receipt for people; with a ``view``, the error text in human units."""
     lines = [f"extrinsic {result['hash']}: {result['status']}"]
     if "height" in result:
         lines.append(f"  block #{result['height']} {result['blockHash']}")
@@ -365,15 +366,15 @@ def describe_outcome(result: dict[str, Any]) -> str:
         else:
             error = result["error"] or {}
             rule = f" (rule {error.get('rule')})" if error.get("rule") else ""
-            lines.append(
-                f"  FAILED: {error.get('pallet')}.{error.get('code')}{rule}: {error.get('message')}"
-            )
+            message = str(error.get("message"))
+            message = view.message(message) if view is not None else message
+            lines.append(f"  FAILED: {error.get('pallet')}.{error.get('code')}{rule}: {message}")
     return "\n".join(lines)
 
 
-def report_outcome(as_json: bool, result: dict[str, Any]) -> None:
+def report_outcome(as_json: bool, result: dict[str, Any], view: View | None = None) -> None:
     """Print what became of a submitted extrinsic; exit status 1 if it failed on chain."""
-    emit(as_json, result, describe_outcome(result))
+    emit(as_json, result, describe_outcome(result, view))
     if result.get("success") is False:
         raise typer.Exit(1)
 
@@ -459,7 +460,7 @@ def send(ctx: typer.Context, signer: str, pallet: str, function: str, args: dict
         result = submit_and_wait(
             client, signed.extrinsic.encode(), opts.wait, opts.timeout, as_json
         )
-    report_outcome(as_json, result)
+    report_outcome(as_json, result, seen)
 
 
 # ------------------------------------------------------------- node homes

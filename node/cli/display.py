@@ -38,6 +38,14 @@ applies only to a field declared as a plain integer (or not declared at
 all); tests/node/test_cli_display.py checks that every listed name is such a
 field of some declared query, so the lists cannot go stale unnoticed.
 
+The texts of the chain's errors (a receipt's ``error.message``: ``balance
+12500000 is less than the amount 1000000000``) are written by the runtime for
+programs too, and are part of what the node answers, so they stay in minor
+units and seconds; ``View.message`` rewrites them for people: a number right
+after one of ``MESSAGE_AMOUNT_WORDS`` (``balance``, ``amount``, ``fee``...) is
+an amount, one of nine or more digits right after ``MESSAGE_TIME_WORDS``
+(``at``, ``time``, ``now``, ``is``) a time. ``--json`` keeps the node's text.
+
 Tables are printed whole when the output is not a terminal (a pipe, a file):
 no cell is folded or cut to fit 80 columns.
 """
@@ -81,6 +89,14 @@ TIME_FIELDS: Final = frozenset(
 # Integer fields that hold seconds (a length of time) or minor units without a typed label.
 DURATION_FIELDS: Final = frozenset({"enactment_delay", "extension", "round_length"})
 AMOUNT_FIELDS: Final = frozenset({"proposal_deposit"})
+# Words that precede an amount or a time in the runtime's error texts (View.message).
+MESSAGE_AMOUNT_WORDS: Final = (
+    "amount", "balance", "base_supply", "cap", "cash", "deposit", "fee", "interest",
+    "max_amount", "minting", "outstanding", "owed", "payment", "principal", "size", "trust",
+)  # fmt: skip
+MESSAGE_TIME_WORDS: Final = ("at", "is", "now", "time")
+MESSAGE_AMOUNT: Final = re.compile(rf"\b({'|'.join(MESSAGE_AMOUNT_WORDS)})(\s+\(?)(\d+)\b")
+MESSAGE_TIME: Final = re.compile(rf"\b({'|'.join(MESSAGE_TIME_WORDS)})(\s+)(\d{{9,}})\b")
 DURATION_UNITS: Final = (("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1))
 NEGATIVE_NUMBER: Final = re.compile(r"^-(\d[\d.,_]*|\.\d+)$")
 
@@ -187,6 +203,11 @@ class View:
 
     def time(self, seconds: int) -> str:
         return format_time(seconds, self.local_time)
+
+    def message(self, text: str) -> str:
+        """A runtime error text with its amounts and times as people read them."""
+        text = MESSAGE_AMOUNT.sub(lambda m: m[1] + m[2] + self.amount(int(m[3])), text)
+        return MESSAGE_TIME.sub(lambda m: m[1] + m[2] + self.time(int(m[3])), text)
 
     def account(self, address: str) -> str:
         """An address as its keystore name when known, else as it is."""

@@ -187,7 +187,7 @@ def transfer(
         )
         raw = signed.extrinsic.encode()
         result = submit_and_wait(client, raw, opts.wait, opts.timeout, quiet=as_json)
-    report_outcome(as_json, result)
+    report_outcome(as_json, result, seen)
 
 
 def check_affordable(
@@ -290,8 +290,9 @@ def submit(
         raise CliError(f"not a signed extrinsic: {exc}") from None
     opts = options(ctx)
     with connect(opts.rpc) as client:
+        seen = common.keystore(ctx).view(client.properties(), opts.local_time)
         result = submit_and_wait(client, raw, opts.wait, opts.timeout, quiet=as_json)
-    report_outcome(as_json, result)
+    report_outcome(as_json, result, seen)
 
 
 @app.command("watch")
@@ -311,6 +312,7 @@ def watch(
     receipt = None
     timeout = options(ctx).timeout
     with connect(options(ctx).rpc) as client, err.status("waiting for the receipt", spinner="dots"):
+        seen = common.keystore(ctx).view(client.properties(), options(ctx).local_time)
         end = time.monotonic() + timeout
         while receipt is None and time.monotonic() < end:
             receipt = client.receipt(digest)
@@ -319,4 +321,4 @@ def watch(
     if receipt is None:
         raise CliError(f"no receipt for 0x{digest.hex()} within {timeout:g} s")
     result = {"hash": "0x" + digest.hex(), "status": "finalized", **receipt}
-    emit(as_json, result, describe_outcome(result))
+    emit(as_json, result, describe_outcome(result, seen))

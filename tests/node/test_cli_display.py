@@ -326,3 +326,48 @@ def test_the_balance_check_speaks_in_token_units(
     assert f"is {format_amount(free, 6, 'CRED')}: less than the amount" in result.stderr
     assert format_amount(free // 10**6 * 10**6, 6, "CRED") in result.stderr
     assert ChainClient.receipts == []
+
+
+# ------------------------------------------------------------- the chain's error texts
+
+SEEN = View(6, "CRED", "cc")
+
+
+@pytest.mark.parametrize(
+    ("node_text", "shown"),
+    [
+        (
+            "balance 12500000 is less than the amount 1000000000",
+            "balance 12.500000 CRED is less than the amount 1,000.000000 CRED",
+        ),
+        (
+            "the payment 5000000 exceeds what is owed (4000000)",
+            "the payment 5.000000 CRED exceeds what is owed (4.000000 CRED)",
+        ),
+        (
+            "reviews open at 1796514909, it is 1796514000",
+            "reviews open at 2026-12-05 23:55:09 UTC, it is 2026-12-05 23:40:00 UTC",
+        ),
+        (
+            "outstanding 10 + amount 20 exceeds 3000 bps of the fund's size 5000000000",
+            "outstanding 0.000010 CRED + amount 0.000020 CRED exceeds 3000 bps of the fund's "
+            "size 5,000.000000 CRED",
+        ),
+        # counts, ids, rounds and basis points stay numbers
+        ("voting on proposal 0 closed with round 10", "voting on proposal 0 closed with round 10"),
+        ("fund 3 has 12 funders already", "fund 3 has 12 funders already"),
+    ],
+)
+def test_error_texts_are_shown_in_human_units(node_text: str, shown: str) -> None:
+    assert SEEN.message(node_text) == shown
+
+
+def test_a_failed_receipt_is_described_in_human_units_and_json_keeps_the_node_text() -> None:
+    error = {"pallet": "balances", "code": "InsufficientBalance", "rule": None,
+             "message": "balance 12500000 is less than the amount 1000000000"}  # fmt: skip
+    result = {"hash": "0x00", "status": "finalized", "height": 7, "blockHash": "0x01",
+              "success": False, "error": error}  # fmt: skip
+    described = common_cli.describe_outcome(result, SEEN)
+    assert "FAILED: balances.InsufficientBalance: balance 12.500000 CRED is less" in described
+    assert "amount 1000000000" in common_cli.describe_outcome(result)  # no view: as the node said
+    assert error["message"] == "balance 12500000 is less than the amount 1000000000"
