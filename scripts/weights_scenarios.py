@@ -418,6 +418,7 @@ def _observe(chain: TestChain, n: int) -> Prepared:
 
 def all_scenarios() -> list[Scenario]:
     from scripts import (  # noqa: F401  (they register their scenarios)
+        weights_scenarios_assess,
         weights_scenarios_credit,
         weights_scenarios_federation,
         weights_scenarios_funds,

@@ -117,7 +117,7 @@ def become_valid(ctx: CallContext, request_id: int, request: dict[str, Any]) -> 
     request["status"] = "awaiting_draw"
     request["valid_at"] = ctx.block.time
     request["valid_height"] = ctx.block.height
-    request["score"] = score.score(ctx, request)
+    request["score"] = score.score_at_validity(ctx, request_id, request)
     queue_draw(ctx, request_id)
     queue_deadline(ctx, request_id, request)
 

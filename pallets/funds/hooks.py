@@ -33,9 +33,9 @@ from pallets.funds.storage import (
     EXIT_PROGRESS,
     EXIT_WAITING,
     EXITS,
-    FEDERATION_KINDS,
     FUNDERS,
     FUNDS,
+    HANDLED_KINDS,
     NEXT_FUND,
     PROPOSAL_DUE,
     PROPOSALS,
@@ -92,7 +92,7 @@ def _decide(ctx: CallContext, proposal_id: int) -> None:
     handler = dict(ctx.wiring.get(api.PROPOSAL_HANDLERS)).get(proposal.kind)
     if fund is None:
         failure = "the fund no longer exists"
-    elif proposal.kind in FEDERATION_KINDS:  # carried out by the federation pallet (X1)
+    elif proposal.kind in HANDLED_KINDS:  # carried out by another pallet (X1, C5)
         if handler is None:
             failure = f"no pallet carries out {proposal.kind} proposals"
         else:

@@ -42,6 +42,8 @@ PURPOSES: Final = tuple(purpose.value for purpose in Purpose)
 FUNDS_KINDS: Final = (ProposalKind.NEW_FUNDER, ProposalKind.INTEREST_RATE, ProposalKind.EXPENSE)
 PROPOSAL_KINDS: Final = tuple(kind.value for kind in FUNDS_KINDS)
 FEDERATION_KINDS: Final = (ProposalKind.FEDERATE, ProposalKind.UNFEDERATE)
+# kinds carried out by another pallet's handler (funds.proposal_handlers)
+HANDLED_KINDS: Final = (*FEDERATION_KINDS, ProposalKind.SCORE_MODEL)
 
 MAX_FUNDERS: Final = 64  # bounds every walk over a fund's funders
 

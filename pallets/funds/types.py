@@ -56,6 +56,7 @@ class ProposalKind(StrEnum):
     EXPENSE = "expense"  # F9
     FEDERATE = "federate"  # X1, carried out by the federation pallet
     UNFEDERATE = "unfederate"  # X1
+    SCORE_MODEL = "score_model"  # C5, carried out by the assess pallet
 
 
 class ProposalStatus(StrEnum):
