@@ -11,17 +11,27 @@ units ("12.5") and parsed exactly; a document hash is ``0x`` + 64 hex digits
 or the path of a file, hashed with blake2b-256 (only the hash goes on chain,
 F10). Queries call ``funds_get``, ``funds_list``, ``funds_report`` and
 ``trust_get`` and print tables in human units (``common.show``), or the raw
-JSON with ``--json``.
+JSON with ``--json``. ``statement`` pages through ``funds_statement`` (the
+node's history index) and prints the fund's book, or writes it as CSV.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import contextlib
+import csv
+import dataclasses
+import json
+import sys
+from datetime import UTC, datetime
+from typing import Annotated, Any, Final
 
 import typer
 
+from ledger.crypto import decode_address, encode_address
 from node.cli import common
 from node.cli.common import JsonOut, Reason, Signer, guarded
+from node.cli.display import View, print_whole, rows
+from node.cli.wallet import entry_row, event_text, history_pages
 from pallets.funds.storage import PROPOSAL_KINDS, PURPOSES
 
 fund_app = common.group("Community banks: create, join, consent, leave, reports.")
@@ -160,3 +170,117 @@ def fund_report(ctx: typer.Context, fund: int, as_json: JsonOut = False) -> None
 def fund_trust(ctx: typer.Context, fund: int, who: str, as_json: JsonOut = False) -> None:
     """An account's trust at a fund, its trust in use and what it can still bring (T5)."""
     common.show(ctx, as_json, f"trust of {who} at fund {fund}", "trust_get", who, fund=fund)
+
+
+# ------------------------------------------------------------- the book (F10, issue 20)
+
+CSV_COLUMNS: Final = (
+    "height", "time", "block_hash", "position", "extrinsic_hash", "signer", "call", "success",
+    "counterparty", "in", "out", "balance", "in_minor", "out_minor", "balance_minor", "events",
+)  # fmt: skip
+
+
+def plain_amount(units: int, decimals: int) -> str:
+    """Minor units as a plain decimal a spreadsheet reads: ``12.500000``."""
+    whole, frac = divmod(units, 10**decimals)
+    return f"{whole}.{frac:0{decimals}d}" if decimals else str(whole)
+
+
+def counterparties(entry: dict[str, Any], cash: str, hrp: str) -> str:
+    """The other side of each movement of the fund's cash account in ``entry``."""
+    found = []
+    for event in entry.get("events") or []:
+        attrs = event.get("attributes") or {}
+        kind = (event.get("pallet"), event.get("name"))
+        if kind == ("balances", "Transferred"):
+            sender, dest = str(attrs.get("sender")), str(attrs.get("dest"))
+            other = dest if sender == cash else sender if dest == cash else None
+            if other is not None:
+                found.append(encode_address(decode_address(other), hrp))
+        elif kind == ("balances", "Minted") and attrs.get("dest") == cash:
+            found.append("(minted)")
+        elif kind == ("balances", "Burned") and attrs.get("source") == cash:
+            found.append("(burned)")
+    return " ".join(found)
+
+
+def csv_row(entry: dict[str, Any], cash: str, view: View) -> dict[str, str]:
+    """One entry as a CSV row: plain numbers and addresses, never keystore names."""
+    decimals = view.decimals
+    nameless = dataclasses.replace(view, names={})
+    moment = datetime.fromtimestamp(int(entry["timestamp"]) // 1000, tz=UTC)
+    return {
+        "height": str(entry["height"]),
+        "time": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "block_hash": entry["blockHash"],
+        "position": str(entry["position"]),
+        "extrinsic_hash": entry.get("extrinsicHash") or "",
+        "signer": entry.get("signer") or "",
+        "call": entry.get("call") or "",
+        "success": "" if entry.get("success") is None else str(entry["success"]).lower(),
+        "counterparty": counterparties(entry, cash, view.hrp),
+        "in": plain_amount(int(entry["in"]), decimals),
+        "out": plain_amount(int(entry["out"]), decimals),
+        "balance": plain_amount(int(entry["balance"]), decimals),
+        "in_minor": str(entry["in"]),
+        "out_minor": str(entry["out"]),
+        "balance_minor": str(entry["balance"]),
+        "events": "; ".join(event_text(nameless, e) for e in entry.get("events") or []),
+    }
+
+
+@fund_app.command("statement")
+@guarded
+def fund_statement(
+    ctx: typer.Context,
+    fund: Annotated[int, typer.Argument(metavar="ID", min=0, help="the fund's id")],
+    from_height: Annotated[int, typer.Option(min=0, help="first block (inclusive)")] = 0,
+    to_height: Annotated[
+        int | None, typer.Option(min=0, help="last block (inclusive; default: the head)")
+    ] = None,
+    csv_file: Annotated[
+        str | None,
+        typer.Argument(metavar="[FILE]", help="with --csv: the file to write (else stdout)"),
+    ] = None,
+    as_csv: Annotated[
+        bool, typer.Option("--csv", help="write the book as CSV (columns in docs/wallet.md)")
+    ] = False,
+    as_json: JsonOut = False,
+) -> None:
+    """F10: the fund's public book, every movement with its cash after it (funds_statement)."""
+    if csv_file is not None and not as_csv:
+        raise common.CliError(f"FILE ({csv_file}) is where --csv writes: add --csv")
+    opts = common.options(ctx)
+    params: dict[str, Any] = {"fund": fund, "from_height": from_height, "to_height": to_height}
+    with common.connect(opts.rpc) as client:
+        found = client.call_named("funds_get", fund=fund)
+        if found is None:
+            raise common.CliError(f"there is no fund {fund}")
+        page, entries = history_pages(client, "funds_statement", params, None)
+        view = common.keystore(ctx).view(client.properties(), opts.local_time)
+    cash = str(found["cash_account"])
+    cash_hex = "0x" + decode_address(cash, view.hrp).hex()
+    if as_json:
+        typer.echo(json.dumps({**page, "entries": entries, "next": None}, sort_keys=True))
+        return
+    if as_csv:
+        with contextlib.ExitStack() as stack:
+            stream = (
+                sys.stdout
+                if csv_file is None
+                else stack.enter_context(open(csv_file, "w", newline="", encoding="utf-8"))
+            )
+            writer = csv.DictWriter(stream, fieldnames=CSV_COLUMNS, lineterminator="\n")
+            writer.writeheader()
+            for entry in entries:
+                writer.writerow(csv_row(entry, cash_hex, view))
+        if csv_file is not None:
+            common.err.print(f"{len(entries)} entries written to {csv_file}", highlight=False)
+        return
+    opening = int(page["openingBalance"])
+    closing = int(entries[-1]["balance"]) if entries else opening
+    title = (
+        f"fund {fund} statement, blocks {page['fromHeight']}-{page['toHeight']}: "
+        f"{len(entries)} entries, opening {view.amount(opening)}, closing {view.amount(closing)}"
+    )
+    print_whole(common.out, rows(title, [entry_row(view, e) for e in entries]))

@@ -31,6 +31,7 @@ every command group shares; this module holds the wallet's own commands and
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from typing import Annotated, Any
@@ -64,9 +65,17 @@ from node.cli.common import (
     signing_summary,
     submit_and_wait,
 )
-from node.cli.display import NumberArguments, format_amount, print_whole
+from node.cli.display import (
+    NumberArguments,
+    View,
+    format_amount,
+    inline,
+    print_whole,
+    rows,
+    runtime,
+)
 from node.cli.wallet_keys import store_key as store_key
-from pallets.support.argtypes import ACCOUNT, AMOUNT
+from pallets.support.argtypes import ACCOUNT, AMOUNT, ArgType
 from rpc.client import ChainProperties, RpcClient
 from rpc.errors import RpcError
 
@@ -322,3 +331,103 @@ def watch(
         raise CliError(f"no receipt for 0x{digest.hex()} within {timeout:g} s")
     result = {"hash": "0x" + digest.hex(), "status": "finalized", **receipt}
     emit(as_json, result, describe_outcome(result, seen))
+
+
+# ------------------------------------------------------------- history (issue 20)
+
+HISTORY_PAGE = 100  # the node's page limit (rpc.history.MAX_LIMIT)
+
+
+def event_text(view: View, event: dict[str, Any]) -> str:
+    """``pallet.Name field=value ...``: a history event in human units and keystore names."""
+    pallet, name = str(event.get("pallet")), str(event.get("name"))
+    attrs = event.get("attributes") or {}
+    declared = runtime().by_name.get(pallet)
+    fields: dict[str, ArgType] = {}
+    for defined in declared.events if declared is not None else ():
+        if defined.name == name:
+            fields = dict(defined.fields)
+    parts = []
+    for key, value in attrs.items():
+        kind = fields.get(key)
+        if kind == ACCOUNT and isinstance(value, str):
+            with contextlib.suppress(AddressError):
+                value = encode_address(decode_address(value), view.hrp)
+        shown = view.shown(kind, value, key)
+        parts.append(f"{key}={inline(shown)}")
+    return f"{pallet}.{name}" + (" " + " ".join(parts) if parts else "")
+
+
+def entry_row(view: View, entry: dict[str, Any]) -> dict[str, str]:
+    """One history or statement entry as a table row for people."""
+    gained, lost = int(entry["in"]), int(entry["out"])
+    if entry.get("extrinsicHash") is None:
+        what = "block event"
+    else:
+        status = (
+            "" if entry.get("success") else f" FAILED ({(entry.get('error') or {}).get('code')})"
+        )
+        signer = view.account(str(entry.get("signer")))
+        what = f"{entry.get('call')} by {signer}{status}"
+    row = {
+        "block": str(entry["height"]),
+        "time": view.time(int(entry["timestamp"]) // 1000),
+        "what": what,
+        "in": view.amount(gained) if gained else "",
+        "out": view.amount(lost) if lost else "",
+    }
+    if "balance" in entry:
+        row["balance"] = view.amount(int(entry["balance"]))
+    row["events"] = "\n".join(event_text(view, e) for e in entry.get("events") or [])
+    return row
+
+
+def history_pages(
+    client: RpcClient, method: str, params: dict[str, Any], limit: int | None
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Call a history method page by page until ``limit`` entries (all if None).
+
+    The first page's answer (its totals, a statement's opening balance) and every entry.
+    """
+    entries: list[dict[str, Any]] = []
+    first: dict[str, Any] | None = None
+    cursor = None
+    while True:
+        want = HISTORY_PAGE if limit is None else min(HISTORY_PAGE, limit - len(entries))
+        page = client.call_named(method, **params, cursor=cursor, limit=want)
+        first = first or page
+        entries.extend(page["entries"])
+        cursor = page["next"]
+        if cursor is None or (limit is not None and len(entries) >= limit):
+            return first, entries
+
+
+@app.command("history")
+@guarded
+def history(
+    ctx: typer.Context,
+    who: Annotated[str, typer.Argument(metavar="NAME", help="key name or address")],
+    limit: Annotated[
+        int, typer.Option(min=1, help="at most this many entries (the newest first)")
+    ] = 20,
+    all_entries: Annotated[bool, typer.Option("--all", help="every entry")] = False,
+    oldest_first: Annotated[bool, typer.Option(help="chain order, oldest first")] = False,
+    as_json: JsonOut = False,
+) -> None:
+    """An account's history: what it signed and received, fees, loans, trust (account_history)."""
+    opts = options(ctx)
+    with connect(opts.rpc) as client:
+        text = resolve_address(client, common.keystore(ctx), who)
+        params = {"address": text, "order": "asc" if oldest_first else "desc"}
+        page, entries = history_pages(
+            client, "account_history", params, None if all_entries else limit
+        )
+        seen = common.keystore(ctx).view(client.properties(), opts.local_time)
+    if as_json:
+        typer.echo(json.dumps({**page, "entries": entries, "next": None}, sort_keys=True))
+        return
+    title = (
+        f"history of {seen.account(text)}: {len(entries)} of {page['total']} entries "
+        f"(indexed to block {page['indexedHeight']})"
+    )
+    print_whole(out, rows(title, [entry_row(seen, e) for e in entries]))
