@@ -330,7 +330,7 @@ def workspace(parent: Path | None = None) -> Iterator[Path]:
     """A working directory that looks like a checkout for the commands of the docs."""
     with tempfile.TemporaryDirectory(prefix="docs-", dir=parent) as raw:
         workdir = Path(raw)
-        for name in (".venv", "scripts"):
+        for name in (".venv", "scripts", "deploy"):
             (workdir / name).symlink_to(REPO / name)
         yield workdir
 

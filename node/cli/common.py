@@ -435,6 +435,36 @@ def confirm(summary: dict[str, str], yes: bool) -> None:
         raise CliError("cancelled; nothing was signed")
 
 
+def check_affordable(
+    client: RpcClient, props: ChainProperties, account: bytes, units: int, signed: Signed
+) -> None:
+    """Refuse, before anything is sent, a call the balance cannot pay: ``units`` plus the fee.
+
+    ``units`` is what the call itself spends from the free balance (a transfer's
+    amount; 0 for a call that spends only its fee). The chain would refuse it
+    too (balances.InsufficientBalance, or the pool's CannotPay), but only after
+    a submission and a wait for the block; the node's own answers tell us now.
+    """
+    address = encode_address(account, props.address_prefix)
+    raw = "0x" + signed.extrinsic.encode().hex()
+    try:
+        free = int(client.call_named("balances_getBalance", address=address)["free"])
+        info = client.call_named("payment_queryInfo", extrinsic=raw)
+        fee = 0 if info.get("coveredByAllowance") else int(info["partialFee"])
+    except (RpcError, KeyError, TypeError, ValueError):
+        return  # a node that cannot say: the chain still refuses what cannot be paid
+    if units + fee > free:
+
+        def show(value: int) -> str:
+            return format_amount(value, props.token_decimals, props.token_symbol)
+
+        raise CliError(
+            f"the balance of {address} is {show(free)}: less than "
+            + (f"the amount {show(units)} plus " if units else "")
+            + f"the fee {show(fee)}; nothing was sent"
+        )
+
+
 def send(ctx: typer.Context, signer: str, pallet: str, function: str, args: dict[str, Any],
          as_json: bool, shown: dict[str, str] | None = None) -> None:  # fmt: skip
     """Sign ``pallet.function(args)`` with ``signer``, confirm, submit, report.
@@ -447,6 +477,7 @@ def send(ctx: typer.Context, signer: str, pallet: str, function: str, args: dict
         seen = keys.view(props, opts.local_time)
         key = load_key(keys, signer, opts.localnet_keys)
         signed = sign_call(client, key, Call(pallet, function, args), None, 256)
+        check_affordable(client, props, key.public, 0, signed)
         call = runtime().call(pallet, function)
         declared = dict(call.args) if call is not None else {}
         arguments = shown or {k: seen.argument(declared.get(k), v) for k, v in args.items()}

@@ -44,7 +44,7 @@ class Entry:
 
 COMMANDS: Final[tuple[Entry, ...]] = (
     Entry("node", "node.cli.node", "app", "Initialise and run a validator or full node."),
-    Entry("genesis", "genesis.cli", "app", "Create and inspect genesis documents."),
+    Entry("genesis", "node.cli.genesis", "app", "Create and inspect genesis documents."),
     Entry(
         "wallet",
         "node.cli.wallet",
@@ -125,6 +125,12 @@ COMMANDS: Final[tuple[Entry, ...]] = (
         "import_command",
         "Verify an export file block by block while building a node home's store from it.",
     ),
+    Entry(
+        "index",
+        "node.cli.index",
+        "index_command",
+        "Stream a node's blocks, events, fund movements and loans into PostgreSQL.",
+    ),
     Entry("version", "node.cli.main", "version", "Print the software version."),
 )
 
@@ -144,8 +150,6 @@ def load(entry: Entry) -> click.Command:
         single.command(entry.name)(target)
         command = typer.main.get_command(single)
     command.name = entry.name
-    if command.help is None:
-        command.help = entry.help
     return command
 
 

@@ -46,7 +46,7 @@ from node.cli import common, wallet_keys
 from node.cli.common import (
     CliError,
     JsonOut,
-    Signed,
+    check_affordable,
     confirm,
     connect,
     describe_outcome,
@@ -76,8 +76,7 @@ from node.cli.display import (
 )
 from node.cli.wallet_keys import store_key as store_key
 from pallets.support.argtypes import ACCOUNT, AMOUNT, ArgType
-from rpc.client import ChainProperties, RpcClient
-from rpc.errors import RpcError
+from rpc.client import RpcClient
 
 app = group("Keys, balances and transfers: an encrypted keystore and a JSON-RPC client.")
 
@@ -197,33 +196,6 @@ def transfer(
         raw = signed.extrinsic.encode()
         result = submit_and_wait(client, raw, opts.wait, opts.timeout, quiet=as_json)
     report_outcome(as_json, result, seen)
-
-
-def check_affordable(
-    client: RpcClient, props: ChainProperties, account: bytes, units: int, signed: Signed
-) -> None:
-    """Refuse, before anything is sent, a transfer the balance cannot pay with its fee.
-
-    The chain would refuse it too (balances.InsufficientBalance), but only after
-    a submission and a wait for the block; the node's own answers tell us now.
-    """
-    address = encode_address(account, props.address_prefix)
-    raw = "0x" + signed.extrinsic.encode().hex()
-    try:
-        free = int(client.call_named("balances_getBalance", address=address)["free"])
-        info = client.call_named("payment_queryInfo", extrinsic=raw)
-        fee = 0 if info.get("coveredByAllowance") else int(info["partialFee"])
-    except (RpcError, KeyError, TypeError, ValueError):
-        return  # a node that cannot say: the chain still refuses what cannot be paid
-    if units + fee > free:
-
-        def show(value: int) -> str:
-            return format_amount(value, props.token_decimals, props.token_symbol)
-
-        raise CliError(
-            f"the balance of {address} is {show(free)}: less than the amount {show(units)} "
-            f"plus the fee {show(fee)}; nothing was sent"
-        )
 
 
 def _arg_value(value: Any, hrp: str) -> Any:

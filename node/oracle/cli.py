@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -26,7 +27,7 @@ from ledger.crypto import Keypair
 from ledger.keyfile import KeyfileError, load_keyfile
 from node.cli.common import exit_error
 from node.daemon.logs import configure_logging
-from node.oracle.config import ConfigError, OracleConfig, load_config
+from node.oracle.config import RPC_URL, ConfigError, OracleConfig, load_config
 from node.oracle.feeder import Feeder, FeederError, Outcome, RpcChain, read_components
 from pallets.health.storage import COMPONENTS
 from rpc.client import RpcClient, RpcConnectionError, RpcError
@@ -36,16 +37,31 @@ app = typer.Typer(help="Health oracle feeder: sources -> components -> health.ob
 ConfigPath = Annotated[
     Path, typer.Option("--config", "-c", help="feeder configuration (.toml or .json)")
 ]
+RpcOverride = Annotated[
+    str | None,
+    typer.Option(
+        "--rpc",
+        "--node",
+        envvar="CREDICHAIN_RPC",
+        help="node RPC URL, instead of the config's rpc",
+    ),
+]
 LogFormat = Annotated[
     str, typer.Option("--log-format", help="console (people) or json (log shippers)")
 ]
 
 
-def _load(path: Path) -> OracleConfig:
+def _load(path: Path, rpc: str | None = None) -> OracleConfig:
+    """The config at ``path``; ``rpc`` (command line or CREDICHAIN_RPC) replaces its ``rpc``."""
     try:
-        return load_config(path)
+        config = load_config(path)
     except ConfigError as exc:
         raise exit_error(str(exc)) from None
+    if rpc is None:
+        return config
+    if re.fullmatch(RPC_URL, rpc) is None:
+        raise exit_error(f"--rpc {rpc!r} is not an http:// or https:// URL")
+    return config.model_copy(update={"rpc": rpc})
 
 
 def load_key(config: OracleConfig) -> Keypair:
@@ -88,11 +104,12 @@ def describe(outcome: Outcome | None, bioregion: str, oracle: str) -> str:
 def run(
     config_path: ConfigPath,
     once: Annotated[bool, typer.Option("--once", help="one attempt, then exit")] = False,
+    rpc: RpcOverride = None,
     log_format: LogFormat = "console",
 ) -> None:
     """Observe the configured bioregion every epoch until interrupted."""
     configure_logging(_log_format(log_format))
-    config = _load(config_path)
+    config = _load(config_path, rpc)
     key = load_key(config)
     with RpcClient(config.rpc, timeout=10) as client, httpx.Client() as http:
         feeder = Feeder(config, key, RpcChain(client), http)

@@ -41,6 +41,9 @@ NAME_PATTERN: Final = r"^[a-z][a-z0-9_-]{0,31}$"
 STRICT: Final = ConfigDict(extra="forbid", frozen=True)
 
 
+RPC_URL: Final = r"^https?://\S+$"  # the node's JSON-RPC URL (rpc, and oracle run --rpc)
+
+
 class ConfigError(ValueError):
     """A configuration file that cannot be used; the message names the field."""
 
@@ -120,7 +123,7 @@ class Components(BaseModel):
 class OracleConfig(BaseModel):
     model_config = STRICT
 
-    rpc: str = Field("http://127.0.0.1:9944", pattern=r"^https?://\S+$")
+    rpc: str = Field("http://127.0.0.1:9944", pattern=RPC_URL)
     bioregion: str = Field(pattern=BIOREGION_RE.pattern)
     key_file: Path | None = None
     localnet_keys: bool = False

@@ -17,12 +17,12 @@ from genesis import (
     load_genesis,
     parse_genesis,
 )
-from genesis.cli import app
 from genesis.localnet import localnet_doc, read_key_file
 from ledger.crypto import Keypair, blake2b256, encode_address
 from ledger.kv import MemoryKV
 from ledger.merkle import merkle_root
 from ledger.trie import StateTrie
+from node.cli.genesis import app
 from pallets.support.params import PARAMS, param, param_key
 
 KEY = Keypair.from_seed(blake2b256(b"genesis-test"))

@@ -67,7 +67,6 @@ def _defines_a_group(path: Path) -> bool:
 
 def test_every_command_group_module_is_in_the_index() -> None:
     candidates = [*sorted((ROOT / "node" / "cli").glob("*.py")), ROOT / "node/oracle/cli.py"]
-    candidates.append(ROOT / "genesis" / "cli.py")
     with_groups = {
         ".".join(path.relative_to(ROOT).with_suffix("").parts)
         for path in candidates

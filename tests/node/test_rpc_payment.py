@@ -13,9 +13,12 @@ from typer.testing import CliRunner
 from ledger.crypto import Keypair, blake2b256
 from node.cli import common as common_cli
 from node.cli import wallet as wallet_cli
+from node.cli.fund import fund_app
 from node.daemon.rpc_queries import register_payment_queries
+from pallets import construct
 from pallets.balances.storage import FREE
 from rpc.errors import RpcError
+from rpc.queries import register_queries
 from rpc.registry import MethodRegistry
 from tests.node.wallet_fakes import ChainClient, run_query, serve_chain
 from tests.pallets.helpers import ALICE, BOB, TestChain
@@ -91,9 +94,6 @@ def test_the_wallet_shows_the_fee_before_signing(chain: TestChain, tmp_path: Pat
 def test_a_transfer_beyond_balance_and_fee_is_refused_before_sending(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from pallets import construct
-    from rpc.queries import register_queries
-
     chain = TestChain(fees=True)
     registry = MethodRegistry()
     register_payment_queries(registry)
@@ -112,3 +112,33 @@ def test_a_transfer_beyond_balance_and_fee_is_refused_before_sending(
     assert "nothing was sent" in result.stderr
     assert ChainClient.receipts == []  # nothing was submitted
     assert FREE.get(chain.state(), BOB.public) == free
+
+
+def test_any_call_its_signer_cannot_pay_the_fee_of_is_refused_before_sending(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Every signed command (here ``fund create``) checks balance and fee before sending."""
+    chain = TestChain(fees=True)
+    registry = MethodRegistry()
+    register_payment_queries(registry)
+    register_queries(registry, construct.registry())  # balances_getBalance
+    serve_chain(monkeypatch, chain, registry, common_cli)
+    env = {"CREDICHAIN_PASSPHRASE": "pw", "CREDICHAIN_KEYSTORE": str(tmp_path)}
+    runner = CliRunner()
+    pauper = Keypair.dev("pauper")  # no genesis balance
+    assert FREE.get(chain.state(), pauper.public) == 0
+    assert (
+        runner.invoke(wallet_cli.app, ["import", "pauper", "--dev", "pauper"], env=env).exit_code
+        == 0
+    )
+    height = chain.height
+    result = runner.invoke(
+        fund_app,
+        ["--yes", "create", "pauper", "--name", "Broke", "--contribution", "10",
+         "--purpose", "creative_project", "--rate-bps", "500"],
+        env=env,
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert "less than the fee" in result.stderr and "nothing was sent" in result.stderr
+    assert "the amount" not in result.stderr
+    assert chain.height == height  # nothing was submitted

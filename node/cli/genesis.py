@@ -11,8 +11,14 @@ import typer
 from genesis.build import GenesisError, genesis_hash, load_genesis
 from genesis.localnet import write_localnet
 from ledger.crypto import encode_address
+from node.cli.display import format_amount, format_time
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Create and inspect genesis documents.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 
 
 @app.command()
@@ -51,9 +57,11 @@ def show(file: Annotated[Path, typer.Argument(help="genesis.json to check")]) ->
     supply = sum(b.amount for b in doc.balances) + doc.commons_pool
     typer.echo(f"chain         {doc.chain}{' (localnet)' if doc.localnet else ''}")
     typer.echo(f"genesis hash  0x{block_hash.hex()}")
-    typer.echo(f"genesis time  {doc.genesis_time}")
+    typer.echo(f"genesis time  {format_time(doc.genesis_time)} ({doc.genesis_time})")
     typer.echo(f"token         {doc.token_symbol} ({doc.token_decimals} decimals)")
-    typer.echo(f"total supply  {supply} (commons pool {doc.commons_pool})")
+    supply_shown = format_amount(supply, doc.token_decimals, doc.token_symbol)
+    pool_shown = format_amount(doc.commons_pool, doc.token_decimals, doc.token_symbol)
+    typer.echo(f"total supply  {supply_shown} (commons pool {pool_shown})")
     typer.echo(f"validators    {len(doc.validators)}")
     for v in doc.validators:
         address = encode_address(v.public_key, doc.address_prefix)
