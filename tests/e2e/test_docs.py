@@ -42,6 +42,8 @@ NOT_WALKTHROUGHS = {
     "make image-test builds and runs the image",
     "docs/explorer.md": "developer set-up (npm ci, the build, the browser test), "
     "which make install and make test run themselves",
+    "docs/indexer.md": "needs a PostgreSQL server; tests/e2e/test_indexer_postgres.py starts "
+    "one, runs credichain index against a live localnet and the page's two queries",
     "docs/rpc.md": "credichain query examples naming a fund and a request that exist after "
     "docs/credit.md's walkthrough; tests/node/test_query_cli.py runs the same commands",
 }
