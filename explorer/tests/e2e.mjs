@@ -236,6 +236,21 @@ async function accountPage(page) {
   const role = await page.locator("#credits tbody tr td:nth-child(2)").first().innerText();
   check(role === "borrower", `Lucía's credit should be listed with the role borrower, reads ${role}`);
   log(`account page: Lucía's balance and trust (${shownTrust.join(" / ")}: trust / in use / available) equal the chain's; her credit is listed`);
+  // Her history (account_history, newest first): the rows are the node's entries, in order.
+  const want = config.lucia_history.entries;
+  await page.locator("#history tbody tr").first().waitFor();
+  const rows = page.locator("#history tbody tr");
+  check((await rows.count()) === want.length, `Lucía's history shows ${await rows.count()} rows, the node's first page has ${want.length}`);
+  for (let i = 0; i < want.length; i++) {
+    const row = rows.nth(i);
+    const height = await row.locator('td[data-key="block"] a').innerText();
+    check(height === `#${want[i].height}`, `history row ${i}: block ${height}, the node says #${want[i].height}`);
+    const shownIn = want[i].in === "0" ? null : await row.locator('td[data-key="in"] data').getAttribute("value");
+    check(shownIn === (want[i].in === "0" ? null : want[i].in), `history row ${i}: in ${shownIn}, the node says ${want[i].in}`);
+  }
+  const repayRow = page.locator(`#history a[href="#/extrinsic/${config.repay}"]`);
+  check((await repayRow.count()) === 1, `Lucía's repayment ${config.repay} should be in her history once`);
+  log(`account page: Lucía's history lists the node's ${want.length} newest entries (of ${config.lucia_history.total}), her repayment among them`);
   await shot(page, "12-account-lucia");
 }
 

@@ -86,6 +86,9 @@ def test_explorer_shows_the_fedicredits_example_live(tmp_path: Path) -> None:
             "methods": methods,
             "lucia": demo.borrowers["lucia"],
             "lucia_balance": str(client.free_balance(demo.borrowers["lucia"])),
+            "lucia_history": client.call_named(
+                "account_history", address=demo.borrowers["lucia"], limit=25, order="desc"
+            ),
             "lucia_trust": client.call("trust_get", demo.fund, demo.borrowers["lucia"])["trust"],
             "funders_trust": _trust(client, demo.fund, demo.funders),
             "borrowers_trust": _trust(client, demo.fund, list(demo.borrowers.values())),

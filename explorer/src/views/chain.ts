@@ -1,6 +1,6 @@
 // The chain: latest blocks (live), one block, one extrinsic with its receipt
 // and events, one account with its balance, trust at each fund (trust, in
-// use, available) and credits.
+// use, available), credits and history (account_history).
 
 import { blake2b } from "@noble/hashes/blake2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
@@ -8,6 +8,7 @@ import { focusHeading, latestHead, type Header, type View } from "../app";
 import { callArgs, decodeExtrinsic, eventFields, type DecodedExtrinsic } from "../chaindata";
 import { badge, facts, h, link, loading, notice, replace, section, table, type Child } from "../dom";
 import { account, amount, blockLink, chain, extrinsicLink, hashText, isAddress, when } from "../format";
+import { appendPage, entryWhat, eventNames, historyCall, type HistoryEntry, type HistoryPage } from "../history";
 import type { Json } from "../rpc";
 import { accountTrustCalls, FUNDS_PER_PAGE, nextPage, trustColumns, trustOf, type TrustView } from "../trust";
 
@@ -307,6 +308,61 @@ interface FundBrief {
   name: string;
 }
 
+/** The account's history (account_history), newest first, a page at a time. */
+async function historyOf(view: View, address: string): Promise<Child> {
+  const { rpc } = view;
+  if (!rpc.has("account_history")) return notice("This node keeps no history index (account_history is not served).");
+  const body = h("div");
+  let shown: HistoryEntry[] = [];
+  let cursor: string | null = null;
+  const more = async (focusNext = false): Promise<void> => {
+    const [method, params] = historyCall(address, cursor);
+    const page = await rpc.call<HistoryPage>(method, params);
+    if (!view.current()) return;
+    shown = appendPage(shown, page);
+    cursor = page.next;
+    const button =
+      cursor === null
+        ? null
+        : h(
+            "button",
+            {
+              type: "button",
+              class: "more",
+              onclick: (event: Event) => {
+                const target = event.currentTarget as HTMLButtonElement;
+                target.disabled = true;
+                more(true).catch(() => {
+                  target.disabled = false;
+                });
+              },
+            },
+            "Show older entries",
+          );
+    replace(
+      body,
+      table(
+        "What this account signed and what named it, newest first",
+        [
+          { title: "Block", key: "block", cell: (e) => blockLink(e.height) },
+          { title: "Time", cell: (e) => when(e.timestamp, true) },
+          { title: "What", key: "what", cell: (e) => (e.extrinsicHash === null ? entryWhat(e) : h("span", null, extrinsicLink(e.extrinsicHash), " ", entryWhat(e))) },
+          { title: "In", numeric: true, key: "in", cell: (e) => (e.in === "0" ? "–" : amount(e.in)) },
+          { title: "Out", numeric: true, key: "out", cell: (e) => (e.out === "0" ? "–" : amount(e.out)) },
+          { title: "Events", cell: (e) => eventNames(e).join(", ") },
+        ],
+        shown,
+        "nothing yet.",
+      ),
+      h("p", { class: "hint", role: "status" }, `${shown.length} of ${page.total} entries shown (indexed to block ${page.indexedHeight}).`),
+      button,
+    );
+    if (focusNext) (button ?? body.querySelector<HTMLElement>(".scroll"))?.focus();
+  };
+  await more();
+  return body;
+}
+
 export async function accountPage(view: View, address: string): Promise<void> {
   const { rpc, main } = view;
   view.title("Account");
@@ -378,6 +434,7 @@ export async function accountPage(view: View, address: string): Promise<void> {
     ),
     section("Trust in each fund", "trust", trustBody),
     section("Credits", "credits", await creditsOf(view, fundList, address)),
+    section("History", "history", await historyOf(view, address)),
     !rpc.has("members_get")
       ? null
       : section("Membership", "membership", membership(member as { member: Record<string, Json> | null } | null)),
