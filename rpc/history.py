@@ -32,7 +32,7 @@ they read only LevelDB.
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal, Protocol, runtime_checkable
 
@@ -77,6 +77,10 @@ class HistoryUnavailable(RuntimeError):
     """The node keeps no history index (``[history] enabled = false``)."""
 
 
+def _event_bytes(event: Event) -> bytes:
+    return codec.encode(event.to_wire())
+
+
 @dataclass(frozen=True, slots=True)
 class HistoryEntry:
     """One extrinsic or block-hook event, as it concerns one account or one fund.
@@ -101,7 +105,9 @@ class HistoryEntry:
     amount_out: int
     balance: int | None = None
 
-    def to_wire(self) -> list[Any]:
+    def to_wire(self, event_bytes: Callable[[Event], bytes] | None = None) -> list[Any]:
+        """The stored form; each event as ``enc(event)`` (``event_bytes`` may cache them)."""
+        encoded = event_bytes or _event_bytes
         return [
             self.height,
             self.time_ms,
@@ -112,14 +118,14 @@ class HistoryEntry:
             self.call,
             self.success,
             None if self.error is None else self.error.to_wire(),
-            [e.to_wire() for e in self.events],
+            [encoded(e) for e in self.events],
             self.amount_in,
             self.amount_out,
             self.balance,
         ]
 
-    def encode(self) -> bytes:
-        return codec.encode(self.to_wire())
+    def encode(self, event_bytes: Callable[[Event], bytes] | None = None) -> bytes:
+        return codec.encode(self.to_wire(event_bytes))
 
     @classmethod
     def from_wire(cls, value: Any) -> HistoryEntry:
@@ -138,7 +144,9 @@ class HistoryEntry:
             call=None if call is None else expect_str(call, "entry call"),
             success=success,
             error=None if error is None else DispatchError.from_wire(error),
-            events=tuple(Event.from_wire(e) for e in events),
+            events=tuple(
+                Event.from_wire(codec.decode(expect_bytes(e, "entry event"))) for e in events
+            ),
             amount_in=expect_int(amount_in, "entry amount in"),
             amount_out=expect_int(amount_out, "entry amount out"),
             balance=None if balance is None else expect_int(balance, "entry balance"),

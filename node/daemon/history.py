@@ -72,7 +72,7 @@ from rpc.history import HistoryEntry, HistoryPage
 
 log = structlog.get_logger("node.daemon.history")
 
-FORMAT_VERSION: Final = 1
+FORMAT_VERSION: Final = 2
 # Pallets whose events belong to a fund's book (F10: "every movement of a fund").
 BOOK_PALLETS: Final = frozenset({"funds", "loans", "federation", "commons"})
 FUND_FIELDS: Final = frozenset({"fund", "partner", "low", "high", "debtor", "creditor"})
@@ -420,10 +420,19 @@ class HistoryIndex:
             cash_fund=self._cash_fund,
         )
         batch = WriteBatch()
+        # An event is in the entries of every account and fund it names: encoded once.
+        encoded: dict[int, bytes] = {}
+
+        def event_bytes(event: Event) -> bytes:
+            raw = encoded.get(id(event))
+            if raw is None:
+                raw = encoded[id(event)] = codec.encode(event.to_wire())
+            return raw
+
         for account in sorted(found.accounts):
             count = self._count(b"A/" + account)
             for entry in found.accounts[account]:
-                batch.put(b"a/" + account + _u64(count), entry.encode())
+                batch.put(b"a/" + account + _u64(count), entry.encode(event_bytes))
                 count += 1
             batch.put(b"A/" + account, codec.encode([count]))
         for fund in sorted(found.funds):
@@ -431,7 +440,7 @@ class HistoryIndex:
             for entry in found.funds[fund]:
                 cash = cash + entry.amount_in - entry.amount_out
                 booked = dataclasses.replace(entry, balance=cash)
-                batch.put(b"f/" + _fund_key(fund) + _u64(count), booked.encode())
+                batch.put(b"f/" + _fund_key(fund) + _u64(count), booked.encode(event_bytes))
                 count += 1
             batch.put(b"F/" + _fund_key(fund), codec.encode([count, cash]))
         for (kind, ident), fund in sorted(found.links.items()):
