@@ -96,6 +96,12 @@ COMMANDS: Final[tuple[Entry, ...]] = (
         "Governance members: registrars register and revoke; list members.",
     ),
     Entry(
+        "assess",
+        "node.cli.assess",
+        "assess_app",
+        "Credit assessment (C5): simulate a community, fit, propose.",
+    ),
+    Entry(
         "query",
         "node.cli.query",
         "query_app",
