@@ -28,6 +28,16 @@ lives here, once, synchronously, with every piece of I/O injected:
   replay) and the core is still at that height, it asks the outbox to
   schedule the next height; the adapter calls ``start_next`` when the block
   interval has passed.
+* **Blocks only when there is work.** When the pause after a decision is
+  over and the adapter has nothing to propose (an empty pool), it may call
+  ``wait_for_work(height)`` instead of ``start_next``: the host stays before
+  ``height`` — no ``StartHeight``, so no propose timer that would time out a
+  proposer waiting for transactions — until the adapter starts it (work
+  arrived: ``wake``; the heartbeat interval passed: ``start_next``) or a
+  peer's message of ``height`` arrives (``deliver``, ``wake``): a peer
+  started the height, and the node joins at once, so that a proposal made
+  during the wait is taken without delay. Only when a height starts changes;
+  what the core does once started does not, so safety is untouched.
 * **Restart.** ``restart(inputs, store_height)`` steps the WAL's records
   into the fresh core without logging them again, then carries out every
   action they produced, in order (each is idempotent: see
@@ -187,6 +197,7 @@ class ConsensusHost:
         self.on_step = on_step
         self.next_height = NextHeightBuffer()
         self.refusals = 0
+        self.idle_height: int | None = None  # waiting for work before this height
         self._now_ms = 0
 
     # ------------------------------------------------------------ entry points
@@ -218,7 +229,12 @@ class ConsensusHost:
         self._feed(inp)
 
     def deliver(self, item: ProposalReceived | VoteReceived, now_ms: int) -> None:
-        """A checked peer message: hold it if it is for the next height, else feed it."""
+        """A checked peer message: hold it if it is for the next height, else feed it.
+
+        A message of the height the node waits before (``wait_for_work``) starts
+        that height first: a peer is in it, so the node joins at once.
+        """
+        self.wake(_height_of(item), now_ms)
         if not self.next_height.hold(item, self.core.height):
             self.feed(item, now_ms)
 
@@ -226,9 +242,29 @@ class ConsensusHost:
         """Hold a message of the next height; False (dropped) for any other height."""
         return self.next_height.hold(item, self.core.height)
 
+    def wait_for_work(self, height: int) -> bool:
+        """The pause before ``height`` is over, with nothing to propose: wait before it.
+
+        True: the node now waits (``idle_height``) until ``wake`` or
+        ``start_next`` starts ``height``. False, and nothing waits: ``height``
+        is not the next one, or a peer's message of it is held already (the
+        caller starts it now).
+        """
+        if self.core.height != height - 1 or len(self.next_height) > 0:
+            return False
+        self.idle_height = height
+        return True
+
+    def wake(self, height: int, now_ms: int) -> bool:
+        """Start ``height`` now if the node waits before it (work arrived, a peer is in it)."""
+        if self.idle_height != height:
+            return False
+        return self.start_next(height, now_ms)
+
     def start_height(self, height: int, now_ms: int) -> None:
         """``StartHeight`` (replacing the WAL), then the held messages of that height."""
         self._now_ms = now_ms
+        self.idle_height = None
         inp = StartHeight(height, self.blocks.validators_for(height))
         self.wal.start_height(inp)
         self._step(inp)
@@ -306,3 +342,7 @@ class ConsensusHost:
         stored = self.blocks.store(action)
         if stored in (Stored.STORED, Stored.ALREADY) and self.core.height == action.height:
             self.outbox.schedule_start(action.height + 1)
+
+
+def _height_of(item: ProposalReceived | VoteReceived) -> int:
+    return item.vote.height if isinstance(item, VoteReceived) else item.proposal.height

@@ -37,6 +37,7 @@ from node.daemon.config import (
     P2PSection,
     RpcSection,
     load_config,
+    render_config,
 )
 from node.daemon.service import NodePaths
 from node.testing.procs import NodeProcess, stop_all
@@ -90,6 +91,21 @@ def node_config(index: int, ports: Ports) -> NodeConfig:
             create_empty_blocks_interval_ms=LOCALNET_EMPTY_BLOCKS_INTERVAL_MS
         ),
     )
+
+
+def set_empty_blocks(homes: list[Path], *, create: bool, interval_ms: int | None = None) -> None:
+    """Rewrite each home's ``[consensus]`` block pacing (benchmarks, fault harnesses).
+
+    ``create=True``: a block every ``block_interval_ms``, work or not, for
+    harnesses that measure a chain's block cadence (attacks, chaos).
+    """
+    for home in homes:
+        path = home / "config.toml"
+        config = load_config(path)
+        config.consensus.create_empty_blocks = create
+        if interval_ms is not None:
+            config.consensus.create_empty_blocks_interval_ms = interval_ms
+        path.write_text(render_config(config))
 
 
 def prepare_localnet(directory: Path, validators: int, ports: Ports = Ports()) -> list[Path]:

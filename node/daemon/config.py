@@ -151,10 +151,32 @@ class ConsensusSection(BaseModel):
     timeout_delta_ms: int = Field(250, ge=0, le=60_000)
     # Pause after a commit before the next height starts, to gather extrinsics.
     block_interval_ms: int = Field(100, ge=0, le=60_000)
+    # Blocks when there is work (CometBFT's create_empty_blocks = false): after
+    # the pause, a node with no transaction waits for one (or for a peer's
+    # proposal or vote of the next height) up to create_empty_blocks_interval_ms
+    # after the last commit, then makes a heartbeat block so that block time
+    # (review windows, governance rounds, epochs) still moves. true: a block
+    # every block_interval_ms, work or not.
+    create_empty_blocks: bool = False
+    create_empty_blocks_interval_ms: int = Field(10_000, ge=1, le=600_000)
     # Every validator executes a block before voting for it; on 2 cores a block
     # of 1 000 transfers takes a few hundred ms per node (scripts/bench_localnet.py).
     max_block_extrinsics: int = Field(1000, ge=1, le=100_000)
     max_block_bytes: int = Field(4 << 20, ge=1024, le=16 << 20)
+
+    @model_validator(mode="after")
+    def _check_heartbeat(self) -> ConsensusSection:
+        if self.create_empty_blocks_interval_ms < self.block_interval_ms:
+            raise ValueError(
+                "create_empty_blocks_interval_ms must be at least block_interval_ms "
+                f"({self.create_empty_blocks_interval_ms} < {self.block_interval_ms})"
+            )
+        return self
+
+    @property
+    def idle_wait_ms(self) -> int:
+        """How long after a commit an idle node waits for work; 0 = it never waits."""
+        return 0 if self.create_empty_blocks else self.create_empty_blocks_interval_ms
 
 
 class MempoolSection(BaseModel):
@@ -239,7 +261,15 @@ SECTION_DOCS: dict[str, str] = {
     "metrics": "Prometheus metrics at GET /metrics.",
     "consensus": (
         "Timeouts grow by timeout_delta_ms per round; block_interval_ms is the pause\n"
-        "# after a commit; block limits in extrinsics and bytes."
+        "# after a commit; block limits in extrinsics and bytes. Blocks when there is\n"
+        "# work: with create_empty_blocks = false a node with no transaction waits after\n"
+        "# the pause, and a transaction (or a peer's proposal) starts the next block at\n"
+        "# once; an idle chain makes a heartbeat block every\n"
+        "# create_empty_blocks_interval_ms so that block time (review windows, governance\n"
+        "# rounds, epochs) moves. Production default 10 s (at most 360 blocks per idle\n"
+        "# hour; keep it well under the 30 s CredichainNoNewBlock alert); a localnet\n"
+        "# uses 1 s. create_empty_blocks = true makes a block every block_interval_ms\n"
+        "# (docs/consensus.md, docs/operations.md)."
     ),
     "mempool": "Pool limits: count, bytes, and extrinsics per sender.",
     "storage": "prune_keep_versions: 0 keeps every state version (needed for history).",

@@ -21,6 +21,16 @@ drives the same host. This module only supplies its I/O:
 Peer messages arrive already signature-checked by ``NodeService`` (against
 the validator set of their height); block sync jumps the host forward with
 ``jump_to`` after committing blocks directly.
+
+Blocks when there is work (``idle_wait_ms`` > 0, config
+``create_empty_blocks = false``): when the pause after a commit is over and
+``has_work()`` says the pool holds nothing ready, the next height is not
+started; the host waits before it (``ConsensusHost.wait_for_work``) until
+``work_arrived`` (the pool admitted an extrinsic), a peer's proposal or vote
+of that height (``hold_or_submit``), or the heartbeat deadline,
+``idle_wait_ms`` after the commit. Block sync's ``jump_to`` starts its
+height at once. Only the moment a height starts changes; consensus itself
+does not.
 """
 
 from __future__ import annotations
@@ -133,11 +143,17 @@ class ConsensusLoop:
         build_block: Callable[[Commit | None, tuple[Evidence, ...], int], Executed],
         on_commit: Callable[[Executed, Commit], None],
         broadcast: Callable[[Action], None],
+        idle_wait_ms: int = 0,
+        has_work: Callable[[], bool] | None = None,
     ) -> None:
         self.core = core
         self.chain = chain
         self.guard = guard
         self.block_interval_ms = block_interval_ms
+        self.idle_wait_ms = idle_wait_ms
+        self._has_work = has_work
+        self.started_at = 0.0  # trio time the current height started (stall detection)
+        self._waits: dict[int, trio.CancelScope] = {}  # height -> its wait for work
         self._build_block = build_block
         self._on_commit = on_commit
         self._broadcast = broadcast
@@ -166,6 +182,7 @@ class ConsensusLoop:
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             report = self.host.restart(replay, self.chain.height, now_ms())
+            self.started_at = trio.current_time()
             for index, why in report.skipped:
                 # The core refused the record (ConsensusError: a WAL of another key or
                 # version); any other error is a bug and stops the node.
@@ -181,11 +198,14 @@ class ConsensusLoop:
         except trio.WouldBlock:
             log.warning("consensus inbox full, dropping input", kind=type(inp).__name__)
 
-    def start_height(self, height: int) -> None:
-        self.host.start_height(height, now_ms())
-
     def hold_or_submit(self, item: ProposalReceived | VoteReceived, height: int) -> None:
-        """Queue a checked peer message of the current height; hold one of the next."""
+        """Queue a checked peer message of the current height; hold one of the next.
+
+        A message of the height this node waits before (no work) starts it first:
+        a peer is in that height, and a proposal made during the wait is taken at once.
+        """
+        if height == self.host.idle_height:
+            self._wake(height)
         if height == self.core.height:
             self.submit(item)
         else:
@@ -195,8 +215,55 @@ class ConsensusLoop:
         self.host.feed(inp, now_ms())
 
     def jump_to(self, height: int) -> None:
-        """After block sync committed up to ``height - 1``: start ``height``."""
-        self.host.start_next(height, now_ms())
+        """After block sync committed up to ``height - 1``: start ``height`` now.
+
+        No wait for work here: the core is still heights behind, where peers'
+        messages of ``height`` cannot reach it (they are dropped as too far
+        ahead), so only a started height is sure to hear the proposal. At worst
+        its propose timeout brings on one empty block.
+        """
+        self._start(height)
+
+    def work_arrived(self) -> None:
+        """The pool admitted an extrinsic: a node waiting for work starts its height now."""
+        height = self.host.idle_height
+        if height is not None and self._work_ready():
+            self._wake(height)
+
+    @property
+    def waiting_for_work(self) -> bool:
+        """Whether the node waits, before the next height, for a transaction or a peer."""
+        return self.host.idle_height is not None
+
+    # ------------------------------------------------------------ starting heights
+
+    def _work_ready(self) -> bool:
+        return self._has_work is None or self._has_work()
+
+    def _start(self, height: int) -> None:
+        if self.host.start_next(height, now_ms()):
+            self._started(height)
+
+    def _wake(self, height: int) -> None:
+        if self.host.wake(height, now_ms()):
+            self._started(height)
+
+    def _started(self, height: int) -> None:
+        self.started_at = trio.current_time()
+        for waiting in [h for h in self._waits if h <= height]:
+            self._waits.pop(waiting).cancel()
+
+    async def _wait_then_start(self, height: int, since: float) -> None:
+        """Wait for work before ``height`` until the heartbeat deadline, then start it."""
+        with trio.CancelScope() as scope:
+            self._waits[height] = scope
+            await trio.sleep_until(since + self.idle_wait_ms / 1000)
+        self._waits.pop(height, None)
+        if scope.cancelled_caught or self.host.idle_height != height:
+            return  # started already: work arrived, a peer's message, block sync
+        log.debug("heartbeat: no work, starting the height for block time", height=height)
+        if self.chain.height == height - 1:
+            self._start(height)
 
     # ------------------------------------------------------------ Blocks (for the host)
 
@@ -281,10 +348,16 @@ class ConsensusLoop:
         self._nursery.start_soon(fire)
 
     def schedule_start(self, height: int) -> None:
+        decided_at = trio.current_time()
+
         async def start() -> None:
             await trio.sleep(self.block_interval_ms / 1000)
-            if self.chain.height == height - 1:
-                self.host.start_next(height, now_ms())
+            if self.chain.height != height - 1:
+                return
+            if self.idle_wait_ms > 0 and not self._work_ready() and self.host.wait_for_work(height):
+                await self._wait_then_start(height, decided_at)
+            else:
+                self._start(height)
 
         assert self._nursery is not None
         self._nursery.start_soon(start)

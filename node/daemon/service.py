@@ -182,6 +182,8 @@ class NodeService:
             build_block=self._build_block,
             on_commit=self._on_commit,
             broadcast=self.gossip.broadcast_action,
+            idle_wait_ms=c.idle_wait_ms,
+            has_work=lambda: len(self.mempool) > self.mempool.future_count,
         )
         self.block_sync = BlockSync(
             chain=self.chain,
@@ -199,7 +201,8 @@ class NodeService:
         return self.block_sync.syncing
 
     def _stalled(self) -> bool:
-        return trio.current_time() - self._last_progress >= LAG_TOLERANCE_SECONDS
+        since = max(self._last_progress, self.consensus.started_at)
+        return trio.current_time() - since >= LAG_TOLERANCE_SECONDS
 
     # ------------------------------------------------------------ peers
 
@@ -338,6 +341,7 @@ class NodeService:
         self.metrics.submitted(tx_hash)
         self.gossip.queue_extrinsics([raw])
         self.metrics.mempool(len(self.mempool), self.mempool.bytes_used)
+        self.consensus.work_arrived()
         return tx_hash
 
     # ------------------------------------------------------------ peer messages
@@ -400,3 +404,5 @@ class NodeService:
                 except MempoolError:
                     continue  # already known or no longer valid: not the peer's fault
             self.gossip.queue_extrinsics(accepted)
+            if accepted:
+                self.consensus.work_arrived()

@@ -200,6 +200,14 @@ def start_next(h: int) -> Call:
     return lambda host: host.start_next(h, NOW)
 
 
+def wait_for_work(h: int) -> Call:
+    return lambda host: host.wait_for_work(h)
+
+
+def wake(h: int) -> Call:
+    return lambda host: host.wake(h, NOW)
+
+
 def restart(inputs: tuple[Input, ...], store_height: int) -> Call:
     return lambda host: host.restart(inputs, store_height, NOW)
 
@@ -329,6 +337,49 @@ TABLE = [
         absent=(("wal", "VoteReceived", 2),),
     ),
     Row(
+        "waiting for work: no StartHeight (so no propose timer) until something starts it",
+        FOUR,
+        US,
+        (start(1), wait_for_work(2), deliver(VoteReceived(vote(PEER, PV, 1, 0, BLOCK_B)))),
+        (("wal", "VoteReceived", 1), ("step", "VoteReceived", 1)),
+        absent=(("wal-start", 2), ("step", "StartHeight", 2), ("timeout", 2, 0, "PROPOSE")),
+    ),
+    Row(
+        "a peer's message of the height waited for starts it at once, then goes through the WAL",
+        FOUR,
+        US,
+        (start(1), wait_for_work(2), deliver(NEXT_HEIGHT_VOTE)),
+        (
+            ("wal-start", 2),
+            ("step", "StartHeight", 2),
+            ("timeout", 2, 0, "PROPOSE"),
+            ("wal", "VoteReceived", 2),
+            ("step", "VoteReceived", 2),
+        ),
+    ),
+    Row(
+        "work arrived: wake starts the height waited for, once; the heartbeat is then a no-op",
+        FOUR,
+        US,
+        (start(1), wait_for_work(2), wake(2), wake(2), start_next(2)),
+        (("wal-start", 2), ("step", "StartHeight", 2)),
+    ),
+    Row(
+        "a proposer that waited proposes as soon as it is woken",
+        FOUR,
+        next(i for i in range(4) if KEYS[i].public == proposer_of(FOUR, 2, 0)),
+        (start(1), wait_for_work(2), wake(2)),
+        (("wal-start", 2), ("build", 2, 0), ("sign", "proposal", 2, 0)),
+    ),
+    Row(
+        "wake does nothing for a height nobody waits for",
+        FOUR,
+        US,
+        (start(1), wake(2), wait_for_work(3), wake(3)),
+        (("wal-start", 1),),
+        absent=(("wal-start", 2), ("wal-start", 3)),
+    ),
+    Row(
         "restart from an empty WAL starts the height after the block store",
         FOUR,
         US,
@@ -412,3 +463,31 @@ def test_restart_lets_any_other_error_out() -> None:
     host = World(FOUR, US).new_host(BrokenCore)
     with pytest.raises(RuntimeError, match="a bug in the core"):
         host.restart((StartHeight(1, FOUR), TIMEOUT_PROPOSE), 0, NOW)
+
+
+def _idle(host: ConsensusHost) -> int | None:
+    return host.idle_height  # read afresh each time (no narrowing across calls)
+
+
+def test_wait_for_work_only_before_the_next_height_and_not_with_a_peer_already_in_it() -> None:
+    world = World(FOUR, US)
+    host = world.new_host()
+    host.start_height(1, NOW)
+    assert host.wait_for_work(3) is False  # not the next height
+    assert _idle(host) is None
+    host.deliver(NEXT_HEIGHT_VOTE, NOW)  # a peer is in height 2 already: held
+    assert host.wait_for_work(2) is False  # the caller starts it now
+    assert _idle(host) is None
+    assert host.start_next(2, NOW) is True
+    assert ("wal", "VoteReceived", 2) in world.journal  # the held vote, after StartHeight
+
+
+def test_a_started_height_ends_the_wait() -> None:
+    world = World(FOUR, US)
+    host = world.new_host()
+    host.start_height(1, NOW)
+    assert host.wait_for_work(2) is True
+    assert _idle(host) == 2
+    assert host.start_next(2, NOW) is True  # the heartbeat deadline
+    assert _idle(host) is None
+    assert host.wake(2, NOW) is False

@@ -26,6 +26,13 @@ round; a node that hears a peer at a lower height sends it that height's
 commit (block sync), and one that hears a peer ahead asks it for the commit
 of its own height. Validator sets may change per height (``set_for``).
 
+Blocks when there is work (``idle_ms`` > 0, create_empty_blocks = false):
+transactions reach random nodes at random times (``WORK``) and spread by
+gossip; a node whose pause after a decision ends with nothing to propose
+waits before the next height (``ConsensusHost.wait_for_work``) until a
+transaction or a peer's message of that height arrives, or ``HEARTBEAT``
+(``idle_ms`` after the decision) starts it.
+
 Behaviours: ``honest``; ``twin`` (an honest copy of a validator whose key
 another instance also runs — the Twins approach); ``equivocator`` (signs a
 second, conflicting vote or proposal and sends each to half of the peers).
@@ -59,11 +66,13 @@ from .world import (
     GENESIS_TIME_MS,
     GOSSIP,
     GOSSIP_MS,
+    HEARTBEAT,
     NET,
     RESTART,
     SIM_TIMEOUTS,
     START,
     TIMER,
+    WORK,
     BlockRecord,
     validator_key,
 )
@@ -91,6 +100,7 @@ class Simulation:
         drop: float = 0.0,
         duplicate: float = 0.0,
         block_interval_ms: int = 5,
+        idle_ms: int = 0,
     ) -> None:
         self.rng = Random(seed)
         self.now = 0
@@ -104,6 +114,7 @@ class Simulation:
         self.drop = drop
         self.duplicate = duplicate
         self.block_interval_ms = block_interval_ms
+        self.idle_ms = idle_ms
         self.groups: dict[int, int] | None = None
         self.blocks: dict[bytes, BlockRecord] = {}
         self.proposed: set[bytes] = set()
@@ -115,6 +126,9 @@ class Simulation:
         self.steps = 0  # inputs processed by all cores
         self.conflicting_proposals = 0
         self.torn_tails = 0
+        # Idle scenarios: waits for work, and what ended each (checks it is exercised).
+        self.idle_waits = 0
+        self.woken: dict[str, int] = {"transaction": 0, "peer": 0, "heartbeat": 0}
         self.decision_hooks: list[Callable[[SimNode, int], None]] = []
         self.nodes = [
             SimNode(self, iid, vindex, behaviour, skew)
@@ -143,6 +157,14 @@ class Simulation:
         for node in self.nodes:
             node.start()
             self.push(GOSSIP_MS + node.iid, GOSSIP, node.iid, 0, None)
+        if self.idle_ms:
+            self._next_work()
+
+    def _next_work(self) -> None:
+        """The next transaction: to a random node, after a gap of up to 3 heartbeats."""
+        rng = self.rng
+        gap = rng.randint(self.idle_ms // 4, 3 * self.idle_ms)
+        self.push(self.now + gap, WORK, rng.randrange(len(self.nodes)), 0, None)
 
     def run(self, until: int, done: Callable[[], bool]) -> None:
         queue = self._queue
@@ -161,7 +183,15 @@ class Simulation:
             elif kind == START:
                 node = nodes[iid]
                 if node.alive and node.epoch == epoch:
-                    node.start_next(payload)
+                    node.pause_over(payload)
+            elif kind == HEARTBEAT:
+                node = nodes[iid]
+                if node.alive and node.epoch == epoch:
+                    node.heartbeat(payload)
+            elif kind == WORK:
+                if nodes[iid].alive:
+                    nodes[iid].tx_arrived(gossip=True)
+                self._next_work()
             elif kind == GOSSIP:
                 node = nodes[iid]
                 if node.alive:

@@ -19,7 +19,9 @@ every scenario exercises the logic the node ships. This module supplies:
   validating answer after a small random delay; the block store is
   ``commits`` (it survives crashes);
 * the ``Outbox``: gossip, timers and the next height as events of the
-  simulation's queue.
+  simulation's queue; with ``sim.idle_ms`` a node with no transaction
+  waits for work after the pause (``pause_over``), woken by a transaction
+  (``tx_arrived``), a peer's message of the height, or its heartbeat.
 
 Behaviours: ``honest``, ``twin`` (honest code; another instance runs the same
 key) and ``equivocator`` (signs a second, conflicting vote or proposal and
@@ -66,7 +68,16 @@ from ledger.crypto import blake2b256
 from ledger.types import Commit, Evidence, Proposal, ValidatorSet, Vote, VoteType
 from node.daemon.signer_guard import DoubleSignError, MemorySignerStore, SignerGuard
 
-from .world import ANSWER, GENESIS_HASH, GENESIS_TIME_MS, SIM_TIMEOUTS, START, TIMER, validator_key
+from .world import (
+    ANSWER,
+    GENESIS_HASH,
+    GENESIS_TIME_MS,
+    HEARTBEAT,
+    SIM_TIMEOUTS,
+    START,
+    TIMER,
+    validator_key,
+)
 
 if TYPE_CHECKING:
     from .harness import Simulation
@@ -139,6 +150,7 @@ class SimNode:
         self.forget_on_restart = False  # negative control: restart without WAL or signer state
         self.own_messages: dict[int, list[tuple[Any, ...]]] = {}  # round -> sent this height
         self._progress: tuple[int, int, int] | None = None
+        self.pool = False  # a transaction waits for a block (idle scenarios)
 
     def _new_host(self) -> None:
         self.guard = SignerGuard(self.key, GENESIS_HASH, self.signer_store)
@@ -171,6 +183,28 @@ class SimNode:
 
     def start_next(self, height: int) -> None:
         self.host.start_next(height, self.clock())
+
+    def pause_over(self, height: int) -> None:
+        """The pause after a decision is over: start, or wait for work (idle scenarios)."""
+        if self.sim.idle_ms and not self.pool and self.host.wait_for_work(height):
+            self.sim.idle_waits += 1
+            return  # a transaction, a peer's message or the heartbeat starts it
+        self.start_next(height)
+
+    def heartbeat(self, height: int) -> None:
+        """``idle_ms`` after the decision: start the height if nothing did meanwhile."""
+        if self.host.idle_height == height:
+            self.sim.woken["heartbeat"] += 1
+        self.start_next(height)
+
+    def tx_arrived(self, *, gossip: bool) -> None:
+        """A transaction reached this node's pool: a node waiting for work starts at once."""
+        if gossip:
+            self.sim.broadcast(self, ("t",))
+        self.pool = True
+        height = self.host.idle_height
+        if height is not None and self.host.wake(height, self.clock()):
+            self.sim.woken["transaction"] += 1
 
     def _observe(self, inp: Input, actions: list[Action], replayed: bool) -> None:
         """The host's step observer: what the checks need to know about each step."""
@@ -259,6 +293,7 @@ class SimNode:
         if h in self.commits:
             return Stored.ALREADY
         self.commits[h] = decision.commit
+        self.pool = False  # the block took the transactions
         block = self.sim.blocks[decision.block_hash]
         self.decisions[h] = (decision.round, decision.block_hash, block.time_ms)
         self.sim.on_decision(self, h)
@@ -280,6 +315,9 @@ class SimNode:
     def schedule_start(self, height: int) -> None:
         sim = self.sim
         sim.push(sim.now + sim.block_interval_ms, START, self.iid, self.epoch, height)
+        if sim.idle_ms:
+            heartbeat = sim.now + max(sim.idle_ms, sim.block_interval_ms)
+            sim.push(heartbeat, HEARTBEAT, self.iid, self.epoch, height)
 
     def evidence_found(self, evidence: Evidence) -> None:
         self.inc.evidence.append(evidence)
@@ -324,6 +362,13 @@ class SimNode:
 
     def receive(self, msg: tuple[Any, ...], src: SimNode) -> None:
         sim = self.sim
+        waiting = self.host.idle_height
+        self._receive(msg, src)
+        if waiting is not None and self.host.idle_height is None and self.core.height == waiting:
+            sim.woken["peer"] += 1  # a peer's message of the height we waited for started it
+
+    def _receive(self, msg: tuple[Any, ...], src: SimNode) -> None:
+        sim = self.sim
         kind = msg[0]
         if kind == "v":
             vote: Vote = msg[1]
@@ -340,6 +385,8 @@ class SimNode:
                 if sim.verify_vote(vote):
                     self.host.deliver(VoteReceived(vote), self.clock())
             self.host.deliver(ProposalReceived(p, msg[2]), self.clock())
+        elif kind == "t":
+            self.tx_arrived(gossip=False)
         elif kind == "s":
             commit = self.commits.get(msg[1])
             if commit is not None:

@@ -15,7 +15,7 @@ safety violation (see ``test_checker_can_fail.py``).
 
 Replay a seed (prints the scenario, the outcome and any violation)::
 
-    .venv/bin/python -m tests.sim.scenario --seed 1234 [--unsafe]
+    .venv/bin/python -m tests.sim.scenario --seed 1234 [--unsafe | --idle]
 """
 
 from __future__ import annotations
@@ -52,6 +52,8 @@ class Scenario:
     crashes: list[tuple[int, int, int]] = field(default_factory=list)  # (iid, crash, restart)
     skews: list[int] = field(default_factory=list)
     block_interval_ms: int = 100
+    # > 0: blocks when there is work, with a heartbeat idle_ms after each decision.
+    idle_ms: int = 0
     # (height K, powers from K on, one per validator incl. a spare; 0 = not a member).
     set_change: tuple[int, list[int]] | None = None
     unsafe: bool = False
@@ -93,6 +95,7 @@ class Scenario:
             f"seed={self.seed} n={self.n} powers={self.powers} byzantine={byz} "
             f"delay={self.delay_ms} drop={self.drop} dup={self.duplicate} gst={self.gst_ms} "
             f"partitions={parts} crashes={crashes} block_interval={self.block_interval_ms}{change}"
+            + (f" idle(heartbeat {self.idle_ms}ms)" if self.idle_ms else "")
         )
 
 
@@ -174,6 +177,13 @@ def _set_change(
     return rng.randint(3, 5), new
 
 
+def make_idle_scenario(seed: int) -> Scenario:
+    """``make_scenario(seed)`` with nodes that make blocks only when there is work."""
+    scenario = make_scenario(seed)
+    scenario.idle_ms = Random(seed ^ 0x1D1E).choice((300, 1000, 2500))
+    return scenario
+
+
 def make_unsafe_scenario(seed: int) -> Scenario:
     """Twins of 2 of 4 validators: byzantine power 1/2, outside the model."""
     rng = Random(seed)
@@ -216,6 +226,7 @@ def build(scenario: Scenario) -> Simulation:
         drop=scenario.drop,
         duplicate=scenario.duplicate,
         block_interval_ms=scenario.block_interval_ms,
+        idle_ms=scenario.idle_ms,
     )
     for start, end, groups in scenario.partitions:
         sim.network_at(start, groups=groups)
@@ -233,14 +244,15 @@ def liveness_deadline_ms(scenario: Scenario, sim: Simulation, heights: int) -> i
 
     Each height gets LIVENESS_ROUNDS rounds at the timeouts of the rounds that
     follow the highest round an honest node had reached at GST, plus the pause
-    between heights.
+    between heights (the heartbeat, when nodes wait for work).
     """
     timeouts = SIM_TIMEOUTS
     start_round = max((n.core.round for n in sim.nodes if n.honest), default=0)
     total = 0
     for r in range(start_round, start_round + LIVENESS_ROUNDS):
         total += sum(timeouts.duration_ms(step, r) for step in TimeoutStep)
-    return scenario.gst_ms + heights * (total + scenario.block_interval_ms)
+    pause = max(scenario.block_interval_ms, scenario.idle_ms)
+    return scenario.gst_ms + heights * (total + pause)
 
 
 def run(scenario: Scenario, *, amnesia: bool = False) -> Outcome:
@@ -269,12 +281,14 @@ def run(scenario: Scenario, *, amnesia: bool = False) -> Outcome:
     return Outcome(scenario, sim, violations, target)
 
 
-def run_seed(seed: int, *, unsafe: bool = False) -> Outcome:
-    return run(make_unsafe_scenario(seed) if unsafe else make_scenario(seed))
+def run_seed(seed: int, *, unsafe: bool = False, idle: bool = False) -> Outcome:
+    if unsafe:
+        return run(make_unsafe_scenario(seed))
+    return run(make_idle_scenario(seed) if idle else make_scenario(seed))
 
 
-def replay_hint(seed: int, *, unsafe: bool = False) -> str:
-    flag = " --unsafe" if unsafe else ""
+def replay_hint(seed: int, *, unsafe: bool = False, idle: bool = False) -> str:
+    flag = " --unsafe" if unsafe else " --idle" if idle else ""
     return f".venv/bin/python -m tests.sim.scenario --seed {seed}{flag}"
 
 
@@ -282,8 +296,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Replay one simulated consensus scenario.")
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--unsafe", action="store_true", help="twins of 2 of 4 validators")
+    parser.add_argument("--idle", action="store_true", help="blocks only when there is work")
     args = parser.parse_args(argv)
-    outcome = run_seed(args.seed, unsafe=args.unsafe)
+    outcome = run_seed(args.seed, unsafe=args.unsafe, idle=args.idle)
     sim = outcome.sim
     print(outcome.scenario.describe())
     print(f"virtual time {sim.now} ms, {sim.messages} messages, max round {outcome.max_round}")

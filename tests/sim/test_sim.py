@@ -15,26 +15,28 @@ from pathlib import Path
 
 import pytest
 
-from .scenario import make_scenario, replay_hint, run_seed
+from .scenario import make_idle_scenario, make_scenario, replay_hint, run_seed
 
 SCENARIOS = int(os.environ.get("CREDICHAIN_SIM_SCENARIOS", "2000"))
 CHUNK = 100
+# Scenarios whose nodes make blocks only when there is work (a tenth of the above).
+IDLE_SCENARIOS = max(CHUNK, SCENARIOS // 10)
 REGRESSIONS = json.loads((Path(__file__).parent / "regressions.json").read_text())["seeds"]
 
 
-def failures_of(seeds: range | list[int]) -> list[str]:
+def failures_of(seeds: range | list[int], *, idle: bool = False) -> list[str]:
     failures = []
     for seed in seeds:
+        hint = replay_hint(seed, idle=idle)
         try:
-            outcome = run_seed(seed)
+            outcome = run_seed(seed, idle=idle)
         except Exception as exc:  # a crash of the core or harness is a failure too
-            failures.append(f"seed {seed}: raised {exc!r}\n  replay: {replay_hint(seed)}")
+            failures.append(f"seed {seed}: raised {exc!r}\n  replay: {hint}")
             continue
         if outcome.violations:
             listed = "\n    ".join(outcome.violations[:5])
             failures.append(
-                f"seed {seed}: {outcome.scenario.describe()}\n    {listed}\n"
-                f"  replay: {replay_hint(seed)}"
+                f"seed {seed}: {outcome.scenario.describe()}\n    {listed}\n  replay: {hint}"
             )
     return failures
 
@@ -47,6 +49,29 @@ def failures_of(seeds: range | list[int]) -> list[str]:
 def test_seeded_scenarios_keep_safety_and_liveness(start: int) -> None:
     failures = failures_of(range(start, min(start + CHUNK, SCENARIOS)))
     assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize(
+    "start",
+    range(0, IDLE_SCENARIOS, CHUNK),
+    ids=lambda s: f"idle-seeds-{s}-{min(s + CHUNK, IDLE_SCENARIOS) - 1}",
+)
+def test_nodes_that_wait_for_work_keep_safety_and_liveness(start: int) -> None:
+    """The same faults, with blocks only when there is work (create_empty_blocks = false)."""
+    failures = failures_of(range(start, min(start + CHUNK, IDLE_SCENARIOS)), idle=True)
+    assert not failures, "\n".join(failures)
+
+
+def test_waits_for_work_end_by_transaction_by_peer_and_by_heartbeat() -> None:
+    """The idle scenarios exercise every way a wait ends."""
+    waits = 0
+    woken: Counter[str] = Counter()
+    for seed in range(40):
+        sim = run_seed(seed, idle=True).sim
+        waits += sim.idle_waits
+        woken.update(sim.woken)
+    assert make_idle_scenario(0).idle_ms > 0
+    assert waits >= 40 and min(woken.values()) >= 10, (waits, woken)
 
 
 @pytest.mark.parametrize("seed", [r["seed"] for r in REGRESSIONS])

@@ -19,8 +19,9 @@ GENESIS_HASH = blake2b256(b"credichain-sim/genesis")
 GENESIS_TIME_MS = 1_700_000_000_000
 SIM_TIMEOUTS = TimeoutParams(propose_ms=300, prevote_ms=150, precommit_ms=150, delta_ms=100)
 
-# Event kinds (ints: the heap compares tuples).
-DELIVER, TIMER, ANSWER, CRASH, RESTART, NET, START, GOSSIP = range(8)
+# Event kinds (ints: the heap compares tuples). WORK: a transaction reaches a node;
+# HEARTBEAT: an idle node's wait for work is over (create_empty_blocks = false).
+DELIVER, TIMER, ANSWER, CRASH, RESTART, NET, START, GOSSIP, WORK, HEARTBEAT = range(10)
 # A node that made no progress for this long re-sends its current round's messages.
 GOSSIP_MS = 400
 
