@@ -14,6 +14,7 @@ both bounded LRUs:
 * one global ``seen`` set: keys already handed to the node. ``accept`` lets
   only the first copy of each item through, whichever peer it came from.
 
+Documents (F10) are keyed by their hash, as proposals and votes are.
 Extrinsic batches are filtered item by item and re-batched within the
 message limits for each peer. Other messages (status, block sync, pings)
 have no key and are always sent.
@@ -30,10 +31,12 @@ from p2p.messages import (
     MAX_EXTRINSIC_BYTES,
     MAX_EXTRINSICS_BATCH_BYTES,
     MAX_EXTRINSICS_PER_BATCH,
+    Document,
     Extrinsics,
     Message,
     Proposal,
     Vote,
+    document_key,
     encode_body,
     extrinsic_key,
     gossip_key,
@@ -64,6 +67,15 @@ def batch_extrinsics(items: Iterable[bytes]) -> list[Extrinsics]:
     return batches
 
 
+def _key(message: Message, body: bytes) -> bytes | None:
+    """The dedup key of a keyed message other than an extrinsic batch; None if it has none."""
+    if isinstance(message, (Proposal, Vote)):
+        return gossip_key(message.TYPE, body)
+    if isinstance(message, Document):
+        return document_key(message.content)
+    return None
+
+
 class Gossip:
     """Fan-out to peers and first-copy delivery to the node, by gossip key."""
 
@@ -80,7 +92,7 @@ class Gossip:
             return sum(1 for peer in peers if self._extrinsics_to(peer, message.extrinsics, force))
         body = encode_body(message)
         frame = encode_frame(message.TYPE, body)
-        key = gossip_key(message.TYPE, body) if isinstance(message, (Proposal, Vote)) else None
+        key = _key(message, body)
         if key is not None:
             self.seen.add(key)  # our own items are not delivered back to us
         sent = 0
@@ -105,8 +117,8 @@ class Gossip:
 
     def accept(self, peer: PeerConnection, message: Message, body: bytes) -> Message | None:
         """Record what ``peer`` has; return what the node has not seen yet (or None)."""
-        if isinstance(message, (Proposal, Vote)):
-            key = gossip_key(message.TYPE, body)
+        key = _key(message, body)
+        if key is not None:
             peer.seen.add(key)
             if self.seen.add(key):
                 return message

@@ -16,7 +16,9 @@ are over those bytes and the node decodes and verifies them itself.
 
 ``gossip_keys`` gives the hashes under which a message is deduplicated: the
 extrinsic hash for each extrinsic of a batch, ``H(type || body)`` for a
-proposal or a vote (so a tampered copy does not shadow the genuine one).
+proposal or a vote (so a tampered copy does not shadow the genuine one),
+and the document hash for a Document (a text or file of a credit request,
+F10: validators keep them off chain, node/daemon/documents.py).
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ MAX_EXTRINSICS_BATCH_BYTES: Final = 4 << 20
 MAX_HAVE_HASHES: Final = 1024
 MAX_BLOCKS_PER_REQUEST: Final = 64
 MAX_BLOCK_RESPONSE_BYTES: Final = 32 << 20
+# A document kept beside the chain (F10): the same bound for RPC, gossip and the store.
+MAX_DOCUMENT_BYTES: Final = 256 * 1024
 
 
 class MessageError(DecodeError):
@@ -56,6 +60,7 @@ class MessageType(IntEnum):
     HAVE = 7
     PING = 8
     PONG = 9
+    DOCUMENT = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,7 +243,37 @@ class Pong:
         return cls(expect_int(nonce, "pong nonce"))
 
 
-Message = Status | Proposal | Vote | Extrinsics | BlockRequest | BlockResponse | Have | Ping | Pong
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A document of a credit request (F10), named by the blake2b-256 hash of ``content``."""
+
+    TYPE: ClassVar[MessageType] = MessageType.DOCUMENT
+    content: bytes
+
+    def to_wire(self) -> list[Any]:
+        return [self.content]
+
+    @classmethod
+    def from_wire(cls, value: Any) -> Document:
+        (content,) = expect_list(value, 1, "document")
+        content = expect_bytes(content, "document content")
+        if len(content) > MAX_DOCUMENT_BYTES:
+            raise MessageError(f"document: {len(content)} bytes exceeds {MAX_DOCUMENT_BYTES}")
+        return cls(content)
+
+
+Message = (
+    Status
+    | Proposal
+    | Vote
+    | Extrinsics
+    | BlockRequest
+    | BlockResponse
+    | Have
+    | Ping
+    | Pong
+    | Document
+)
 
 _CLASSES: Final[dict[MessageType, Any]] = {
     MessageType.STATUS: Status,
@@ -250,6 +285,7 @@ _CLASSES: Final[dict[MessageType, Any]] = {
     MessageType.HAVE: Have,
     MessageType.PING: Ping,
     MessageType.PONG: Pong,
+    MessageType.DOCUMENT: Document,
 }
 
 _SMALL: Final = DecodeLimits(max_size=512, max_depth=4, max_container_len=16, max_bytes_len=64)
@@ -265,6 +301,7 @@ MAX_BODY: Final[dict[MessageType, int]] = {
     MessageType.HAVE: MAX_HAVE_HASHES * (HASH_LEN + 2) + 8,
     MessageType.PING: 16,
     MessageType.PONG: 16,
+    MessageType.DOCUMENT: MAX_DOCUMENT_BYTES + 16,
 }
 _LIMITS: Final[dict[MessageType, DecodeLimits]] = {
     MessageType.STATUS: _SMALL,
@@ -296,6 +333,12 @@ _LIMITS: Final[dict[MessageType, DecodeLimits]] = {
     ),
     MessageType.PING: _SMALL,
     MessageType.PONG: _SMALL,
+    MessageType.DOCUMENT: DecodeLimits(
+        max_size=MAX_BODY[MessageType.DOCUMENT],
+        max_depth=2,
+        max_container_len=1,
+        max_bytes_len=MAX_DOCUMENT_BYTES,
+    ),
 }
 
 
@@ -327,6 +370,11 @@ def decode_body(type_id: int, body: bytes) -> Message:
 def gossip_key(message_type: MessageType, body: bytes) -> bytes:
     """``H(type || body)``: the dedup key of a proposal or vote message."""
     return blake2b256(bytes([message_type]) + body)
+
+
+def document_key(content: bytes) -> bytes:
+    """The document hash (blake2b-256 of its bytes), also its gossip key."""
+    return blake2b256(content)
 
 
 def extrinsic_key(extrinsic: bytes) -> bytes:

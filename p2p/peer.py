@@ -183,7 +183,11 @@ class PeerConnection:
 
     def enqueue(self, message_type: MessageType, frame: bytes) -> bool:
         """Queue a framed message without waiting; False if this peer's queue is full."""
-        urgent = message_type not in (MessageType.EXTRINSICS, MessageType.BLOCK_RESPONSE)
+        urgent = message_type not in (
+            MessageType.EXTRINSICS,
+            MessageType.BLOCK_RESPONSE,
+            MessageType.DOCUMENT,
+        )
         if not self.queue.put(frame, urgent):
             self.dropped += 1
             self.stats.dropped_out += 1

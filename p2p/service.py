@@ -64,6 +64,7 @@ from p2p.messages import (
     MAX_BLOCKS_PER_REQUEST,
     BlockRequest,
     BlockResponse,
+    Document,
     Extrinsics,
     Have,
     Message,
@@ -336,7 +337,7 @@ class P2PService:
     # ================================================================ receiving
 
     async def _on_message(self, peer: PeerConnection, message: Message, body: bytes) -> None:
-        if isinstance(message, (Proposal, Vote, Extrinsics)):
+        if isinstance(message, (Proposal, Vote, Extrinsics, Document)):
             fresh = self.gossip.accept(peer, message, body)
             if fresh is not None:
                 await self._inbound_send.send((peer.identity, fresh))

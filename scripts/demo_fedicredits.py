@@ -14,8 +14,10 @@ for its receipts before the next:
 2. ferdie gives Lucía, Ana and Ben some pocket money (new accounts), and
    alice, the localnet's registrar, registers them as persons of the
    "localnet" bioregion (G1): only a registered person has initial trust (T1);
-3. Lucía asks for 300 with Ana and Ben as co-borrowers (C1-C3); their
-   signatures make the request valid, and two blocks later the chain draws
+3. Lucía asks for 300 with Ana and Ben as co-borrowers (C1-C3): she first
+   puts the request's texts and her budget on the node (``documents_put``,
+   F10: off chain, gossiped to the validators) and signs only their hashes;
+   her co-borrowers' signatures make the request valid, and two blocks later the chain draws
    the reviewers from its block seed (C6);
 4. once ``credit.review_min`` (20 s on a localnet) has passed since validity,
    every drawn reviewer approves (C8): 300 leave the fund's cash for Lucía
@@ -156,6 +158,15 @@ def _registration(key: Keypair, name: str) -> dict[str, Any]:
     return {"member": key.public, "bioregion": "localnet", "attestation": attestation}
 
 
+def _put_document(client: RpcClient, text: str) -> bytes:
+    """Put a text on the node's document store (F10); its hash, checked."""
+    answer = client.call_named("documents_put", text=text)
+    digest = blake2b256(text.encode("utf-8"))
+    if answer["hash"] != "0x" + digest.hex():
+        raise DemoError(f"the node named a document {answer['hash']}, not 0x{digest.hex()}")
+    return digest
+
+
 def run_demo(
     client: RpcClient, *, log: Callable[[str], None] = print, timeout: float = 60.0
 ) -> DemoResult:
@@ -209,6 +220,17 @@ def run_demo(
     )
 
     log("3. Lucía asks for 300 with Ana and Ben; they sign")
+    texts = {
+        name: _put_document(client, text)
+        for name, text in (
+            ("what_hash", "print the new fanzine and improve its distribution"),
+            ("repayment_good_hash", "sales at three fairs"),
+            ("repayment_bad_hash", "sales at one fair and savings"),
+            ("trust_reasons_hash", "two friends vouch for her"),
+            ("budget", "300 copies of the fanzine: paper 180, printing 120"),
+        )
+    }
+    budget = texts.pop("budget")
     submitted = chain.submit(
         lucia,
         Call(
@@ -222,11 +244,8 @@ def run_demo(
                 "recipient": lucia.public,
                 "term": TERM,
                 "installments": 3,
-                "what": "print the new fanzine and improve its distribution",
-                "repayment_good": "sales at three fairs",
-                "repayment_bad": "sales at one fair and savings",
-                "trust_reasons": "two friends vouch for her",
-                "documents": [blake2b256(b"budget.pdf")],
+                **texts,
+                "documents": [budget],
                 "providers": [],
             },
         ),

@@ -1,8 +1,8 @@
 """Worst-case scenarios of the credit, loans and federation calls (see weights_scenarios).
 
 Every request names MAX_BORROWERS borrowers (``BORROWERS``, 8 accounts that
-are never funders), MAX_PROVIDERS providers, the longest texts and
-MAX_DOCUMENTS documents, in a fund of 64 funders; it is reviewed by 16
+are never funders), MAX_PROVIDERS providers, four text hashes (the texts are off chain, F10)
+and MAX_DOCUMENTS documents, in a fund of 64 funders; it is reviewed by 16
 reviewers (``min_reviewers``). The amounts do not change the work.
 """
 
@@ -38,7 +38,10 @@ from tests.pallets.helpers import TestChain
 # panel is min_reviewers (16).
 AMOUNT = 8_000
 DOCUMENTS = [blake2b256(b"bench-weights/doc/" + bytes([i])) for i in range(8)]
-TEXTS = {k: k[0] * 500 for k in ("what", "repayment_good", "repayment_bad", "trust_reasons")}
+TEXTS = {
+    f"{k}_hash": blake2b256(f"bench-weights/{k}".encode())
+    for k in ("what", "repayment_good", "repayment_bad", "trust_reasons")
+}
 CONCLUSIONS = blake2b256(b"bench-weights/conclusions")
 
 
@@ -145,7 +148,7 @@ def loans(chain: TestChain, count: int, **overrides: Any) -> list[int]:
 
 @SCENARIOS.add(
     "credit.submit",
-    "8 borrowers (pooled trust read), 8 providers, longest texts, "
+    "8 borrowers (pooled trust read), 8 providers, 4 text hashes, "
     "8 documents, C4 limits in a fund of 64",
 )
 def _submit(chain: TestChain, n: int) -> Prepared:
@@ -241,7 +244,7 @@ def _review(chain: TestChain, n: int) -> Prepared:
 
 @SCENARIOS.add(
     "credit.amend",
-    "after needs-improvement: longest texts, 8 documents, C3 checked again, a new deadline",
+    "after needs-improvement: 4 text hashes, 8 documents, C3 checked again, a new deadline",
 )
 def _amend(chain: TestChain, n: int) -> Prepared:
     fund = big_fund(chain)

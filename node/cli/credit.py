@@ -10,20 +10,72 @@ it (C2); funders endorse it (C5); the drawn reviewers declare conflicts (C7)
 and review it (C8). Queries call ``credit_getRequest``,
 ``credit_listRequests`` and ``credit_redraw`` and print tables, or the raw
 JSON with ``--json``.
+
+Texts and documents stay off chain (F10): ``submit`` and ``amend`` first put
+each text (``--what``, ``--good``, ``--bad``, ``--why``) and each
+``--document`` file on the node with ``documents_put`` (it gossips them to
+the validators), check that the node named each by the blake2b-256 of its
+bytes, and sign only the hashes. ``show`` then reads each back with
+``documents_get``: the text, or ``redacted`` once it was purged.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from pathlib import Path
+from typing import Annotated, Any, Final
 
 import typer
 
+from ledger.crypto import blake2b256
 from node.cli import common
 from node.cli.common import JsonOut, Reason, Signer, guarded
 from pallets.credit.storage import STATUSES, VERDICTS
 from pallets.funds.storage import PURPOSES
+from pallets.governance.allowlist import encode_call
 
 credit_app = common.group("Credit requests: submit, sign, review.")
+
+# The request's texts, by the CLI's option names (F10: each is put off chain, its hash signed).
+TEXT_FIELDS: Final = (
+    ("what", "what_hash"),
+    ("good", "repayment_good_hash"),
+    ("bad", "repayment_bad_hash"),
+    ("why", "trust_reasons_hash"),
+)
+
+
+def _put(client: Any, content: bytes, what: str) -> bytes:
+    """Put ``content`` on the node (documents_put); its hash, checked against ours."""
+    try:
+        params = {"text": content.decode("utf-8")}
+    except UnicodeDecodeError:
+        params = {"data": "0x" + content.hex()}
+    answer = client.call_named("documents_put", **params)
+    digest = blake2b256(content)
+    if answer["hash"] != "0x" + digest.hex():
+        raise common.CliError(f"the node named {what} {answer['hash']}, not 0x{digest.hex()}")
+    return digest
+
+
+def _document(client: Any, given: str) -> bytes:
+    """``--document``: a 0x hash (already stored) as is, or a file, put on the node."""
+    if given.startswith("0x"):
+        return common.parse_hash(given)
+    path = Path(given).expanduser()
+    if not path.is_file():
+        raise common.CliError(f"--document {given!r} is neither a 0x hash nor a readable file")
+    return _put(client, path.read_bytes(), f"document {given}")
+
+
+def _texts(ctx: typer.Context, texts: dict[str, str], documents: list[str]) -> dict[str, Any]:
+    """Put the texts and documents on the node; the call's hash arguments (F10)."""
+    with common.connect(common.options(ctx).rpc) as client:
+        args: dict[str, Any] = {
+            field: _put(client, texts[option].encode("utf-8"), f"--{option}")
+            for option, field in TEXT_FIELDS
+        }
+        args["documents"] = [_document(client, d) for d in documents]
+    return args
 
 
 @credit_app.command("submit")
@@ -56,11 +108,7 @@ def credit_submit(
         "recipient": me if recipient is None else common.account_id(ctx, recipient),
         "term": term,
         "installments": installments,
-        "what": what,
-        "repayment_good": good,
-        "repayment_bad": bad,
-        "trust_reasons": why,
-        "documents": [common.parse_hash(d) for d in document or []],
+        **_texts(ctx, {"what": what, "good": good, "bad": bad, "why": why}, document or []),
         "providers": [common.account_id(ctx, p) for p in provider or []],
     }
     common.send(ctx, signer, "credit", "submit", args, as_json)
@@ -144,11 +192,7 @@ def credit_amend(
     """C8: amend a request that needs improvement; a new review round starts."""
     args = {
         "request": request,
-        "what": what,
-        "repayment_good": good,
-        "repayment_bad": bad,
-        "trust_reasons": why,
-        "documents": [common.parse_hash(d) for d in document or []],
+        **_texts(ctx, {"what": what, "good": good, "bad": bad, "why": why}, document or []),
     }
     common.send(ctx, signer, "credit", "amend", args, as_json)
 
@@ -156,8 +200,59 @@ def credit_amend(
 @credit_app.command("show")
 @guarded
 def credit_show(ctx: typer.Context, request: int, as_json: JsonOut = False) -> None:
-    """A request with its draw, verdicts and approval record (credit_getRequest)."""
+    """A request with its draw, verdicts and approval record (credit_getRequest).
+
+    Then its texts and documents as the node has them (documents_get, F10):
+    the text, a file's size, ``redacted`` after a purge, or ``unknown``.
+    """
     common.show(ctx, as_json, f"request {request}", "credit_getRequest", request=request)
+    if as_json:
+        return
+    with common.connect(common.options(ctx).rpc) as client:
+        found = client.call_named("credit_getRequest", request=request)
+        named = [(field.removesuffix("_hash"), found[field]) for _, field in TEXT_FIELDS]
+        named += [(f"document {i}", h) for i, h in enumerate(found["documents"])]
+        rows = [
+            {"field": name, **_shown(client.call_named("documents_get", hash=h))}
+            for name, h in named
+        ]
+    common.print_rows(f"texts and documents of request {request} (off chain)", rows)
+
+
+def _shown(answer: dict[str, Any]) -> dict[str, str]:
+    """One row of ``credit show``'s texts: the text, or what became of it."""
+    status = answer["status"]
+    if status == "available":
+        text = answer["text"] if answer["text"] is not None else f"(file, {answer['size']} bytes)"
+    elif status == "redacted":
+        text = f"redacted (purged by {answer['purgedBy']})"
+    else:
+        text = "unknown to this node"
+    return {"hash": answer["hash"][:18] + "...", "text": text}
+
+
+@credit_app.command("purge-document")
+@guarded
+def credit_purge_document(
+    ctx: typer.Context,
+    signer: Signer,
+    document: Annotated[str, typer.Argument(metavar="HASH", help="0x + 64 hex digits")],
+    as_json: JsonOut = False,
+) -> None:
+    """F10: propose to governance that a document be erased from every node.
+
+    Signs governance.propose(credit.purge_document(HASH)); once the proposal
+    passes, every node deletes the document and refuses it (it shows as
+    redacted). One node's operator can erase it at once with
+    `credichain node purge-document`.
+    """
+    digest = common.parse_hash(document) if document.startswith("0x") else None
+    if digest is None:
+        raise common.CliError(f"HASH must be 0x and 64 hex digits, got {document!r}")
+    call = encode_call("credit", "purge_document", {"document": digest})
+    shown = {"proposal": f"credit.purge_document(document=0x{digest.hex()})",
+             "voted on": "the next round"}  # fmt: skip
+    common.send(ctx, signer, "governance", "propose", {"call": call}, as_json, shown)
 
 
 @credit_app.command("list")

@@ -1,4 +1,5 @@
-"""``credichain node init | start``: set up a node's home directory and run it.
+"""``credichain node init | start | purge-document``: set up a node's home, run it,
+erase a document (F10) from it.
 
 Home layout: ``config.toml`` (every setting, documented), ``genesis.json``,
 ``node_key.json`` (p2p identity of a non-validator), ``validator_key.json``
@@ -31,6 +32,7 @@ from node.cli.common import init_home as init_home  # also deploy/'s and scripts
 from node.cli.common import usage_error
 from node.daemon.chain import ChainError
 from node.daemon.config import ConfigError, NodeConfig, load_config
+from node.daemon.documents import DocumentStore
 from node.daemon.logs import configure_logging
 from node.daemon.service import NodePaths, NodeService
 
@@ -178,3 +180,26 @@ def _find_os_error(exc: BaseException) -> OSError | None:
             if found is not None:
                 return found
     return None
+
+
+@app.command("purge-document")
+def purge_document_command(
+    document: Annotated[str, typer.Argument(metavar="HASH", help="0x + 64 hex digits")],
+    home: HomeOption,
+) -> None:
+    """Delete a document (F10) from this node's store and refuse it from now on.
+
+    This node only; the network-wide purge is a governance proposal of
+    credit.purge_document. The chain keeps the hash: replay, proofs and the
+    state root do not change. Safe while the node runs.
+    """
+    text = document.removeprefix("0x")
+    if len(text) != 64 or not all(c in "0123456789abcdefABCDEF" for c in text):
+        raise usage_error(f"HASH must be 0x and 64 hex digits, got {document!r}")
+    paths = NodePaths(home)
+    if not paths.genesis.is_file():
+        raise usage_error(f"{home} is not a node home (no genesis.json)")
+    store = DocumentStore(paths.documents, lambda _digest: False)
+    deleted = store.purge_here(bytes.fromhex(text))
+    what = "deleted" if deleted else "was not stored here"
+    typer.echo(f"document 0x{text.lower()} {what}; this node refuses it from now on")

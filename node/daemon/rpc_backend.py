@@ -20,6 +20,7 @@ from ledger.trie import MissingNodeError
 from ledger.types import Block, Commit, Event, Header
 from node import __version__
 from node.daemon.chain import Chain
+from node.daemon.documents import DocumentError, DocumentStore
 from node.daemon.mempool import Mempool, MempoolError
 from p2p.service import P2PService
 from rpc.backend import (
@@ -32,6 +33,7 @@ from rpc.backend import (
     StateUnavailable,
     Topics,
 )
+from rpc.documents import DocumentAnswer, DocumentRefused
 from rpc.events import EventHub
 
 
@@ -60,6 +62,13 @@ class RpcNode(Protocol):
         """Admit to the pool (raises ``MempoolError``) and queue for gossip."""
         ...
 
+    @property
+    def documents(self) -> DocumentStore: ...
+
+    def put_document(self, content: bytes) -> tuple[bytes, bool]:
+        """Store (raises ``DocumentError``) and gossip a document (F10)."""
+        ...
+
 
 class NodeRpcBackend:
     def __init__(self, node: RpcNode) -> None:
@@ -77,6 +86,21 @@ class NodeRpcBackend:
 
     def chain_info(self) -> ChainInfo:
         return self._info
+
+    # ---- documents beside the chain (F10, rpc/documents.py)
+
+    def put_document(self, content: bytes) -> tuple[bytes, bool]:
+        try:
+            return self.node.put_document(content)
+        except DocumentError as exc:
+            raise DocumentRefused(str(exc)) from exc
+
+    def get_document(self, digest: bytes) -> DocumentAnswer:
+        found = self.node.documents.lookup(digest)
+        return DocumentAnswer(found.status, found.content, found.purged_by)
+
+    def purge_document_here(self, digest: bytes) -> bool:
+        return self.node.documents.purge_here(digest)
 
     def best_hash(self) -> bytes:
         return self.node.chain.head.hash

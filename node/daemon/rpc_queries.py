@@ -29,6 +29,7 @@ from pallets.support.params import param
 from pallets.system.hooks import epoch_at
 from pallets.system.storage import TIME
 from rpc.archive import register_archive_methods
+from rpc.documents import register_document_methods
 from rpc.encoding import AMOUNT_SCHEMA, HexBytes
 from rpc.errors import invalid_params
 from rpc.methods import standard_registry
@@ -63,6 +64,7 @@ def node_registry(hrp: str = "cc") -> MethodRegistry:
     runtime = construct.registry()
     registry = standard_registry()
     register_archive_methods(registry)
+    register_document_methods(registry)  # F10: the document store beside the chain
     register_queries(registry, runtime)
     register_payment_queries(registry, runtime)
     return registry

@@ -19,7 +19,14 @@ penalised through p2p's fault scores.
 
 A committed block, decided by consensus or applied by block sync, reaches
 ``_on_commit``: mempool, metrics, gossip's height, the p2p allowlist, RPC
-events and our status follow it.
+events and our status follow it, and the document store deletes the
+documents governance purged in it (F10, node/daemon/documents.py).
+
+Documents of credit requests (F10) arrive by RPC (``put_document``) or from
+peers; each new one is stored and gossiped on (keyed by its hash, so each
+crosses a connection once). A document the store refuses (purged, too
+large, store full) is dropped, not a peer fault: a peer may not have seen
+the purge yet.
 """
 
 from __future__ import annotations
@@ -49,6 +56,7 @@ from node.daemon.chain import Chain, ChainError, Executed
 from node.daemon.community_metrics import community_figures
 from node.daemon.config import NodeConfig, parse_hostport
 from node.daemon.consensus_loop import ConsensusLoop
+from node.daemon.documents import DocumentError, DocumentStore
 from node.daemon.gossip import GossipService
 from node.daemon.mempool import Mempool, MempoolError, MempoolLimits
 from node.daemon.metrics import NodeMetrics
@@ -58,10 +66,11 @@ from node.daemon.signer_guard import FileSignerStore, SignerGuard
 from node.daemon.sync import BlockSync, serve_blocks
 from node.daemon.wal import WriteAheadLog
 from p2p.config import PeerAddress
-from p2p.messages import Extrinsics, Message, Status
+from p2p.messages import Document, Extrinsics, Message, Status
 from p2p.messages import Proposal as ProposalMessage
 from p2p.messages import Vote as VoteMessage
 from p2p.service import P2PService
+from pallets.credit.documents import purged_at
 from pallets.executive.executor import InvalidBlock
 from rpc.backend import ExtrinsicStatus, Finalized, FinalizedHead, InBlock, NewHead
 from rpc.events import EventHub
@@ -110,6 +119,10 @@ class NodePaths:
     def signer_state(self) -> Path:
         return self.data / "signer_state"
 
+    @property
+    def documents(self) -> Path:
+        return self.data / "documents"
+
 
 class NodeService:
     def __init__(
@@ -130,6 +143,7 @@ class NodeService:
         self.metrics = NodeMetrics()
         self.verifier = self.metrics.verifier(2, remember=200_000)
         self.chain = Chain.open(paths.db, genesis, verifier=self.verifier)
+        self.documents = DocumentStore(paths.documents, self._purged_on_chain)
         cfg = config.mempool
         self.mempool = Mempool(
             self.chain.runtime.rules,
@@ -253,6 +267,9 @@ class NodeService:
                     self.metrics.serve(host, metrics_port)
                     log.info("metrics listening", port=metrics_port)
                 self._publish_status()
+                swept = self.documents.sweep()
+                if swept:
+                    log.info("purged documents deleted", count=swept)
                 self.metrics.wal_replayed(len(self._replay))
                 await nursery.start(self.gossip.run)
                 await nursery.start(self.consensus.run, self._replay)
@@ -293,6 +310,7 @@ class NodeService:
             self.chain.trie.reader(header.state_root), header.height, list(block.extrinsics)
         )
         self._observe_commit(block, commit)
+        self._forget_purged(executed)
         self._last_progress = trio.current_time()
         self.gossip.new_height()
         # The p2p allowlist follows the validator sets of h-1..h+2 (``_allowed``); when a
@@ -316,6 +334,28 @@ class NodeService:
             txs=len(block.extrinsics),
             hash="0x" + block.hash.hex()[:16],
         )
+
+    # ------------------------------------------------------------ documents (F10)
+
+    def _purged_on_chain(self, digest: bytes) -> bool:
+        return purged_at(self.chain.trie.reader(self.chain.state_root), digest) > 0
+
+    def _forget_purged(self, executed: Executed) -> None:
+        """Delete what governance purged in this block from the document store."""
+        result = executed.result
+        events = [*result.events, *(e for r in result.receipts for e in r.events)]
+        for event in events:
+            if (event.pallet, event.name) == ("credit", "DocumentPurged"):
+                digest = event.attrs["document"]
+                deleted = self.documents.forget(digest)
+                log.info("document purged", document="0x" + digest.hex(), deleted=deleted)
+
+    def put_document(self, content: bytes) -> tuple[bytes, bool]:
+        """Store a document (raises ``DocumentError``); gossip it if it is new here."""
+        digest, new = self.documents.put(content)
+        if new:
+            self.p2p.broadcast(Document(content))
+        return digest, new
 
     def _observe_commit(self, block: Block, commit: Commit) -> None:
         """Block metrics; community figures when due (read here, never by the scrape)."""
@@ -406,3 +446,8 @@ class NodeService:
             self.gossip.queue_extrinsics(accepted)
             if accepted:
                 self.consensus.work_arrived()
+        elif isinstance(message, Document):
+            try:
+                self.put_document(message.content)
+            except DocumentError as exc:
+                log.debug("document from peer refused", peer=identity.hex()[:16], error=str(exc))

@@ -21,7 +21,6 @@ PALLET: Final = Pallet(
     queries=tuple(queries.queries.defs),
     constants={
         "max_borrowers": MAX_BORROWERS,
-        "max_text_bytes": storage.MAX_TEXT,
         "draw_delay_blocks": 2,
     },
     hooks=hooks.HOOKS,

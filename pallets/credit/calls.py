@@ -1,5 +1,8 @@
 """Credit calls: submit (C1, C3, C4), sign (C2), endorse (C5), conflicts (C7),
 review, amend and withdraw (C8). Approval disburses the loan (C9, L1).
+
+A request's free texts and documents are named by hashes (F10); governance
+may purge a document from every node's document store (``purge_document``).
 """
 
 from __future__ import annotations
@@ -7,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from pallets.credit import lifecycle, score
+from pallets.credit.documents import check_hashes, purge
 from pallets.credit.errors import (
     AlreadyDeclared,
     AlreadyResolved,
@@ -48,7 +52,6 @@ from pallets.credit.storage import (
     MAX_ENDORSEMENTS,
     MAX_INSTALLMENTS,
     MAX_PROVIDERS,
-    MAX_TEXT,
     NEXT_REQUEST,
     OPEN_STATUSES,
     VERDICTS,
@@ -67,10 +70,9 @@ from pallets.support.argtypes import (
     U64,
     Enum,
     List,
-    Text,
 )
 from pallets.support.context import CallContext
-from pallets.support.declare import CallSet
+from pallets.support.declare import GOVERNANCE, CallSet
 from pallets.support.records import u32, u64
 from pallets.trust.api import FEDERATED_TRUST_WORK
 
@@ -103,7 +105,6 @@ def _expect(request: dict[str, Any], *statuses: str) -> None:
         raise WrongStatus(f"the request is {request['status']}; this needs {' or '.join(statuses)}")
 
 
-TEXT = Text(MAX_TEXT)
 DOCUMENTS = List(HASH, MAX_DOCUMENTS, unique=True)
 
 
@@ -117,10 +118,10 @@ DOCUMENTS = List(HASH, MAX_DOCUMENTS, unique=True)
         ("recipient", ACCOUNT),
         ("term", DURATION),
         ("installments", U16),
-        ("what", TEXT),
-        ("repayment_good", TEXT),
-        ("repayment_bad", TEXT),
-        ("trust_reasons", TEXT),
+        ("what_hash", HASH),
+        ("repayment_good_hash", HASH),
+        ("repayment_bad_hash", HASH),
+        ("trust_reasons_hash", HASH),
         ("documents", DOCUMENTS),
         ("providers", List(ACCOUNT, MAX_PROVIDERS, unique=True)),
     ),
@@ -135,14 +136,19 @@ def submit(
     recipient: bytes,
     term: int,
     installments: int,
-    what: str,
-    repayment_good: str,
-    repayment_bad: str,
-    trust_reasons: str,
+    what_hash: bytes,
+    repayment_good_hash: bytes,
+    repayment_bad_hash: bytes,
+    trust_reasons_hash: bytes,
     documents: list[bytes],
     providers: list[bytes],
 ) -> None:
-    """C1: request a credit from a fund; valid once every co-borrower signed (C2)."""
+    """C1: request a credit from a fund; valid once every co-borrower signed (C2).
+
+    The texts and documents are named by hashes; the texts live off chain (F10).
+    """
+    texts = [what_hash, repayment_good_hash, repayment_bad_hash, trust_reasons_hash]
+    check_hashes(texts + documents)
     record = funds_api.get_fund(ctx, fund)
     if ctx.signer not in borrowers:
         raise SubmitterNotBorrower("the submitter must be one of the borrowers")
@@ -162,10 +168,10 @@ def submit(
         "recipient": recipient,
         "term": term,
         "installments": installments,
-        "what": what,
-        "repayment_good": repayment_good,
-        "repayment_bad": repayment_bad,
-        "trust_reasons": trust_reasons,
+        "what_hash": what_hash,
+        "repayment_good_hash": repayment_good_hash,
+        "repayment_bad_hash": repayment_bad_hash,
+        "trust_reasons_hash": trust_reasons_hash,
         "documents": documents,
         "providers": providers,
         "status": "awaiting_signatures",
@@ -392,10 +398,10 @@ def review(ctx: CallContext, request: int, verdict: str, conclusions_hash: bytes
     6,
     args=(
         ("request", U64),
-        ("what", TEXT),
-        ("repayment_good", TEXT),
-        ("repayment_bad", TEXT),
-        ("trust_reasons", TEXT),
+        ("what_hash", HASH),
+        ("repayment_good_hash", HASH),
+        ("repayment_bad_hash", HASH),
+        ("trust_reasons_hash", HASH),
         ("documents", DOCUMENTS),
     ),
     weight=SUBMIT_WORK,
@@ -403,22 +409,24 @@ def review(ctx: CallContext, request: int, verdict: str, conclusions_hash: bytes
 def amend(
     ctx: CallContext,
     request: int,
-    what: str,
-    repayment_good: str,
-    repayment_bad: str,
-    trust_reasons: str,
+    what_hash: bytes,
+    repayment_good_hash: bytes,
+    repayment_bad_hash: bytes,
+    trust_reasons_hash: bytes,
     documents: list[bytes],
 ) -> None:
     """C8: after "needs improvement" the submitter amends; a new review round starts."""
     record = _load(ctx, request)
+    check_hashes([what_hash, repayment_good_hash, repayment_bad_hash, trust_reasons_hash])
+    check_hashes(documents)
     _expect(record, "needs_improvement")
     if ctx.signer != record["submitter"]:
         raise NotSubmitter("only the submitting borrower may amend the request")
     record.update(
-        what=what,
-        repayment_good=repayment_good,
-        repayment_bad=repayment_bad,
-        trust_reasons=trust_reasons,
+        what_hash=what_hash,
+        repayment_good_hash=repayment_good_hash,
+        repayment_bad_hash=repayment_bad_hash,
+        trust_reasons_hash=trust_reasons_hash,
         documents=documents,
         verdicts=[],
         status="in_review",
@@ -446,3 +454,14 @@ def withdraw(ctx: CallContext, request: int) -> None:
     lifecycle.release_all(ctx, record)
     lifecycle.save(ctx, request, record)
     ctx.emit(Resolved, request=request, outcome="withdrawn")
+
+
+# Reading and writing the purge mark.
+@calls.call(9, args=(("document", HASH),), weight=4, origin=GOVERNANCE)
+def purge_document(ctx: CallContext, document: bytes) -> None:
+    """F10: erase a document from every node's document store (a governance call).
+
+    The state keeps the hash, marked purged at this height; every node deletes
+    the document and refuses it afterwards. The state never held the text.
+    """
+    purge(ctx, document)

@@ -94,3 +94,13 @@ ResubmitCooldown: Final = errors.define(
     doc="a request withdrawn after its draw cannot be re-rolled: its borrowers may not "
     "submit to the same fund again for resubmit_cooldown",
 )
+BadDocumentHash: Final = errors.define(
+    21,
+    "BadDocumentHash",
+    rule="F10",
+    doc="a request's texts and documents are named by the blake2b-256 hashes of their "
+    "contents; a hash of zeros names nothing",
+)
+AlreadyPurged: Final = errors.define(
+    22, "AlreadyPurged", rule="F10", doc="that document was already purged by governance"
+)

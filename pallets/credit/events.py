@@ -61,3 +61,8 @@ Resolved: Final = events.define(
 Amended: Final = events.define(
     "Amended", (("request", U64), ("round", U32)), doc="the borrowers amended the request (C8)"
 )
+DocumentPurged: Final = events.define(
+    "DocumentPurged",
+    (("document", HASH),),
+    doc="governance erased a document from every node's document store (F10)",
+)

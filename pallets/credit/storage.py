@@ -5,7 +5,13 @@ Keys: ``credit/next_id``; ``credit/request/<id u64>``; ``credit/approval/<id u64
 ``credit/draw_due/<height u64><id u64>`` (draws to run at or after a height);
 ``credit/deadline/<time u64><id u64>`` (review_max of each review round);
 ``credit/cooldown/<fund u32><account 32>`` (C6: until when a borrower of a
-request withdrawn after its draw may not submit to that fund).
+request withdrawn after its draw may not submit to that fund);
+``credit/purged/<document hash 32>`` (F10: documents governance had erased
+from every node's document store, with the height of the purge).
+
+A request's free texts and documents are not in the state (F10): it holds
+their blake2b-256 hashes; the texts live in each node's document store
+(node/daemon/documents.py, docs/credit.md "Documents off the chain").
 """
 
 from __future__ import annotations
@@ -28,13 +34,11 @@ from pallets.support.argtypes import (
     List,
     Optional,
     Record,
-    Text,
 )
 from pallets.support.records import RecordType
 from pallets.support.storage import U64_KEY, FixedKey, StorageSet
 from pallets.trust.storage import STAKE
 
-MAX_TEXT: Final = 500
 MAX_DOCUMENTS: Final = 8
 MAX_PROVIDERS: Final = 8
 MAX_ENDORSEMENTS: Final = 32
@@ -85,10 +89,10 @@ REQUEST: Final = RecordType(
         ("recipient", ACCOUNT),
         ("term", DURATION),
         ("installments", U16),
-        ("what", Text(MAX_TEXT)),
-        ("repayment_good", Text(MAX_TEXT)),
-        ("repayment_bad", Text(MAX_TEXT)),
-        ("trust_reasons", Text(MAX_TEXT)),
+        ("what_hash", HASH),
+        ("repayment_good_hash", HASH),
+        ("repayment_bad_hash", HASH),
+        ("trust_reasons_hash", HASH),
         ("documents", List(HASH, MAX_DOCUMENTS)),
         ("providers", List(ACCOUNT, MAX_PROVIDERS)),
         ("status", Enum(STATUSES)),
@@ -179,4 +183,12 @@ COOLDOWNS: Final = storage.map(
     default=0,
     doc="time until which a borrower of a request withdrawn after its draw may not "
     "submit to the fund (C6, resubmit_cooldown)",
+)
+PURGED: Final = storage.map(
+    "purged",
+    FixedKey("document", 32),
+    U64,
+    default=0,
+    doc="documents erased by governance from every node's document store, with the height "
+    "of the purge (F10); 0: not purged",
 )

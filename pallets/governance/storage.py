@@ -39,7 +39,7 @@ from pallets.support.storage import U64_KEY, FixedKey, StorageSet
 MAX_CALL_BYTES: Final = 2048
 MAX_ERROR: Final = 256
 VOTES: Final = Int("votes", -(2**31), 2**31 - 1)
-KINDS: Final = ("parameter", "validator", "registrar", "bioregion", "oracles", "mint")
+KINDS: Final = ("parameter", "validator", "registrar", "bioregion", "oracles", "mint", "document")
 STATUSES: Final = ("pending", "passed", "rejected", "no_quorum", "enacted", "failed")
 DEPOSIT_STATES: Final = ("held", "refunded", "forfeited")
 

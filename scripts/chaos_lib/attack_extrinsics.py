@@ -7,18 +7,13 @@ import random
 from ledger.crypto import Keypair
 from ledger.types import Call, Extrinsic
 
-_LETTERS = bytes(b"abcdefghijklmnopqrstuvwxyz "[i % 27] for i in range(256))
-
 
 def heavy_credit_submit(
     key: Keypair, nonce: int, valid_until: int, genesis_hash: bytes, rng: random.Random
 ) -> bytes:
-    """A signed ``credit.submit`` at every size limit (~2.4 KB): 8 borrowers, 4 texts of 500
-    bytes, 8 documents, 8 providers. Fund 0 need not exist: the call is paid for (or
-    not) and executed all the same."""
-
-    def text() -> str:
-        return rng.randbytes(500).translate(_LETTERS).decode()
+    """A signed ``credit.submit`` at every size limit: 8 borrowers, 4 text hashes (the
+    texts live off chain, F10), 8 documents, 8 providers. Fund 0 need not exist: the
+    call is paid for (or not) and executed all the same."""
 
     args = {
         "fund": 0,
@@ -28,10 +23,10 @@ def heavy_credit_submit(
         "recipient": key.public,
         "term": 365 * 86_400,
         "installments": 12,
-        "what": text(),
-        "repayment_good": text(),
-        "repayment_bad": text(),
-        "trust_reasons": text(),
+        "what_hash": rng.randbytes(32),
+        "repayment_good_hash": rng.randbytes(32),
+        "repayment_bad_hash": rng.randbytes(32),
+        "trust_reasons_hash": rng.randbytes(32),
         "documents": [rng.randbytes(32) for _ in range(8)],
         "providers": [rng.randbytes(32) for _ in range(8)],
     }

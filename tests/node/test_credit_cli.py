@@ -18,12 +18,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from ledger.crypto import encode_address
+from ledger.crypto import blake2b256, encode_address
 from node.cli import common as common_cli
 from node.cli.credit import credit_app
 from node.cli.fund import fund_app
 from node.cli.loan import loan_app
 from node.cli.wallet import store_key
+from rpc.documents import register_document_methods
 from rpc.registry import CallContext, parse_params
 from tests.node.wallet_fakes import ChainBackend, ChainClient, serve_chain
 from tests.pallets.credit_helpers import ANA, BEN, FUNDERS, LUCIA, fund_zine, request, wait
@@ -40,6 +41,7 @@ def chain(monkeypatch: pytest.MonkeyPatch) -> Iterator[TestChain]:
     test_chain = TestChain()
     test_chain.execute([test_chain.transfer(FERDIE, k.public, 10**9) for k in (LUCIA, ANA, BEN)])
     registry = query_registry()
+    register_document_methods(registry)  # F10: the CLI puts texts off chain
     serve_chain(monkeypatch, test_chain, registry, common_cli)
     yield test_chain
 
@@ -168,7 +170,7 @@ def test_every_call_has_a_command(cli: Any) -> None:
 
     renamed = {"vote_removal": "vote-removal", "declare_conflict": "conflict",
                "answer_conflict": "answer-conflict", "vote_writeoff": "write-off",
-               "settle": "repay"}  # fmt: skip
+               "settle": "repay", "purge_document": "purge-document"}  # fmt: skip
     for app, calls in (("fund", fund_calls), ("credit", credit_calls), ("loan", loan_calls)):
         typer_app = APPS[app]
         names = {c.name for c in typer_app.registered_commands}
@@ -236,3 +238,36 @@ def test_signing_summary_shows_hashes_as_hex_and_accounts_as_addresses() -> None
     assert view.argument(declared("funds", "create", "policy_hash"), digest) == "0x" + digest.hex()
     shown = view.argument(declared("credit", "submit", "borrowers"), [digest])
     assert shown.startswith("cc1")
+
+
+def test_submit_puts_the_texts_off_chain_and_show_reads_them_back(
+    cli: Any, chain: TestChain, tmp_path: Path
+) -> None:
+    """F10: the request carries hashes; `credit show` shows the texts, then "redacted"."""
+    fund_zine(chain)
+    ChainClient.backend.record()
+    budget = tmp_path / "budget.pdf"
+    budget.write_bytes(b"%PDF\xff\x00 paper 180, printing 120")
+    cli("credit", "submit", "lucia", "0", "--amount", "0.0003", "--purpose", "creative_project",
+        "--term", "90", "--installments", "3", "--borrower", "ana", "--borrower", "ben",
+        "--what", "print the fanzine", "--good", "sales at three fairs",
+        "--bad", "one fair and savings", "--why", "two friends vouch",
+        "--document", str(budget))  # fmt: skip
+    _last_ok()
+    stored = request(chain, 0)
+    assert stored["what_hash"] == blake2b256(b"print the fanzine")
+    assert stored["documents"] == [blake2b256(budget.read_bytes())]
+    shown = cli("credit", "show", "0").stdout
+    for text in ("print the fanzine", "sales at three fairs", "one fair and savings",
+                 "two friends vouch", f"(file, {len(budget.read_bytes())} bytes)"):  # fmt: skip
+        assert text in shown, shown
+    detail = json.loads(cli("credit", "show", "0", "--json").stdout)
+    assert detail["what_hash"] == "0x" + blake2b256(b"print the fanzine").hex()
+    ChainClient.backend.purge_document_here(blake2b256(b"sales at three fairs"))
+    shown = cli("credit", "show", "0").stdout
+    assert "redacted (purged by operator)" in shown and "sales at three fairs" not in shown
+    assert "print the fanzine" in shown
+    result = cli("credit", "submit", "lucia", "0", "--amount", "0.0003", "--purpose",
+                 "creative_project", "--term", "90", "--good", "sales at three fairs",
+                 ok=False)  # fmt: skip
+    assert result.exit_code == 1 and "purged from this node" in result.output

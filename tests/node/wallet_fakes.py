@@ -17,6 +17,10 @@ receipt kept in ``ChainClient.receipts``) and queries go to ``run_query``.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+import weakref
+from pathlib import Path
 from types import ModuleType
 from typing import Any, ClassVar
 
@@ -24,8 +28,11 @@ import pytest
 
 from ledger.crypto import decode_address
 from ledger.types import Extrinsic, Receipt
+from node.daemon.documents import DocumentError, DocumentStore
+from pallets.credit.documents import purged_at
 from pallets.system.storage import NONCE
 from rpc.client import ChainProperties
+from rpc.documents import DocumentAnswer, DocumentRefused
 from rpc.errors import METHOD_NOT_FOUND, RpcError
 from rpc.registry import CallContext, MethodRegistry, parse_params
 from tests.pallets.helpers import TestChain
@@ -40,6 +47,23 @@ class ChainBackend:
         self.chain = chain
         self.roots: dict[bytes, bytes] = {}
         self.record()
+        # the node's document store (F10), in a directory of its own, purges read from chain
+        folder = tempfile.mkdtemp(prefix="credichain-docs-")
+        weakref.finalize(self, shutil.rmtree, folder, True)
+        self.documents = DocumentStore(Path(folder), lambda h: purged_at(self.chain.state(), h) > 0)
+
+    def put_document(self, content: bytes) -> tuple[bytes, bool]:
+        try:
+            return self.documents.put(content)
+        except DocumentError as exc:
+            raise DocumentRefused(str(exc)) from exc
+
+    def get_document(self, digest: bytes) -> DocumentAnswer:
+        found = self.documents.lookup(digest)
+        return DocumentAnswer(found.status, found.content, found.purged_by)
+
+    def purge_document_here(self, digest: bytes) -> bool:
+        return self.documents.purge_here(digest)
 
     def record(self) -> bytes:
         """Remember the current head's state root so later ``at`` queries can read it."""

@@ -102,10 +102,11 @@ def request_args(borrowers: list[Keypair], amount: int = 300, **overrides: Any) 
         "recipient": borrowers[0].public,
         "term": 90,
         "installments": 3,
-        "what": "print the new fanzine and improve its distribution",
-        "repayment_good": "sales at three fairs",
-        "repayment_bad": "sales at one fair and savings",
-        "trust_reasons": "two friends vouch for her",
+        # F10: the texts live off chain; the request names them by hash
+        "what_hash": blake2b256(b"print the new fanzine and improve its distribution"),
+        "repayment_good_hash": blake2b256(b"sales at three fairs"),
+        "repayment_bad_hash": blake2b256(b"sales at one fair and savings"),
+        "trust_reasons_hash": blake2b256(b"two friends vouch for her"),
         "documents": [blake2b256(b"budget.pdf")],
         "providers": [],
     }

@@ -62,10 +62,11 @@ def test_c1_refusals() -> None:
     assert_noop(chain, LUCIA, raw, "UnknownRequest", "C1")
 
 
-def test_c1_text_fields_are_bounded() -> None:
+def test_c1_texts_are_hashes_not_texts() -> None:
+    """F10: the free texts are named by 32-byte hashes; a text itself is refused."""
     chain = fund_zine()
-    raw = _submit(chain, LUCIA, **request_args([LUCIA, ANA, BEN], what="x" * 501))
-    with pytest.raises(InvalidBlock, match="what"):
+    raw = _submit(chain, LUCIA, **request_args([LUCIA, ANA, BEN], what_hash=b"x" * 33))
+    with pytest.raises(InvalidBlock, match="what_hash"):
         chain.execute([raw])
 
 
@@ -285,10 +286,10 @@ def test_c8_window_verdicts_improvement_and_amendment() -> None:
     assert request(chain, request_id)["status"] == "needs_improvement"
     amend = {
         "request": request_id,
-        "what": "a better plan",
-        "repayment_good": "a",
-        "repayment_bad": "b",
-        "trust_reasons": "c",
+        "what_hash": blake2b256(b"a better plan"),
+        "repayment_good_hash": blake2b256(b"a"),
+        "repayment_bad_hash": blake2b256(b"b"),
+        "trust_reasons_hash": blake2b256(b"c"),
         "documents": [],
     }
     assert_noop(chain, ANA, chain.sign(ANA, "credit", "amend", amend), "NotSubmitter", "C8")

@@ -2,6 +2,9 @@
 // which seed (with the draw re-run by the node to show it matches), their
 // verdicts and the approval record; and one loan (L1-L6): its schedule,
 // installment by installment, and the payments found on chain.
+// A request's texts and documents live off chain (F10): the request holds
+// their hashes, and this page reads each from the node's document store
+// (documents_get): the text, or "redacted" once it was purged.
 
 import { focusHeading, latestHead, type View } from "../app";
 import { badge, facts, h, link, replace, section, table, type Child } from "../dom";
@@ -49,10 +52,10 @@ interface Request {
   recipient: string;
   term: number;
   installments: number;
-  what: string;
-  repayment_good: string;
-  repayment_bad: string;
-  trust_reasons: string;
+  what_hash: string;
+  repayment_good_hash: string;
+  repayment_bad_hash: string;
+  trust_reasons_hash: string;
   documents: string[];
   status: string;
   created: number;
@@ -67,6 +70,29 @@ interface Request {
   conflicts: string[];
   verdicts: Array<{ reviewer: string; verdict: string; conclusions_hash: string }>;
   approval: Approval | null;
+}
+
+/** documents_get's answer: a text or file kept beside the chain (F10). */
+export interface DocumentAnswer {
+  hash: string;
+  status: "available" | "redacted" | "unknown";
+  size: number | null;
+  text: string | null;
+  data: string | null;
+  purgedBy: "operator" | "governance" | null;
+}
+
+/** A text or document of a request as this node has it: the text, or what became of it. */
+export function documentCell(answer: DocumentAnswer): Child {
+  if (answer.status === "redacted") {
+    const by = answer.purgedBy === "governance" ? "by governance, on every node" : "by this node's operator";
+    return h("span", { class: "document redacted", "data-status": "redacted" }, badge("redacted", "warn"), ` (purged ${by}; the hash stays on chain) `, hashText(answer.hash));
+  }
+  if (answer.status === "unknown") {
+    return h("span", { class: "document unknown", "data-status": "unknown" }, badge("not on this node", "muted"), " ", hashText(answer.hash));
+  }
+  const shown = answer.text ?? `a file of ${answer.size ?? 0} bytes`;
+  return h("span", { class: "document", "data-status": "available" }, shown);
 }
 
 interface Redraw {
@@ -92,7 +118,11 @@ function verdictBadge(verdict: string | undefined): HTMLElement {
   return badge("needs improvement", "warn");
 }
 
-function requestBody(r: Request, redraw: Redraw | null): Child[] {
+function requestBody(r: Request, redraw: Redraw | null, texts: Map<string, DocumentAnswer>): Child[] {
+  const text = (hash: string): Child => {
+    const found = texts.get(hash);
+    return found === undefined ? hashText(hash) : documentCell(found);
+  };
   const brought = new Map((r.approval?.borrowers ?? []).map((p) => [p.account, p.brought]));
   const reviewerTrust = new Map((r.approval?.reviewers ?? []).map((p) => [p.account, p]));
   const candidateTrust = new Map(r.candidates.map((c) => [c.account, c.trust]));
@@ -117,12 +147,13 @@ function requestBody(r: Request, redraw: Redraw | null): Child[] {
     section(
       "What it is for",
       "texts",
+      h("p", null, "Kept off chain, beside it (F10): the chain holds only their hashes, and an erased text shows as redacted."),
       facts([
-        ["What", r.what],
-        ["Repayment if things go well", r.repayment_good],
-        ["Repayment if they go badly", r.repayment_bad],
-        ["Why the borrowers are trusted", r.trust_reasons],
-        ["Documents (hashes only, F10)", r.documents.length ? h("ul", { class: "inline" }, r.documents.map((d) => h("li", null, hashText(d)))) : "none"],
+        ["What", text(r.what_hash), "what"],
+        ["Repayment if things go well", text(r.repayment_good_hash), "repayment-good"],
+        ["Repayment if they go badly", text(r.repayment_bad_hash), "repayment-bad"],
+        ["Why the borrowers are trusted", text(r.trust_reasons_hash), "trust-reasons"],
+        ["Documents", r.documents.length ? h("ul", { class: "inline" }, r.documents.map((d) => h("li", null, text(d)))) : "none", "documents"],
       ]),
     ),
     section(
@@ -247,10 +278,19 @@ export async function requestPage(view: View, id: string): Promise<void> {
         rpc.call<Request>("credit_getRequest", [requestId]),
         rpc.call<Redraw | null>("credit_redraw", [requestId]),
       ]);
-      return { request, redraw };
+      return { request, redraw, texts: await requestTexts(rpc, request) };
     },
-    ({ request, redraw }) => requestBody(request, redraw),
+    ({ request, redraw, texts }) => requestBody(request, redraw, texts),
   );
+}
+
+/** Each text and document of a request from the node's document store (F10). */
+async function requestTexts(rpc: View["rpc"], r: Request): Promise<Map<string, DocumentAnswer>> {
+  const hashes = [...new Set([r.what_hash, r.repayment_good_hash, r.repayment_bad_hash, r.trust_reasons_hash, ...r.documents])];
+  const answers = await Promise.all(
+    hashes.map((hash) => rpc.call<DocumentAnswer>("documents_get", [hash]).catch(() => null)),
+  );
+  return new Map(answers.flatMap((a) => (a === null ? [] : [[a.hash, a] as [string, DocumentAnswer]])));
 }
 
 interface ScheduleRow {
