@@ -451,6 +451,20 @@ class HistoryIndex:
         self.kv.write(batch)
         return True
 
+    def follow(
+        self,
+        blocks: BlockStore,
+        block: Block,
+        receipts: Sequence[Receipt],
+        hook_events: Sequence[Event],
+    ) -> None:
+        """Index a block just committed to ``blocks``; behind it (a failed write), catch up."""
+        if block.header.height > self.height + 1:
+            log.warning("history index behind the chain: catching up", index=self.height)
+            self.catch_up(blocks)
+        else:
+            self.add_block(block, receipts, hook_events)
+
     def catch_up(self, blocks: BlockStore, progress: Callable[[int], None] | None = None) -> int:
         """Index every stored block above the index's height; the number indexed.
 

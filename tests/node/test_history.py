@@ -292,3 +292,33 @@ def test_a_rebuilt_index_is_identical_and_another_chain_is_not_reused(tmp_path: 
     assert again.kv.data == first.kv.data
     other = HistoryIndex(first.kv, chain.runtime.registry, b"\x00" * 32)
     assert other.height == 0 and len(first.kv.data) == 2  # version and height only
+
+
+def test_following_the_chain_catches_up_a_block_it_missed() -> None:
+    chain = community().builder.chain
+    index = HistoryIndex(MemoryKV(), chain.runtime.registry, chain.genesis_hash)
+    blocks = chain.blocks
+    first = blocks.block_by_height(1)
+    assert first is not None
+    index.follow(blocks, first, blocks.receipts_at(1), blocks.events_at(1) or [])
+    assert index.height == 1
+    head = blocks.block_by_height(chain.height)
+    assert head is not None  # blocks 2.. were never given: following the head catches up
+    index.follow(
+        blocks, head, blocks.receipts_at(chain.height), blocks.events_at(chain.height) or []
+    )
+    assert index.height == chain.height
+    assert isinstance(index.kv, MemoryKV)
+    again = _indexed(community())
+    assert isinstance(again.kv, MemoryKV)
+    assert index.kv.data == again.kv.data
+
+
+def test_indexing_at_commit_and_rebuilding_from_the_store_write_the_same_bytes() -> None:
+    built = community().builder
+    live = HistoryIndex(MemoryKV(), built.chain.runtime.registry, built.chain.genesis_hash)
+    for block in built.built:  # the executed blocks, as a node indexes them when it commits
+        live.add_block(block.block, block.receipts, block.events)
+    rebuilt = _indexed(community())
+    assert isinstance(live.kv, MemoryKV) and isinstance(rebuilt.kv, MemoryKV)
+    assert live.kv.data == rebuilt.kv.data
