@@ -21,6 +21,7 @@ from ledger.types import Block, Commit, Event, Header
 from node import __version__
 from node.daemon.chain import Chain
 from node.daemon.documents import DocumentError, DocumentStore
+from node.daemon.history import HistoryIndex
 from node.daemon.mempool import Mempool, MempoolError
 from p2p.service import P2PService
 from rpc.backend import (
@@ -35,6 +36,7 @@ from rpc.backend import (
 )
 from rpc.documents import DocumentAnswer, DocumentRefused
 from rpc.events import EventHub
+from rpc.history import HistoryPage, HistoryUnavailable
 
 
 class RpcNode(Protocol):
@@ -57,6 +59,9 @@ class RpcNode(Protocol):
 
     @property
     def syncing(self) -> bool: ...
+
+    @property
+    def history(self) -> HistoryIndex | None: ...
 
     def submit_extrinsic(self, raw: bytes) -> bytes:
         """Admit to the pool (raises ``MempoolError``) and queue for gossip."""
@@ -139,6 +144,29 @@ class NodeRpcBackend:
         if header is None:
             return None
         return self.node.chain.blocks.events_at(header.height)
+
+    def account_history(
+        self, account: bytes, start: int | None, limit: int, newest_first: bool
+    ) -> HistoryPage:
+        """An account's entries (``rpc.history.HistoryBackend``), from the history index."""
+        return self._history().account_history(account, start, limit, newest_first)
+
+    def fund_statement(
+        self,
+        fund: int,
+        heights: tuple[int, int],
+        start: int | None,
+        limit: int,
+        newest_first: bool,
+    ) -> HistoryPage:
+        """A fund's book (``rpc.history.HistoryBackend``), from the history index."""
+        return self._history().fund_statement(fund, heights, start, limit, newest_first)
+
+    def _history(self) -> HistoryIndex:
+        index = self.node.history
+        if index is None:
+            raise HistoryUnavailable("the history index is disabled")
+        return index
 
     def genesis_document(self) -> Mapping[str, Any]:
         """The genesis document the node was started with (its home's genesis.json)."""

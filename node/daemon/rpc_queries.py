@@ -32,6 +32,7 @@ from rpc.archive import register_archive_methods
 from rpc.documents import register_document_methods
 from rpc.encoding import AMOUNT_SCHEMA, HexBytes
 from rpc.errors import invalid_params
+from rpc.history import register_history_methods
 from rpc.methods import standard_registry
 from rpc.queries import register_queries
 from rpc.registry import MethodRegistry, Params
@@ -64,6 +65,7 @@ def node_registry(hrp: str = "cc") -> MethodRegistry:
     runtime = construct.registry()
     registry = standard_registry()
     register_archive_methods(registry)
+    register_history_methods(registry)
     register_document_methods(registry)  # F10: the document store beside the chain
     register_queries(registry, runtime)
     register_payment_queries(registry, runtime)
