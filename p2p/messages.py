@@ -18,7 +18,9 @@ are over those bytes and the node decodes and verifies them itself.
 extrinsic hash for each extrinsic of a batch, ``H(type || body)`` for a
 proposal or a vote (so a tampered copy does not shadow the genuine one),
 and the document hash for a Document (a text or file of a credit request,
-F10: validators keep them off chain, node/daemon/documents.py).
+F10: validators keep them off chain, node/daemon/documents.py). A
+DocumentRequest asks a peer for documents by hash (a node that was away
+when they were gossiped); the answer is Document messages.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ MAX_BLOCKS_PER_REQUEST: Final = 64
 MAX_BLOCK_RESPONSE_BYTES: Final = 32 << 20
 # A document kept beside the chain (F10): the same bound for RPC, gossip and the store.
 MAX_DOCUMENT_BYTES: Final = 256 * 1024
+MAX_DOCUMENTS_PER_REQUEST: Final = 64
 
 
 class MessageError(DecodeError):
@@ -61,6 +64,7 @@ class MessageType(IntEnum):
     PING = 8
     PONG = 9
     DOCUMENT = 10
+    DOCUMENT_REQUEST = 11
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +266,23 @@ class Document:
         return cls(content)
 
 
+@dataclass(frozen=True, slots=True)
+class DocumentRequest:
+    """Ask a peer for the documents it has among ``hashes`` (answered by Document messages)."""
+
+    TYPE: ClassVar[MessageType] = MessageType.DOCUMENT_REQUEST
+    hashes: tuple[bytes, ...]
+
+    def to_wire(self) -> list[Any]:
+        return list(self.hashes)
+
+    @classmethod
+    def from_wire(cls, value: Any) -> DocumentRequest:
+        if not isinstance(value, list) or not 0 < len(value) <= MAX_DOCUMENTS_PER_REQUEST:
+            raise MessageError(f"document request: expected 1..{MAX_DOCUMENTS_PER_REQUEST} hashes")
+        return cls(tuple(expect_bytes(h, "document request hash", HASH_LEN) for h in value))
+
+
 Message = (
     Status
     | Proposal
@@ -273,6 +294,7 @@ Message = (
     | Ping
     | Pong
     | Document
+    | DocumentRequest
 )
 
 _CLASSES: Final[dict[MessageType, Any]] = {
@@ -286,6 +308,7 @@ _CLASSES: Final[dict[MessageType, Any]] = {
     MessageType.PING: Ping,
     MessageType.PONG: Pong,
     MessageType.DOCUMENT: Document,
+    MessageType.DOCUMENT_REQUEST: DocumentRequest,
 }
 
 _SMALL: Final = DecodeLimits(max_size=512, max_depth=4, max_container_len=16, max_bytes_len=64)
@@ -302,6 +325,7 @@ MAX_BODY: Final[dict[MessageType, int]] = {
     MessageType.PING: 16,
     MessageType.PONG: 16,
     MessageType.DOCUMENT: MAX_DOCUMENT_BYTES + 16,
+    MessageType.DOCUMENT_REQUEST: MAX_DOCUMENTS_PER_REQUEST * (HASH_LEN + 2) + 8,
 }
 _LIMITS: Final[dict[MessageType, DecodeLimits]] = {
     MessageType.STATUS: _SMALL,
@@ -338,6 +362,12 @@ _LIMITS: Final[dict[MessageType, DecodeLimits]] = {
         max_depth=2,
         max_container_len=1,
         max_bytes_len=MAX_DOCUMENT_BYTES,
+    ),
+    MessageType.DOCUMENT_REQUEST: DecodeLimits(
+        max_size=MAX_BODY[MessageType.DOCUMENT_REQUEST],
+        max_depth=2,
+        max_container_len=MAX_DOCUMENTS_PER_REQUEST,
+        max_bytes_len=HASH_LEN,
     ),
 }
 

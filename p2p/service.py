@@ -65,6 +65,7 @@ from p2p.messages import (
     BlockRequest,
     BlockResponse,
     Document,
+    DocumentRequest,
     Extrinsics,
     Have,
     Message,
@@ -346,6 +347,12 @@ class P2PService:
                 raise PeerError("wrong_genesis", "status for another chain")
             peer.status = message
             await self._inbound_send.send((peer.identity, message))
+        elif isinstance(message, DocumentRequest):
+            # metered as block requests are: each may cost the node 64 file reads
+            wait = peer.request_bucket.take(1, trio.current_time())
+            if wait > 0:
+                await trio.sleep(wait)
+            await self._inbound_send.send((peer.identity, message))  # the node answers
         elif isinstance(message, Have):
             for key in message.keys:
                 peer.seen.add(key)

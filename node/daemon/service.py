@@ -26,7 +26,10 @@ Documents of credit requests (F10) arrive by RPC (``put_document``) or from
 peers; each new one is stored and gossiped on (keyed by its hash, so each
 crosses a connection once). A document the store refuses (purged, too
 large, store full) is dropped, not a peer fault: a peer may not have seen
-the purge yet.
+the purge yet. A committed block that submits or amends a request whose
+texts or documents this node lacks (it was away when they were gossiped)
+makes it ask its peers for them by hash (``DocumentRequest``); a peer
+answers with the ones it has.
 """
 
 from __future__ import annotations
@@ -66,11 +69,19 @@ from node.daemon.signer_guard import FileSignerStore, SignerGuard
 from node.daemon.sync import BlockSync, serve_blocks
 from node.daemon.wal import WriteAheadLog
 from p2p.config import PeerAddress
-from p2p.messages import Document, Extrinsics, Message, Status
+from p2p.messages import (
+    MAX_DOCUMENTS_PER_REQUEST,
+    Document,
+    DocumentRequest,
+    Extrinsics,
+    Message,
+    Status,
+)
 from p2p.messages import Proposal as ProposalMessage
 from p2p.messages import Vote as VoteMessage
 from p2p.service import P2PService
 from pallets.credit.documents import purged_at
+from pallets.credit.storage import REQUEST, REQUESTS
 from pallets.executive.executor import InvalidBlock
 from rpc.backend import ExtrinsicStatus, Finalized, FinalizedHead, InBlock, NewHead
 from rpc.events import EventHub
@@ -341,14 +352,51 @@ class NodeService:
         return purged_at(self.chain.trie.reader(self.chain.state_root), digest) > 0
 
     def _forget_purged(self, executed: Executed) -> None:
-        """Delete what governance purged in this block from the document store."""
+        """Delete what governance purged in this block; ask peers for what this node lacks."""
         result = executed.result
         events = [*result.events, *(e for r in result.receipts for e in r.events)]
+        wanted: list[bytes] = []
         for event in events:
             if (event.pallet, event.name) == ("credit", "DocumentPurged"):
                 digest = event.attrs["document"]
                 deleted = self.documents.forget(digest)
                 log.info("document purged", document="0x" + digest.hex(), deleted=deleted)
+            elif (event.pallet, event.name) in (
+                ("credit", "RequestSubmitted"),
+                ("credit", "Amended"),
+            ):
+                wanted += self._missing_documents(
+                    executed.block.header.state_root, event.attrs["request"]
+                )
+        for start in range(0, len(wanted), MAX_DOCUMENTS_PER_REQUEST):
+            self.p2p.broadcast(
+                DocumentRequest(tuple(wanted[start : start + MAX_DOCUMENTS_PER_REQUEST]))
+            )
+
+    def _missing_documents(self, state_root: bytes, request_id: int) -> list[bytes]:
+        """The texts and documents of a request this node neither has nor refuses."""
+        raw = REQUESTS.get(self.chain.trie.reader(state_root), request_id)
+        if raw is None:
+            return []
+        record = REQUEST.unwire(raw)
+        named = [
+            record[f"{k}_hash"]
+            for k in ("what", "repayment_good", "repayment_bad", "trust_reasons")
+        ]
+        return [
+            h
+            for h in dict.fromkeys([*named, *record["documents"]])
+            if not self.documents.has(h)
+            and not self.documents.purged_here(h)
+            and not self._purged_on_chain(h)
+        ]
+
+    def _answer_documents(self, identity: bytes, request: DocumentRequest) -> None:
+        """Send a peer the documents it asked for that this node has (and may share)."""
+        for digest in request.hashes:
+            found = self.documents.lookup(digest)
+            if found.content is not None:
+                self.p2p.send(identity, Document(found.content), force=True)
 
     def put_document(self, content: bytes) -> tuple[bytes, bool]:
         """Store a document (raises ``DocumentError``); gossip it if it is new here."""
@@ -451,3 +499,5 @@ class NodeService:
                 self.put_document(message.content)
             except DocumentError as exc:
                 log.debug("document from peer refused", peer=identity.hex()[:16], error=str(exc))
+        elif isinstance(message, DocumentRequest):
+            self._answer_documents(identity, message)

@@ -1,10 +1,12 @@
 """Documents off the chain, erasable (F10), on a real 4-validator localnet.
 
 A text put to node 0 (``documents_put``) reaches every other node by gossip
-and is read back from each (``documents_get``). The FediCredits example
-(``scripts/demo_fedicredits.py``) then submits Lucía's request, whose texts
-and budget Lucía put on node 0 first: the chain holds only their hashes,
-and every node serves the texts. Governance purges one of them
+and is read back from each (``documents_get``). Node 3 then stops, and the
+FediCredits example (``scripts/demo_fedicredits.py``) submits Lucía's
+request, whose texts and budget Lucía put on node 0 first: the chain holds
+only their hashes. Node 3 restarts, syncs the blocks it missed and asks its
+peers for the request's texts by hash (``DocumentRequest``): every node
+then serves them. Governance purges one of them
 (``credit.purge_document``: proposed, voted on in the next round, enacted):
 from then on every node answers ``redacted`` and has deleted the file from
 its store, refuses the text when it is put again, ``credichain credit show``
@@ -12,7 +14,7 @@ and the explorer's request page (in Chromium) say ``redacted``, the other
 texts are unchanged, and ``credichain replay`` still verifies every block
 (the state never held the text). Before the purge, one node's operator
 erases another text with ``credichain node purge-document``: only that
-node redacts it. 80 s on the shared 2-core machine (`pytest
+node redacts it. 96 s on the shared 2-core machine (`pytest
 tests/e2e/test_documents_live.py`), most of it the review window and two
 governance rounds.
 """
@@ -29,7 +31,7 @@ from typing import Any
 from ledger.crypto import Keypair, blake2b256, encode_address
 from ledger.types import Call, Extrinsic
 from pallets.governance.allowlist import encode_call
-from rpc.client import RpcError
+from rpc.client import RpcConnectionError, RpcError
 from scripts.demo_fedicredits import run_demo
 from tests.e2e.cluster import Cluster
 
@@ -77,7 +79,14 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _statuses(net: Cluster, text: str) -> list[Any]:
-    return [(c.call("documents_get", _hex(text)) or {}).get("status") for c in net.clients]
+    """Each node's status for ``text``; None for a node that does not answer (yet)."""
+    found: list[Any] = []
+    for client in net.clients:
+        try:
+            found.append(client.call("documents_get", _hex(text))["status"])
+        except (RpcConnectionError, OSError):
+            found.append(None)
+    return found
 
 
 def _browser_shows_redacted(net: Cluster, request: int, artifacts: Path) -> None:
@@ -127,10 +136,22 @@ def test_a_document_is_gossiped_shown_purged_by_governance_and_replay_is_unmoved
         got = net.clients[3].call("documents_get", put["hash"])
         assert got["text"] == "a note for every validator"
 
-        # the FediCredits request: hashes on chain, texts from every node
+        # the FediCredits request while node 3 is away: hashes on chain
+        net.nodes[3].kill()
         demo = run_demo(rpc, log=lambda line: print(line, flush=True), timeout=90)
         request = rpc.call("credit_getRequest", demo.request)
         assert request["trust_reasons_hash"] == _hex(WHY)
+        assert not _stored(net.homes[3], WHY).exists()
+        # node 3 comes back: block sync, then a pull by hash from its peers
+        net.nodes[3].start()
+        net.wait_for(
+            "node 3 pulled the request's texts",
+            lambda: (
+                _statuses(net, WHY) == ["available"] * 4
+                and _statuses(net, "sales at one fair and savings") == ["available"] * 4
+            ),
+            timeout=90,
+        )
         for client in net.clients:
             assert client.call("documents_get", _hex(WHY))["text"] == WHY
 

@@ -10,7 +10,9 @@ from ledger.crypto import blake2b256
 from p2p.messages import (
     MAX_BODY,
     MAX_DOCUMENT_BYTES,
+    MAX_DOCUMENTS_PER_REQUEST,
     Document,
+    DocumentRequest,
     Message,
     MessageError,
     MessageType,
@@ -43,6 +45,21 @@ def test_an_oversized_or_malformed_document_is_refused() -> None:
         decode_body(MessageType.DOCUMENT, codec.encode([b"a", b"b"]))
     with pytest.raises(ValueError, match="exceeds"):
         encode_body(Document(b"x" * (MAX_DOCUMENT_BYTES + 16)))
+
+
+def test_a_document_request_names_1_to_64_hashes() -> None:
+    request = DocumentRequest(
+        tuple(blake2b256(bytes([i])) for i in range(MAX_DOCUMENTS_PER_REQUEST))
+    )
+    body = encode_body(request)
+    assert decode_body(MessageType.DOCUMENT_REQUEST, body) == request
+    with pytest.raises(MessageError, match=r"1\.\.64 hashes"):
+        decode_body(MessageType.DOCUMENT_REQUEST, codec.encode([]))
+    with pytest.raises(MessageError, match="document request hash"):
+        decode_body(MessageType.DOCUMENT_REQUEST, codec.encode([b"short"]))
+    too_many = codec.encode([bytes(32)] * (MAX_DOCUMENTS_PER_REQUEST + 1))
+    with pytest.raises(MessageError):
+        decode_body(MessageType.DOCUMENT_REQUEST, too_many)
 
 
 async def _collect(service: P2PService, into: list[tuple[bytes, Message]]) -> None:
