@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-sim lint format typecheck bench bench-weights soak attack fuzz image-test explorer clean
+.PHONY: help install run test test-sim lint format typecheck bench bench-weights assess-sim soak attack fuzz image-test explorer clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -52,6 +52,10 @@ bench: $(STAMP) ## every benchmark; prints figures and conditions
 
 bench-weights: $(STAMP) ## benchmark every call in its worst case and write pallets/support/weights.json
 	$(BIN)/python scripts/bench_weights.py --write
+
+assess-sim: $(STAMP) ## a larger simulated community (C5: 956 loans, about 20 s) fitted; outputs in build/assess/
+	$(BIN)/credichain assess simulate --out build/assess/sim.json --waves 100 --funds 6 --requests 8 --borrowers 240
+	$(BIN)/credichain assess fit --file build/assess/sim.json --out build/assess/fit
 
 soak: $(STAMP) ## 30 minutes of faults on a real 4-validator localnet under a bank workload; SOAK_ARGS adds flags
 	$(BIN)/python scripts/chaos.py --duration 1800 --seed 1 --faults all --replay all $(SOAK_ARGS)

@@ -11,6 +11,7 @@ from typing import Final
 
 from ledger.overlay import StateReader
 from pallets import (
+    assess,
     balances,
     commons,
     credit,
@@ -24,6 +25,7 @@ from pallets import (
     system,
     trust,
 )
+from pallets.assess import api as assess_api
 from pallets.commons import hooks as commons_hooks
 from pallets.credit import api as credit_api
 from pallets.executive import invariants
@@ -51,6 +53,7 @@ PALLETS: Final = (
     credit.PALLET,
     loans.PALLET,
     federation.PALLET,  # federation of funds (X1-X3)
+    assess.PALLET,  # the credit score's models (C5)
     # members and governance (G1-G6)
     members.PALLET,
     governance.PALLET,
@@ -78,6 +81,8 @@ WIRING: Final = Wiring(
         funds_api.PROPOSAL_HANDLERS: (
             ("federate", agreements.carry_out_federate),
             ("unfederate", agreements.carry_out_unfederate),
+            # C5: a fund's coefficients and minimum score
+            ("score_model", assess_api.carry_out_fund_model),
         ),
         # X3: loss shares owed to federated funds are paid before money leaves a fund
         funds_api.OBLIGATIONS: (losses.settle,),
@@ -124,6 +129,9 @@ WIRING: Final = Wiring(
             _governable(health.PALLET, "set_fund_bioregion", "bioregion"),
             _governable(health.PALLET, "set_oracles", "oracles"),
             _governable(commons.PALLET, "mint", "mint"),
+            _governable(assess.PALLET, "set_network_model", "parameter"),
+            # F10: a document erased from every node's document store
+            _governable(credit.PALLET, "purge_document", "document"),
         ),
     }
 )

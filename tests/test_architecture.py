@@ -244,7 +244,10 @@ NODE_ROOMS = {
     "audit": {"audit", "daemon"},
     "testing": {"testing", "daemon"},
     "oracle": {"oracle", "daemon", "cli"},  # its command group uses node.cli.common
-    "cli": {"cli", "daemon", "audit", "oracle", "testing"},  # localnet: testing.procs
+    "indexer": {"indexer"},  # a JSON-RPC client writing PostgreSQL; the node never imports it
+    "assess": {"assess", "testing", "daemon"},  # the simulator builds chains with testing
+    # localnet: testing.procs; assess: the simulator and the fitter
+    "cli": {"cli", "daemon", "audit", "oracle", "testing", "indexer", "assess"},
 }
 
 

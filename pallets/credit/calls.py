@@ -85,7 +85,7 @@ calls = CallSet("credit")
 # each party's trust in use beside it, and reserves or releases its stake.
 T2 = FEDERATED_TRUST_WORK
 STAKE_WORK = 2 * (T2 + 6) + 2  # what a party can bring, checked, reserved and named (T5)
-SUBMIT_WORK = MAX_BORROWERS * (8 + T2 + STAKE_WORK) + MAX_PROVIDERS * 2 + 64
+SUBMIT_WORK = MAX_BORROWERS * (8 + T2 + STAKE_WORK) + MAX_PROVIDERS * 2 + 64 + score.SCORE_WORK
 REVIEW_WORK = (
     (MAX_FUNDERS + MAX_BORROWERS) * (6 + T2 + STAKE_WORK) + funds_api.OBLIGATION_WORK + 256
 )
@@ -195,6 +195,7 @@ def submit(
     NEXT_REQUEST.put(ctx, request_id + 1)
     BY_FUND.put(ctx, u32(fund) + u64(request_id), 1)
     ctx.emit(RequestSubmitted, request=request_id, fund=fund, submitter=ctx.signer, amount=amount)
+    score.pin_model(ctx, request_id, fund)  # C5: the models in force when it is made
     _maybe_valid(ctx, request_id, request)
     lifecycle.save(ctx, request_id, request)
 
@@ -266,7 +267,7 @@ def endorse(ctx: CallContext, request: int) -> None:
     ):
         raise CannotEndorse("endorsers are the fund's funders, not borrowers, once each")
     record["endorsements"] = sorted(record["endorsements"] + [ctx.signer])
-    record["score"] = score.score(ctx, record)
+    record["score"] = score.score(ctx, request, record)
     lifecycle.save(ctx, request, record)
     ctx.emit(Endorsed, request=request, by=ctx.signer, score=record["score"])
 
@@ -416,9 +417,9 @@ def amend(
     documents: list[bytes],
 ) -> None:
     """C8: after "needs improvement" the submitter amends; a new review round starts."""
-    record = _load(ctx, request)
     check_hashes([what_hash, repayment_good_hash, repayment_bad_hash, trust_reasons_hash])
     check_hashes(documents)
+    record = _load(ctx, request)
     _expect(record, "needs_improvement")
     if ctx.signer != record["submitter"]:
         raise NotSubmitter("only the submitting borrower may amend the request")

@@ -28,7 +28,7 @@ from typer.testing import CliRunner
 
 from ledger.crypto import Keypair
 from ledger.types import Call
-from node.cli import main as cli
+from node.cli.main import mounted_app
 from node.oracle.config import ComponentMap, ConfigError, OracleConfig, load_config, parse_config
 from node.oracle.feeder import EpochStatus, Feeder, RpcChain, read_components
 from node.oracle.mapping import Mapped, to_bps
@@ -36,6 +36,8 @@ from node.oracle.sources import SourceError, lookup, read_csv
 from pallets.health.storage import COMPONENTS
 from rpc.client import RpcConnectionError
 from tests.e2e.cluster import Cluster
+
+credichain = mounted_app()
 
 ALICE = Keypair.dev("alice")
 STATS = {
@@ -394,24 +396,24 @@ def _wallet_commands(rpc_url: str, keystore: Path) -> None:
     """``credichain health|commons`` against the same live node."""
     runner = CliRunner()
     imported = runner.invoke(
-        cli.app,
+        credichain,
         ["wallet", "import", "bob", "--keystore", str(keystore), "--dev", "bob", "--localnet"],
     )
     assert imported.exit_code == 0, imported.output
     common = ["--rpc", rpc_url, "--keystore", str(keystore), "--localnet-keys", "--yes"]
     sent = runner.invoke(
-        cli.app,
+        credichain,
         ["health", *common, "observe", "bob", "localnet", "1000", "2000", "3000", "4000", "5000",
          "--json"],
     )  # fmt: skip
     assert sent.exit_code == 0, sent.output
     assert json.loads(sent.stdout.strip().splitlines()[-1])["success"] is True
-    shown = runner.invoke(cli.app, ["health", "--rpc", rpc_url, "show", "localnet", "--json"])
+    shown = runner.invoke(credichain, ["health", "--rpc", rpc_url, "show", "localnet", "--json"])
     assert shown.exit_code == 0, shown.output
     assert len(json.loads(shown.stdout)["observed_this_epoch"]) == 2  # alice (feeder) and bob
-    pool = runner.invoke(cli.app, ["commons", "--rpc", rpc_url, "pool", "--json"])
+    pool = runner.invoke(credichain, ["commons", "--rpc", rpc_url, "pool", "--json"])
     assert pool.exit_code == 0 and int(json.loads(pool.stdout)["balance"]) > 0, pool.output
-    bad = runner.invoke(cli.app, ["health", *common, "observe", "bob", "localnet", "1", "2"])
+    bad = runner.invoke(credichain, ["health", *common, "observe", "bob", "localnet", "1", "2"])
     assert bad.exit_code == 1 and "exactly 5 components" in bad.output
 
 

@@ -107,10 +107,12 @@ def test_c4_hard_limits_at_submission() -> None:
 def test_c5_score_from_purpose_history_endorsements_and_providers() -> None:
     chain = fund_zine()
     request_id = submit_valid(chain, [LUCIA, ANA, BEN])
-    # purpose 75 * 40% + no history 50 * 30% = 45
-    assert request(chain, request_id)["score"] == 45
+    # the default model: the earlier weighted score S = purpose 75 * 40% + no history
+    # 50 * 30% = 45, through the logistic: 100 / (1 + exp(-5.45 * (45 - 50) / 100)) = 43.2
+    assert request(chain, request_id)["score"] == 43
     ok(chain, ALICE, "credit", "endorse", request=request_id)
-    assert request(chain, request_id)["score"] == 49  # + 20 * 20%
+    # S = 45 + 20 * 20% = 49: 100 / (1 + exp(-5.45 * (49 - 50) / 100)) = 48.6
+    assert request(chain, request_id)["score"] == 49
     assert_noop(
         chain,
         ALICE,

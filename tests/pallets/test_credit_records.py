@@ -107,14 +107,17 @@ def test_c5_providers_and_history_count() -> None:
     assert parts["providers"] == 100  # two of the fund's funders named: 2 x 50
     record["providers"] = [FUNDERS[0].public]
     assert components(chain.state(), record)["providers"] == 50
-    # The score stored on a request uses them: with a funder as provider it rises by 5.
+    # The score stored on a request uses them: with a funder as provider the earlier
+    # score rose by 5, from S = 75 * 40% + 100 * 30% = 60 to 65; the default model's
+    # score 100 / (1 + exp(-5.45 * (S - 50) / 100)) from 63.3 to 69.4
     plain = submit_valid(chain, [LUCIA, ANA, BEN], 100)
     with_provider = _next_id(chain)
     args = request_args([LUCIA, ANA, BEN], 100, providers=[FUNDERS[0].public])
     ok(chain, LUCIA, "credit", "submit", **args)
     ok(chain, ANA, "credit", "sign", request=with_provider)
     ok(chain, BEN, "credit", "sign", request=with_provider)
-    assert request(chain, with_provider)["score"] == request(chain, plain)["score"] + 5
+    assert request(chain, plain)["score"] == 63
+    assert request(chain, with_provider)["score"] == 69
 
 
 def test_c9_the_approval_record_has_every_field() -> None:
