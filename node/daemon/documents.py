@@ -10,7 +10,8 @@ Each node keeps the contents here, under ``HOME/data/documents``:
 * ``<first 2 hex>/<64 hex>``: a document, its name the hash of its bytes
   (content-addressed: ``put`` computes the hash, nothing else names a
   file). Written to a temporary file, fsynced and renamed: a crash leaves
-  the old state or the whole document, never a torn one.
+  the old state or the whole document, never a torn one (and a temporary
+  file, deleted when the store opens).
 * ``purged/<64 hex>``: the operator purged this document from this node
   (``credichain node purge-document``); it is refused from then on.
 
@@ -76,6 +77,8 @@ class DocumentStore:
         self.root = root
         self.is_purged = is_purged
         (root / PURGED_DIR).mkdir(parents=True, exist_ok=True)
+        for leftover in root.glob("??/.tmp-*"):  # a put cut short by a crash
+            leftover.unlink(missing_ok=True)
         self.count = 0
         self.bytes_used = 0
         for path in self._files():

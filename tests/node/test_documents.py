@@ -44,6 +44,16 @@ def test_a_document_is_named_by_the_hash_of_its_bytes_and_survives_a_reopen(
     assert again.lookup(blake2b256(b"never put")).status == "unknown"
 
 
+def test_a_put_cut_short_leaves_no_document_and_its_temporary_file_goes(tmp_path: Path) -> None:
+    docs = store(tmp_path)
+    digest, _ = docs.put(b"kept")
+    leftover = tmp_path / "documents" / digest.hex()[:2] / ".tmp-crashed"
+    leftover.write_bytes(b"half a docu")
+    again = store(tmp_path)
+    assert not leftover.exists()
+    assert (again.count, again.bytes_used) == (1, len(b"kept"))
+
+
 def test_size_is_bounded(tmp_path: Path) -> None:
     docs = store(tmp_path)
     docs.put(b"x" * MAX_DOCUMENT_BYTES)
