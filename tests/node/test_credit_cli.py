@@ -24,6 +24,8 @@ from node.cli.credit import credit_app
 from node.cli.fund import fund_app
 from node.cli.loan import loan_app
 from node.cli.wallet import store_key
+from pallets.governance.allowlist import encode_call
+from pallets.governance.storage import PROPOSAL, PROPOSALS
 from rpc.documents import register_document_methods
 from rpc.registry import CallContext, parse_params
 from tests.node.wallet_fakes import ChainBackend, ChainClient, serve_chain
@@ -271,3 +273,20 @@ def test_submit_puts_the_texts_off_chain_and_show_reads_them_back(
                  "creative_project", "--term", "90", "--good", "sales at three fairs",
                  ok=False)  # fmt: skip
     assert result.exit_code == 1 and "purged from this node" in result.output
+
+
+def test_credit_purge_document_proposes_the_network_wide_purge(cli: Any, chain: TestChain) -> None:
+    """F10: `credit purge-document KEY HASH` signs governance.propose(credit.purge_document)."""
+    digest = blake2b256(b"two friends vouch")
+    result = cli("credit", "purge-document", "alice", "0x" + digest.hex())
+    _last_ok()
+    assert "credit.purge_document(document=0x" + digest.hex() in " ".join(result.output.split())
+    (proposal,) = [PROPOSAL.unwire(raw) for _, raw in PROPOSALS.items(chain.state())]
+    assert (proposal["pallet"], proposal["function"], proposal["kind"]) == (
+        "credit",
+        "purge_document",
+        "document",
+    )
+    assert proposal["call"] == encode_call("credit", "purge_document", {"document": digest})
+    bad = cli("credit", "purge-document", "alice", "0x12", ok=False)
+    assert bad.exit_code == 1 and "32 bytes" in bad.output
