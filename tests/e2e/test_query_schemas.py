@@ -470,6 +470,21 @@ def _other_cases(c: Chain) -> dict[str, list[Case]]:
         "rpc_methods": [Case("no parameters", {})],
         "rpc_discover": [Case("no parameters", {})],
         "author_submitExtrinsic": [Case("a transfer", {"extrinsic": c.extra_transfer})],
+        # F10: the document store beside the chain (the demo put Lucía's texts)
+        "documents_put": [
+            Case("a text", {"text": "notes of a reviewer"}),
+            Case("binary data", {"data": "0x00ff"}),
+        ],
+        "documents_get": [
+            Case(
+                "a text of the demo's request",
+                {"hash": "0x" + blake2b256(b"sales at three fairs").hex()},
+                lambda v: v["status"] == "available" and v["text"] == "sales at three fairs",
+            ),
+            Case("an unknown document", {"hash": UNKNOWN_HASH}, lambda v: v["status"] == "unknown"),
+        ],
+        # published only where unsafe methods are on, as author_pendingExtrinsics
+        "documents_purge": [Case("an unknown document", {"hash": UNKNOWN_HASH})],
         # published only where unsafe methods are on (not on a localnet by default)
         "author_pendingExtrinsics": [Case("the pool", {}, lambda v: isinstance(v, list))],
     }
@@ -488,21 +503,6 @@ def _by_name(c: Chain, entry: dict[str, Any]) -> list[Case]:
         "fund": c.demo.fund,
         "loan": c.demo.loan,
         "request": c.demo.request,
-        # F10: the document store beside the chain (the demo put Lucía's texts)
-        "documents_put": [
-            Case("a text", {"text": "notes of a reviewer"}),
-            Case("binary data", {"data": "0x00ff"}),
-        ],
-        "documents_get": [
-            Case(
-                "a text of the demo's request",
-                {"hash": "0x" + blake2b256(b"sales at three fairs").hex()},
-                lambda v: v["status"] == "available" and v["text"] == "sales at three fairs",
-            ),
-            Case("an unknown document", {"hash": UNKNOWN_HASH}, lambda v: v["status"] == "unknown"),
-        ],
-        # published only where unsafe methods are on, as author_pendingExtrinsics
-        "documents_purge": [Case("an unknown document", {"hash": UNKNOWN_HASH})],
     }
     params = {}
     for param in entry["params"]:
