@@ -121,6 +121,10 @@ class LevelDBKV:
                 else:
                     wb.put(key, value)
 
+    def compact(self) -> None:
+        """Compact the whole key range: deleted entries give their disk space back."""
+        self._db.compact_range()
+
     def close(self) -> None:
         if not self._db.closed:
             self._db.close()

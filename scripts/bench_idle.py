@@ -15,7 +15,8 @@ free ports on 127.0.0.1) and, once at height 2, leaves it idle for
   each after a random part of a heartbeat interval has passed idle, and
   measures submission to receipt (the block that holds it is final: one-slot
   finality);
-* stops the network and replays node0's whole chain (``Replayer``, every
+* stops the network, reads node0's store by kind (``credichain node du``:
+  bytes per block and per state version), and replays node0's whole chain (``Replayer``, every
   check, invariants every block, 2 verification threads), and extrapolates
   the replay time per block to an idle day of that setting.
 
@@ -49,6 +50,7 @@ from node.audit.export import HomeSource
 from node.audit.replay import Replayer
 from node.cli.localnet import free_ports, prepare_localnet, set_empty_blocks
 from node.daemon.config import load_config
+from node.daemon.storage import store_usage
 from node.testing.procs import NodeProcess, stop_all
 from rpc.client import RpcClient, RpcConnectionError, RpcError
 
@@ -68,6 +70,8 @@ class Result:
     replay_blocks: int = 0
     replay_s: float = 0.0
     mean_block_s: float = 0.0
+    bytes_per_block: int = 0
+    bytes_per_version: int = 0
 
 
 def allocated_bytes(path: Path) -> int:
@@ -173,6 +177,9 @@ def run_setting(name: str, interval_ms: int | None, args: argparse.Namespace) ->
     finally:
         client.close()
         stop_all(nodes)
+    usage = store_usage(homes[0] / "data" / "db")
+    result.bytes_per_block = usage.bytes_per_block
+    result.bytes_per_version = usage.bytes_per_state_version
     result.replay_blocks, result.replay_s = replay(homes[0])
     return result
 
@@ -210,6 +217,11 @@ def report(results: list[Result]) -> None:
         if busy is not None:
             line += f"; busy chain's block interval {busy.mean_block_s * 1000:.0f} ms"
         print(line)
+    for r in results:
+        print(
+            f"{r.name}: store per block {r.bytes_per_block} B (block, header, commit, receipts, "
+            f"events, indexes), per state version {r.bytes_per_version} B (node0, `node du`)"
+        )
     print(
         "replay s/day = replay time per block of the chain replayed (node0's whole chain, "
         "mostly empty blocks) x blocks per idle day."

@@ -13,6 +13,7 @@ genesis.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import signal
 import sys
@@ -35,6 +36,7 @@ from node.daemon.config import ConfigError, NodeConfig, load_config
 from node.daemon.documents import DocumentStore
 from node.daemon.logs import configure_logging
 from node.daemon.service import NodePaths, NodeService
+from node.daemon.storage import compact, files_usage, prune_state, store_usage
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 log = structlog.get_logger("node")
@@ -147,6 +149,13 @@ def start_command(
     if fmt not in ("console", "json"):
         raise usage_error(f"--log-format must be console or json, got {fmt!r}")
     configure_logging(fmt, config.node.log_level)  # type: ignore[arg-type]
+    keep = config.storage.prune_keep_versions
+    if keep > 0 and paths.db.is_dir():
+        try:
+            pruned = prune_state(paths.db, keep)
+        except StoreError as exc:
+            raise usage_error(str(exc)) from None
+        log.info("state pruned", keep_versions=keep, nodes_deleted=pruned.nodes_deleted)
     try:
         service = NodeService(
             paths=paths,
@@ -168,6 +177,113 @@ def start_command(
             f"{config.rpc.listen}, metrics.listen {config.metrics.listen} in {paths.config}; "
             "is another node running on these ports?)"
         ) from None
+
+
+def _size(count: int) -> str:
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit}"
+    return f"{count} B"
+
+
+@app.command("du")
+def du_command(
+    home: HomeOption,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """What takes the space: HOME/data on disk, and the store by kind (node stopped)."""
+    try:
+        files = files_usage(home)
+    except FileNotFoundError as exc:
+        raise usage_error(str(exc)) from None
+    db = NodePaths(home).db
+    store, why = None, "no store yet"
+    if db.is_dir():
+        try:
+            store = store_usage(db)
+        except StoreError:
+            why = "the node is running: stop it to see the store by kind"
+    if as_json:
+        out: dict[str, object] = {"files": files, "files_total": sum(files.values())}
+        if store is not None:
+            out["store"] = {
+                "height": store.height,
+                "state_versions": store.versions,
+                "kinds": {k: [u.entries, u.bytes] for k, u in store.kinds.items()},
+                "bytes_per_block": store.bytes_per_block,
+                "bytes_per_state_version": store.bytes_per_state_version,
+            }
+        typer.echo(json.dumps(out, indent=2))
+        return
+    typer.echo(f"{home / 'data'} on disk:")
+    for name, count in files.items():
+        typer.echo(f"  {name:<28}{_size(count):>12}")
+    typer.echo(f"  {'total':<28}{_size(sum(files.values())):>12}")
+    if store is None:
+        typer.echo(f"store by kind: {why}")
+        return
+    typer.echo(
+        f"store by kind (key + value bytes before compression), height {store.height}, "
+        f"{store.versions} state versions:"
+    )
+    for kind, usage in sorted(store.kinds.items(), key=lambda item: -item[1].bytes):
+        typer.echo(f"  {kind:<28}{usage.entries:>10} entries{_size(usage.bytes):>12}")
+    per_block, per_version = _size(store.bytes_per_block), _size(store.bytes_per_state_version)
+    typer.echo(f"  per block: {per_block} (blocks, headers, commits, receipts, events, indexes)")
+    typer.echo(f"  per state version: {per_version} (trie nodes and roots)")
+
+
+@app.command("prune")
+def prune_command(
+    home: HomeOption,
+    keep: Annotated[
+        int | None,
+        typer.Option(help="State versions to keep (default: [storage] prune_keep_versions)."),
+    ] = None,
+    compact_after: Annotated[
+        bool, typer.Option("--compact/--no-compact", help="Compact the store afterwards.")
+    ] = True,
+) -> None:
+    """Delete the state of all but the newest blocks (node stopped); blocks stay."""
+    paths = NodePaths(home)
+    if not paths.db.is_dir():
+        raise usage_error(f"no store at {paths.db}: is {home} a node's home?")
+    if keep is None:
+        try:
+            keep = load_config(paths.config).storage.prune_keep_versions
+        except ConfigError as exc:
+            raise usage_error(str(exc)) from None
+        if keep == 0:
+            raise usage_error(
+                "[storage] prune_keep_versions is 0 (an archive node keeps every state): "
+                "give --keep N"
+            )
+    try:
+        result = prune_state(paths.db, keep)
+        sizes = compact(paths.db) if compact_after else None
+    except ValueError as exc:
+        raise usage_error(f"--keep: {exc}") from None
+    except StoreError as exc:
+        raise usage_error(str(exc)) from None
+    typer.echo(
+        f"kept {min(keep, result.versions_before)} of {result.versions_before} state versions; "
+        f"deleted {result.nodes_deleted} trie nodes"
+    )
+    if sizes is not None:
+        typer.echo(f"store compacted: {_size(sizes[0])} -> {_size(sizes[1])} on disk")
+
+
+@app.command("compact")
+def compact_command(home: HomeOption) -> None:
+    """Compact the LevelDB store (node stopped): deleted entries give their space back."""
+    paths = NodePaths(home)
+    if not paths.db.is_dir():
+        raise usage_error(f"no store at {paths.db}: is {home} a node's home?")
+    try:
+        before, after = compact(paths.db)
+    except StoreError as exc:
+        raise usage_error(str(exc)) from None
+    typer.echo(f"store compacted: {_size(before)} -> {_size(after)} on disk")
 
 
 def _find_os_error(exc: BaseException) -> OSError | None:

@@ -272,7 +272,12 @@ SECTION_DOCS: dict[str, str] = {
         "# (docs/consensus.md, docs/operations.md)."
     ),
     "mempool": "Pool limits: count, bytes, and extrinsics per sender.",
-    "storage": "prune_keep_versions: 0 keeps every state version (needed for history).",
+    "storage": (
+        "prune_keep_versions: the state of only the newest N blocks is kept, pruned at\n"
+        "# each start and by credichain node prune (blocks are never pruned; RPC reads\n"
+        "# of an older state are refused). 0, the default: an archive node keeps every\n"
+        "# state version. credichain node du shows what takes the space (docs/operations.md)."
+    ),
 }
 
 

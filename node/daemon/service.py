@@ -66,6 +66,7 @@ from node.daemon.metrics import NodeMetrics
 from node.daemon.rpc_backend import NodeRpcBackend
 from node.daemon.rpc_queries import node_registry
 from node.daemon.signer_guard import FileSignerStore, SignerGuard
+from node.daemon.storage import StorageCollector
 from node.daemon.sync import BlockSync, serve_blocks
 from node.daemon.wal import WriteAheadLog
 from p2p.config import PeerAddress
@@ -152,6 +153,7 @@ class NodeService:
         self.validator_key = validator_key
         paths.data.mkdir(parents=True, exist_ok=True)
         self.metrics = NodeMetrics()
+        self.metrics.registry.register(StorageCollector(paths.home))  # credichain_storage_bytes
         self.verifier = self.metrics.verifier(2, remember=200_000)
         self.chain = Chain.open(paths.db, genesis, verifier=self.verifier)
         self.documents = DocumentStore(paths.documents, self._purged_on_chain)
