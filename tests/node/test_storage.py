@@ -10,8 +10,10 @@ refused with a clear message.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -23,8 +25,9 @@ from ledger.kv import LevelDBKV, StoreError
 from ledger.trie import StateTrie
 from node.audit.export import HomeSource
 from node.audit.replay import Replayer
+from node.cli.localnet import free_ports, prepare_localnet
 from node.cli.main import mounted_app
-from node.daemon.config import NodeConfig, StorageSection, render_config
+from node.daemon.config import NodeConfig, StorageSection, load_config, render_config
 from node.daemon.storage import (
     StorageCollector,
     compact,
@@ -32,7 +35,9 @@ from node.daemon.storage import (
     prune_state,
     store_usage,
 )
+from node.testing.procs import NodeProcess
 from node.testing.replay_fixture import ChainBuilder
+from rpc.client import RpcClient, RpcConnectionError, RpcError
 
 BLOCKS = 12
 runner = CliRunner()
@@ -169,3 +174,39 @@ def test_the_storage_gauge_reports_each_part_of_the_data_directory(home: Path) -
     files = files_usage(home)
     for part, count in files.items():
         assert registry.get_sample_value("credichain_storage_bytes", {"part": part}) == count
+
+
+def test_a_node_configured_to_prune_prunes_its_state_when_it_starts(tmp_path: Path) -> None:
+    """A real one-validator localnet: blocks made, stopped, restarted with prune_keep_versions."""
+    ports = free_ports(1)
+    (home,) = prepare_localnet(tmp_path / "net", 1, ports)
+    node = NodeProcess(home)
+    client = RpcClient(f"http://127.0.0.1:{ports.rpc}", timeout=5)
+
+    def run_until(height: int) -> None:
+        node.start()
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                with contextlib.suppress(RpcConnectionError, RpcError, OSError):
+                    if client.best_height() >= height:
+                        return
+                time.sleep(0.2)
+            pytest.fail(f"height {height} not reached\n{node.log_tail()}")
+        finally:
+            node.stop()
+
+    try:
+        run_until(6)
+        made = store_usage(home / "data" / "db")
+        assert made.versions == made.height + 1 >= 7
+        config = load_config(home / "config.toml")
+        config.storage.prune_keep_versions = 3
+        (home / "config.toml").write_text(render_config(config))
+        run_until(made.height + 1)
+    finally:
+        client.close()
+    assert "state pruned" in node.log_path.read_text()
+    after = store_usage(home / "data" / "db")
+    # Pruned to 3 at start, then one more version per block made since.
+    assert after.versions == 3 + (after.height - made.height), (after.versions, after.height)
