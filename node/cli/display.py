@@ -44,7 +44,7 @@ programs too, and are part of what the node answers, so they stay in minor
 units and seconds; ``View.message`` rewrites them for people: a number right
 after one of ``MESSAGE_AMOUNT_WORDS`` (``balance``, ``amount``, ``fee``...) is
 an amount, one of nine or more digits right after ``MESSAGE_TIME_WORDS``
-(``at``, ``time``, ``now``, ``is``) a time. ``--json`` keeps the node's text.
+(``at``, ``since``, ``until``, ``now``...) a time. ``--json`` keeps the node's text.
 
 Tables are printed whole when the output is not a terminal (a pipe, a file):
 no cell is folded or cut to fit 80 columns.
@@ -94,7 +94,7 @@ MESSAGE_AMOUNT_WORDS: Final = (
     "amount", "balance", "base_supply", "cap", "cash", "deposit", "fee", "interest",
     "max_amount", "minting", "outstanding", "owed", "payment", "principal", "size", "trust",
 )  # fmt: skip
-MESSAGE_TIME_WORDS: Final = ("at", "is", "now", "time")
+MESSAGE_TIME_WORDS: Final = ("at", "from", "is", "now", "since", "time", "until")
 MESSAGE_AMOUNT: Final = re.compile(rf"\b({'|'.join(MESSAGE_AMOUNT_WORDS)})(\s+\(?)(\d+)\b")
 MESSAGE_TIME: Final = re.compile(rf"\b({'|'.join(MESSAGE_TIME_WORDS)})(\s+)(\d{{9,}})\b")
 DURATION_UNITS: Final = (("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1))

@@ -1,5 +1,5 @@
-"""``credichain node init | start | purge-document``: set up a node's home, run it,
-erase a document (F10) from it.
+"""``credichain node init | start | purge-document | reindex``: set up a node's home, run
+it, erase a document (F10) from it, rebuild its history index.
 
 Home layout: ``config.toml`` (every setting, documented), ``genesis.json``,
 ``node_key.json`` (p2p identity of a non-validator), ``validator_key.json``
@@ -15,8 +15,10 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -26,19 +28,24 @@ import typer
 
 from genesis.build import GenesisError, load_genesis
 from genesis.schema import GenesisDoc
+from ledger.blockstore import BlockStore
 from ledger.crypto import Keypair
 from ledger.keyfile import KeyfileError, load_keyfile
-from ledger.kv import StoreError
+from ledger.kv import LevelDBKV, StoreError
 from node.cli.common import init_home as init_home  # also deploy/'s and scripts/'
 from node.cli.common import usage_error
 from node.daemon.chain import ChainError
 from node.daemon.config import ConfigError, NodeConfig, load_config
 from node.daemon.documents import DocumentStore
+from node.daemon.history import HistoryIndex
 from node.daemon.logs import configure_logging
 from node.daemon.service import NodePaths, NodeService
 from node.daemon.storage import compact, files_usage, prune_state, store_usage
+from pallets.construct import registry
 
-app = typer.Typer(no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Initialise and run a validator or full node.", no_args_is_help=True, add_completion=False
+)
 log = structlog.get_logger("node")
 
 PASSPHRASE_ENV = "CREDICHAIN_KEY_PASSPHRASE"
@@ -319,3 +326,41 @@ def purge_document_command(
     deleted = store.purge_here(bytes.fromhex(text))
     what = "deleted" if deleted else "was not stored here"
     typer.echo(f"document 0x{text.lower()} {what}; this node refuses it from now on")
+
+
+@app.command("reindex")
+def reindex_command(home: HomeOption) -> None:
+    """Rebuild the history index (data/history) from the stored blocks.
+
+    The node must be stopped. A running node keeps the index itself and
+    catches up with its blocks when it starts; rebuild after a crash that
+    damaged the index, or to drop an index of an older format at once.
+    """
+    paths = NodePaths(home)
+    if not paths.db.is_dir():
+        raise usage_error(f"no chain store at {paths.db}: is {home} a node's home?")
+    try:
+        chain_kv = LevelDBKV(paths.db, create=False)
+    except StoreError as exc:
+        raise usage_error(str(exc)) from None
+    try:
+        blocks = BlockStore(chain_kv)
+        genesis_hash = blocks.hash_at(0)
+        if genesis_hash is None:
+            raise usage_error(f"{paths.db} holds no genesis block")
+        started = time.monotonic()
+        shutil.rmtree(paths.history, ignore_errors=True)
+        index = HistoryIndex(LevelDBKV(paths.history), registry(), genesis_hash)
+        try:
+            count = index.catch_up(
+                blocks, lambda height: typer.echo(f"indexed up to block {height}", err=True)
+            )
+            height = index.height
+        finally:
+            index.kv.close()
+    finally:
+        chain_kv.close()
+    typer.echo(
+        f"history index rebuilt from {count} blocks (height {height}) "
+        f"in {time.monotonic() - started:.1f} s: {paths.history}"
+    )

@@ -10,12 +10,18 @@ the setting's dotted name and the reason. An environment variable
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from p2p.config import P2PConfig
 from rpc.config import RpcConfig
@@ -190,6 +196,26 @@ class StorageSection(BaseModel):
     prune_keep_versions: int = Field(0, ge=0)
 
 
+class HistorySection(BaseModel):
+    # The history index (node/daemon/history.py): account_history, funds_statement.
+    enabled: bool = True
+
+
+class SectionEnvSource(EnvSettingsSource):
+    """Only ``CREDICHAIN_<SECTION>__<KEY>`` variables reach the config.
+
+    A variable named as a whole section is not a setting: ``CREDICHAIN_RPC``
+    is the clients' node URL (node/cli/options.py), which an operator often
+    has set in the same shell, and read as the ``[rpc]`` section it would be
+    parsed as JSON and stop ``node init`` and ``node start`` with a traceback.
+    """
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        sections = {f"{self.env_prefix}{name}".lower() for name in self.settings_cls.model_fields}
+        found = super()._load_env_vars()
+        return {name: value for name, value in found.items() if name.lower() not in sections}
+
+
 class NodeConfig(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CREDICHAIN_", env_nested_delimiter="__", extra="forbid"
@@ -202,6 +228,7 @@ class NodeConfig(BaseSettings):
     consensus: ConsensusSection = Field(default_factory=ConsensusSection)
     mempool: MempoolSection = Field(default_factory=MempoolSection)
     storage: StorageSection = Field(default_factory=StorageSection)
+    history: HistorySection = Field(default_factory=HistorySection)
 
     @classmethod
     def settings_customise_sources(
@@ -213,7 +240,7 @@ class NodeConfig(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Environment first: it overrides the file's values passed as init kwargs.
-        return (env_settings, init_settings)
+        return (SectionEnvSource(settings_cls), init_settings)
 
 
 def load_config(path: Path) -> NodeConfig:
@@ -277,6 +304,10 @@ SECTION_DOCS: dict[str, str] = {
         "# each start and by credichain node prune (blocks are never pruned; RPC reads\n"
         "# of an older state are refused). 0, the default: an archive node keeps every\n"
         "# state version. credichain node du shows what takes the space (docs/operations.md)."
+    ),
+    "history": (
+        "The history index of accounts and funds (RPC account_history, funds_statement),\n"
+        "# in data/history, rebuilt from the blocks by credichain node reindex."
     ),
 }
 

@@ -54,6 +54,7 @@ from consensus import (
 from genesis.schema import GenesisDoc
 from ledger.codec import DecodeError
 from ledger.crypto import Keypair
+from ledger.kv import LevelDBKV
 from ledger.types import Block, Commit, Evidence, ValidatorSet
 from node.daemon.chain import Chain, ChainError, Executed
 from node.daemon.community_metrics import community_figures
@@ -61,6 +62,7 @@ from node.daemon.config import NodeConfig, parse_hostport
 from node.daemon.consensus_loop import ConsensusLoop
 from node.daemon.documents import DocumentError, DocumentStore
 from node.daemon.gossip import GossipService
+from node.daemon.history import HistoryIndex
 from node.daemon.mempool import Mempool, MempoolError, MempoolLimits
 from node.daemon.metrics import NodeMetrics
 from node.daemon.rpc_backend import NodeRpcBackend
@@ -124,6 +126,10 @@ class NodePaths:
         return self.data / "db"
 
     @property
+    def history(self) -> Path:
+        return self.data / "history"
+
+    @property
     def wal(self) -> Path:
         return self.data / "consensus.wal"
 
@@ -134,6 +140,16 @@ class NodePaths:
     @property
     def documents(self) -> Path:
         return self.data / "documents"
+
+
+def open_history(paths: NodePaths, chain: Chain) -> HistoryIndex:
+    """The history index in ``HOME/data/history``, caught up with the chain's blocks."""
+    index = HistoryIndex(LevelDBKV(paths.history), chain.runtime.registry, chain.genesis_hash)
+    behind = chain.height - index.height
+    if behind > 0:
+        log.info("history index catching up", blocks=behind, from_height=index.height + 1)
+        index.catch_up(chain.blocks, lambda h: log.info("history index", height=h))
+    return index
 
 
 class NodeService:
@@ -156,6 +172,7 @@ class NodeService:
         self.metrics.registry.register(StorageCollector(paths.home))  # credichain_storage_bytes
         self.verifier = self.metrics.verifier(2, remember=200_000)
         self.chain = Chain.open(paths.db, genesis, verifier=self.verifier)
+        self.history = open_history(paths, self.chain) if config.history.enabled else None
         self.documents = DocumentStore(paths.documents, self._purged_on_chain)
         cfg = config.mempool
         self.mempool = Mempool(
@@ -291,6 +308,8 @@ class NodeService:
                 task_status.started()
         finally:
             self.wal.close()
+            if self.history is not None:
+                self.history.kv.close()
             self.chain.close()
             self.verifier.close()
             log.info("node stopped", height=self.chain.height)
@@ -323,6 +342,8 @@ class NodeService:
             self.chain.trie.reader(header.state_root), header.height, list(block.extrinsics)
         )
         self._observe_commit(block, commit)
+        if self.history is not None:
+            self._index_history(executed)
         self._forget_purged(executed)
         self._last_progress = trio.current_time()
         self.gossip.new_height()
@@ -406,6 +427,19 @@ class NodeService:
         if new:
             self.p2p.broadcast(Document(content))
         return digest, new
+
+    def _index_history(self, executed: Executed) -> None:
+        """The history index follows the chain; its failure never stops the node.
+
+        A block it could not index is caught up from the block store at the next
+        commit (``HistoryIndex.follow``) or when the node starts.
+        """
+        assert self.history is not None
+        result = executed.result
+        try:
+            self.history.follow(self.chain.blocks, executed.block, result.receipts, result.events)
+        except Exception:  # a bug or a full disk in an index: logged, the chain goes on
+            log.exception("history index failed", height=executed.block.header.height)
 
     def _observe_commit(self, block: Block, commit: Commit) -> None:
         """Block metrics; community figures when due (read here, never by the scrape)."""

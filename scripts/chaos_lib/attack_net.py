@@ -38,7 +38,7 @@ import httpx
 from genesis.build import load_genesis
 from ledger.crypto import Keypair, blake2b256, encode_address
 from ledger.types import Call, Extrinsic
-from node.cli.localnet import free_ports, prepare_localnet
+from node.cli.localnet import free_ports, prepare_localnet, set_empty_blocks
 from node.testing.procs import NodeProcess, stop_all
 from rpc.client import RpcClient, RpcConnectionError, RpcError
 
@@ -74,6 +74,8 @@ class AttackNet:
         self.root = directory
         self.ports = free_ports(validators)
         self.homes = prepare_localnet(directory, validators, self.ports)
+        # The profile measures block cadence under attack: a block every interval.
+        set_empty_blocks(self.homes, create=True)
         self.genesis = load_genesis(directory / "genesis.json")
         self.hrp = self.genesis.address_prefix
         self.nodes = [NodeProcess(home) for home in self.homes]

@@ -453,6 +453,24 @@ def _other_cases(c: Chain) -> dict[str, list[Case]]:
             ),
             Case("an unknown extrinsic", {"extrinsic_hash": UNKNOWN_HASH}, null),
         ],
+        "account_history": [
+            Case("a borrower", {"address": lucia}, lambda v: v["total"] > 0 and v["entries"]),
+            Case(
+                "newest first, two a page",
+                {"address": lucia, "limit": 2, "order": "desc"},
+                lambda v: len(v["entries"]) == 2 and v["next"] is not None,
+            ),
+            Case("an unknown account", {"address": c.nobody}, lambda v: v["entries"] == []),
+        ],
+        "funds_statement": [
+            Case("the demo's fund", {"fund": demo.fund}, lambda v: v["entries"] and v["total"] > 0),
+            Case(
+                "blocks up to the repayment",
+                {"fund": demo.fund, "from_height": 1, "to_height": c.repay_height},
+                lambda v: all(e["height"] <= c.repay_height for e in v["entries"]),
+            ),
+            Case("a fund that is not there", {"fund": 4_000_000}, lambda v: v["entries"] == []),
+        ],
         "account_nextIndex": [
             Case("a borrower", {"address": lucia}, lambda v: v > 0),
             Case("an unknown account", {"address": c.nobody}, lambda v: v == 0),
