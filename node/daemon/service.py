@@ -23,13 +23,16 @@ events and our status follow it, and the document store deletes the
 documents governance purged in it (F10, node/daemon/documents.py).
 
 Documents of credit requests (F10) arrive by RPC (``put_document``) or from
-peers; each new one is stored and gossiped on (keyed by its hash, so each
-crosses a connection once). A document the store refuses (purged, too
-large, store full) is dropped, not a peer fault: a peer may not have seen
-the purge yet. A committed block that submits or amends a request whose
-texts or documents this node lacks (it was away when they were gossiped)
-makes it ask its peers for them by hash (``DocumentRequest``); a peer
-answers with the ones it has.
+peers. Anyone may put one, for free, so a put is only held on the node it
+was sent to (the store's bounded pending area, node/daemon/documents.py)
+and not gossiped. A committed block that submits or amends a request moves
+the documents it names from pending into the store and gossips them
+(keyed by their hash, so each crosses a connection once); a node that lacks
+one (it was away, or the gossip has not reached it) asks its peers for it
+by hash (``DocumentRequest``) and keeps what they send. A document from a
+peer that no committed request names yet (ahead of the block) waits in
+pending too. A document the store refuses (purged, too large, store full)
+is dropped, not a peer fault: a peer may not have seen the purge yet.
 """
 
 from __future__ import annotations
@@ -60,7 +63,7 @@ from node.daemon.chain import Chain, ChainError, Executed
 from node.daemon.community_metrics import community_figures
 from node.daemon.config import NodeConfig, parse_hostport
 from node.daemon.consensus_loop import ConsensusLoop
-from node.daemon.documents import DocumentError, DocumentStore
+from node.daemon.documents import DocumentError, DocumentStore, document_hash
 from node.daemon.gossip import GossipService
 from node.daemon.history import HistoryIndex
 from node.daemon.mempool import Mempool, MempoolError, MempoolLimits
@@ -91,6 +94,9 @@ from rpc.events import EventHub
 from rpc.server import serve as serve_rpc
 
 log = structlog.get_logger("node")
+# Hashes named by committed requests that this node still lacks, remembered so
+# that a peer's copy is kept for good when it comes (oldest dropped beyond this).
+MAX_WANTED_DOCUMENTS = 4096
 
 # No block committed for this long: the height has stalled. Gossip then re-sends
 # the height's messages, and block sync follows a peer only one block ahead.
@@ -174,6 +180,8 @@ class NodeService:
         self.chain = Chain.open(paths.db, genesis, verifier=self.verifier)
         self.history = open_history(paths, self.chain) if config.history.enabled else None
         self.documents = DocumentStore(paths.documents, self._purged_on_chain)
+        # Hashes that committed requests name and this node lacks, oldest first (bounded).
+        self._wanted_documents: dict[bytes, None] = {}
         cfg = config.mempool
         self.mempool = Mempool(
             self.chain.runtime.rules,
@@ -388,16 +396,21 @@ class NodeService:
                 ("credit", "RequestSubmitted"),
                 ("credit", "Amended"),
             ):
-                wanted += self._missing_documents(
+                named = self._named_documents(
                     executed.block.header.state_root, event.attrs["request"]
                 )
+                self._keep_named(named)
+                wanted += [h for h in named if not self.documents.has(h)]
+        self._wanted_documents.update(dict.fromkeys(wanted))
+        while len(self._wanted_documents) > MAX_WANTED_DOCUMENTS:
+            del self._wanted_documents[next(iter(self._wanted_documents))]
         for start in range(0, len(wanted), MAX_DOCUMENTS_PER_REQUEST):
             self.p2p.broadcast(
                 DocumentRequest(tuple(wanted[start : start + MAX_DOCUMENTS_PER_REQUEST]))
             )
 
-    def _missing_documents(self, state_root: bytes, request_id: int) -> list[bytes]:
-        """The texts and documents of a request this node neither has nor refuses."""
+    def _named_documents(self, state_root: bytes, request_id: int) -> list[bytes]:
+        """The texts and documents a request names that this node may hold (not purged)."""
         raw = REQUESTS.get(self.chain.trie.reader(state_root), request_id)
         if raw is None:
             return []
@@ -409,10 +422,19 @@ class NodeService:
         return [
             h
             for h in dict.fromkeys([*named, *record["documents"]])
-            if not self.documents.has(h)
-            and not self.documents.purged_here(h)
-            and not self._purged_on_chain(h)
+            if not self.documents.purged_here(h) and not self._purged_on_chain(h)
         ]
+
+    def _keep_named(self, named: list[bytes]) -> None:
+        """Move what a committed request names from pending into the store, and gossip it."""
+        for digest in named:
+            try:
+                content = self.documents.promote(digest)
+            except DocumentError as exc:
+                log.warning("document not kept", document="0x" + digest.hex(), error=str(exc))
+                continue
+            if content is not None:
+                self.p2p.broadcast(Document(content))
 
     def _answer_documents(self, identity: bytes, request: DocumentRequest) -> None:
         """Send a peer the documents it asked for that this node has (and may share)."""
@@ -422,11 +444,22 @@ class NodeService:
                 self.p2p.send(identity, Document(found.content), force=True)
 
     def put_document(self, content: bytes) -> tuple[bytes, bool]:
-        """Store a document (raises ``DocumentError``); gossip it if it is new here."""
-        digest, new = self.documents.put(content)
-        if new:
-            self.p2p.broadcast(Document(content))
-        return digest, new
+        """Hold a document put over RPC until a request names it (raises ``DocumentError``).
+
+        Not gossiped: ``_keep_named`` does that once a committed request names it.
+        """
+        return self.documents.put(content)
+
+    def _document_from_peer(self, content: bytes) -> None:
+        """Keep (and pass on) a document this node waits for; hold any other in pending."""
+        digest = document_hash(content)
+        if digest in self._wanted_documents:
+            _, new = self.documents.admit(content)
+            del self._wanted_documents[digest]
+            if new:
+                self.p2p.broadcast(Document(content))
+        else:
+            self.documents.put(content)
 
     def _index_history(self, executed: Executed) -> None:
         """The history index follows the chain; its failure never stops the node.
@@ -532,7 +565,7 @@ class NodeService:
                 self.consensus.work_arrived()
         elif isinstance(message, Document):
             try:
-                self.put_document(message.content)
+                self._document_from_peer(message.content)
             except DocumentError as exc:
                 log.debug("document from peer refused", peer=identity.hex()[:16], error=str(exc))
         elif isinstance(message, DocumentRequest):

@@ -1,10 +1,12 @@
 """Documents off the chain, erasable (F10), on a real 4-validator localnet.
 
-A text put to node 0 (``documents_put``) reaches every other node by gossip
-and is read back from each (``documents_get``). Node 3 then stops, and the
-FediCredits example (``scripts/demo_fedicredits.py``) submits Lucía's
-request, whose texts and budget Lucía put on node 0 first: the chain holds
-only their hashes. Node 3 restarts, syncs the blocks it missed and asks its
+A text put to node 0 (``documents_put``) that no request names stays on
+node 0 (anyone may put one for free, so it is held there, not gossiped).
+Node 3 then stops, and the FediCredits example
+(``scripts/demo_fedicredits.py``) submits Lucía's request, whose texts and
+budget Lucía put on node 0 first: the chain holds only their hashes, and
+once the request is committed node 0 keeps them for good and gossips them
+to nodes 1 and 2. Node 3 restarts, syncs the blocks it missed and asks its
 peers for the request's texts by hash (``DocumentRequest``): every node
 then serves them. Governance purges one of them
 (``credit.purge_document``: proposed, voted on in the next round, enacted):
@@ -116,7 +118,7 @@ def _browser_shows_redacted(net: Cluster, request: int, artifacts: Path) -> None
     assert "all document checks passed" in browser.stdout
 
 
-def test_a_document_is_gossiped_shown_purged_by_governance_and_replay_is_unmoved(
+def test_a_named_document_is_gossiped_shown_purged_by_governance_and_replay_is_unmoved(
     tmp_path: Path,
 ) -> None:
     net = Cluster(tmp_path / "net")
@@ -125,16 +127,13 @@ def test_a_document_is_gossiped_shown_purged_by_governance_and_replay_is_unmoved
         net.wait_height(2, timeout=90)
         rpc = net.clients[0]
 
-        # gossip: put to node 0, read from every node
-        put = rpc.call_named("documents_put", text="a note for every validator")
-        assert put == {"hash": _hex("a note for every validator"), "size": 26, "new": True}
-        net.wait_for(
-            "the document on every node",
-            lambda: _statuses(net, "a note for every validator") == ["available"] * 4,
-            timeout=30,
-        )
-        got = net.clients[3].call("documents_get", put["hash"])
-        assert got["text"] == "a note for every validator"
+        # a put no request names: held on node 0 only, never gossiped
+        put = rpc.call_named("documents_put", text="a note no request names")
+        assert put == {"hash": _hex("a note no request names"), "size": 23, "new": True}
+        assert rpc.call("documents_get", put["hash"])["text"] == "a note no request names"
+        net.wait_height(rpc.best_height() + 2, timeout=30)  # ample time for a gossip
+        assert _statuses(net, "a note no request names") == ["available"] + ["unknown"] * 3
+        assert not _stored(net.homes[0], "a note no request names").exists()  # pending only
 
         # the FediCredits request while node 3 is away: hashes on chain
         net.nodes[3].kill()
@@ -154,6 +153,9 @@ def test_a_document_is_gossiped_shown_purged_by_governance_and_replay_is_unmoved
         )
         for client in net.clients:
             assert client.call("documents_get", _hex(WHY))["text"] == WHY
+        for home in net.homes:  # kept for good now that a committed request names it
+            assert _stored(home, WHY).exists(), home
+        assert _statuses(net, "a note no request names") == ["available"] + ["unknown"] * 3
 
         # one operator's purge: node 2 only
         result = _cli("node", "purge-document", _hex(GOOD), "--home", str(net.homes[2]))
