@@ -1,7 +1,9 @@
-"""Throughput and finality of a real 4-validator localnet under a transfer load.
+"""Throughput and finality of a real localnet under a transfer load, against its ceiling.
 
     .venv/bin/python scripts/bench_localnet.py                # 60 s of load
     .venv/bin/python scripts/bench_localnet.py --duration 15  # a quick run
+    .venv/bin/python scripts/bench_localnet.py --rate 800 --validators 7
+    .venv/bin/python scripts/bench_localnet.py --find-max --duration 30 --steps 4
 
 Starts a fresh localnet (separate processes, free ports on 127.0.0.1), funds
 ``--senders`` accounts from the dev accounts, pre-signs transfers, then an
@@ -12,6 +14,17 @@ Prints committed extrinsics/s over the load window, finality latency p50/p99
 (submission to the finalizing precommits: block h is final when the
 precommits that block h+1 carries were cast, i.e. at block h+1's BFT time),
 the block interval, and the CPU seconds each node process used.
+
+Because absolute figures drift with the machine, each run first measures
+the ceiling on this machine (issue 23): Ed25519 verifications per second
+with the runtime's own verifier (``BatchVerifier``) on 1 and on 2 threads.
+Every validator verifies every transfer once, so ``verifications/s on 2
+threads / validators`` is the most transfers/s the validators could finalize
+if they did nothing else; the run prints its throughput as a fraction of
+that ceiling, and each validator's CPU per finalized transfer in units of
+one verification (on 1 thread). ``--find-max`` bisects the offered rate for
+the highest one the network sustains (finalized >= 90% of offered, finality
+p99 <= 2 s), a fresh localnet per trial.
 """
 
 from __future__ import annotations
@@ -33,6 +46,7 @@ from ledger.crypto import Keypair, blake2b256, encode_address
 from ledger.types import Call, Extrinsic
 from node.cli.localnet import free_ports, prepare_localnet
 from node.testing.procs import NodeProcess, stop_all
+from pallets.executive.verify import BatchVerifier
 from rpc.client import RpcClient, RpcError
 
 BATCH = 100
@@ -152,21 +166,62 @@ def pool_size(metrics_url: str) -> int:
     return -1
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=60.0)
-    parser.add_argument("--senders", type=int, default=600)
-    parser.add_argument("--per-sender", type=int, default=250)
-    parser.add_argument(
-        "--rate", type=float, default=0.0, help="offered transfers/s (0: as fast as accepted)"
-    )
-    args = parser.parse_args()
+@dataclass
+class Trial:
+    """What one load run on a fresh localnet measured."""
 
+    validators: int
+    offered: float  # transfers/s offered (0: as fast as accepted)
+    window_s: float
+    accepted: int
+    refused: int
+    committed: int
+    in_window: int
+    blocks: int
+    sustained: float  # finalized per second inside the load window
+    overall: float  # finalized per second from the load's start to the last finalization
+    latencies: list[float]
+    intervals: list[float]
+    cpu_s: list[float]
+    wall_s: float
+
+    def pct(self, p: float) -> float:
+        ordered = self.latencies
+        return ordered[min(len(ordered) - 1, int(p * len(ordered)))] if ordered else 0.0
+
+    def sustainable(self) -> bool:
+        """Finality p99 <= 2 s with >= 90% of the offered rate finalized in the window."""
+        return (
+            bool(self.latencies) and self.pct(0.99) <= 2.0 and self.sustained >= 0.9 * self.offered
+        )
+
+
+def verification_rates(count: int = 20_000) -> tuple[float, float]:
+    """Ed25519 verifications/s with the runtime's verifier on 1 and on 2 threads."""
+    keys = [Keypair.from_seed(blake2b256(b"ceiling/" + str(i).encode())) for i in range(64)]
+    items = []
+    for i in range(count):
+        key = keys[i % len(keys)]
+        message = b"transfer " + str(i).encode()
+        items.append((key.public, message, key.sign(message)))
+    rates = []
+    for threads in (1, 2):
+        verifier = BatchVerifier(threads)
+        started = time.perf_counter()
+        assert all(verifier.verify_many(items))
+        rates.append(count / (time.perf_counter() - started))
+    return rates[0], rates[1]
+
+
+def run_trial(
+    validators: int, senders_n: int, per_sender: int, rate: float, duration: float
+) -> Trial:
+    """A fresh localnet of ``validators``, loaded at ``rate`` for ``duration`` seconds."""
     workdir = Path(tempfile.mkdtemp(prefix="credichain-bench-"))
-    ports = free_ports(4)
-    homes = prepare_localnet(workdir / "net", 4, ports)
+    ports = free_ports(validators)
+    homes = prepare_localnet(workdir / "net", validators, ports)
     nodes = [NodeProcess(home) for home in homes]
-    urls = [f"http://127.0.0.1:{ports.rpc + i}" for i in range(4)]
+    urls = [f"http://127.0.0.1:{ports.rpc + i}" for i in range(validators)]
     for node in nodes:
         node.start()
     try:
@@ -174,28 +229,29 @@ def main() -> int:
         wait_height(client, 2)
         genesis = client.genesis_hash()
         senders = [
-            Keypair.from_seed(blake2b256(b"bench/" + str(i).encode())) for i in range(args.senders)
+            Keypair.from_seed(blake2b256(b"bench/" + str(i).encode())) for i in range(senders_n)
         ]
         print(f"funding {len(senders)} senders ...", flush=True)
         fund_senders(client, genesis, senders)
         valid_until = client.best_height() + 100_000
-        print(f"pre-signing {len(senders) * args.per_sender} transfers ...", flush=True)
-        txs = presign(senders, args.per_sender, genesis, valid_until)
+        print(f"pre-signing {len(senders) * per_sender} transfers ...", flush=True)
+        txs = presign(senders, per_sender, genesis, valid_until)
         # All of one sender's transfers go to one node, in nonce order.
-        shares: list[list[bytes]] = [[] for _ in range(4)]
+        shares: list[list[bytes]] = [[] for _ in range(validators)]
         for index, raw in enumerate(txs):
-            shares[(index % len(senders)) % 4].append(raw)
+            shares[(index % len(senders)) % validators].append(raw)
         load = Load()
         cpu_before = [cpu_seconds(n.pid) for n in nodes]
         start_height = client.best_height()
         started = time.monotonic()
         window_start = time.time()
-        stop_at = started + args.duration
+        stop_at = started + duration
         threads = [
             threading.Thread(
-                target=submitter, args=(urls[i], shares[i], load, stop_at, args.rate / 4)
+                target=submitter,
+                args=(urls[i], shares[i], load, stop_at, rate / validators),
             )
-            for i in range(4)
+            for i in range(validators)
         ]
         for thread in threads:
             thread.start()
@@ -205,7 +261,7 @@ def main() -> int:
         elapsed_submit = window_end - window_start
         # Drain: wait until every pool is empty (all accepted transfers final), as
         # each node's /metrics says (author_pendingExtrinsics is an unsafe method).
-        metrics = [f"http://127.0.0.1:{ports.metrics + i}/metrics" for i in range(4)]
+        metrics = [f"http://127.0.0.1:{ports.metrics + i}/metrics" for i in range(validators)]
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if all(pool_size(u) == 0 for u in metrics):
@@ -237,48 +293,141 @@ def main() -> int:
                 submitted = load.submitted.get(blake2b256(bytes.fromhex(hex_tx[2:])))
                 if submitted is not None:
                     latencies.append(final_s - submitted)
-        intervals = [(b - a) / 1000 for a, b in itertools.pairwise(times)]
         latencies.sort()
-        sustained = in_window / elapsed_submit if elapsed_submit else 0.0
-        overall = committed / (last_final - window_start) if last_final > window_start else 0.0
-
-        def pct(p: float) -> float:
-            return latencies[min(len(latencies) - 1, int(p * len(latencies)))] if latencies else 0.0
-
-        print()
-        print("credichain localnet benchmark")
-        print(
-            f"  conditions: 4 validators as separate processes on 127.0.0.1, "
-            f"{os.cpu_count()} cores, Python {platform.python_version()}, load generator in "
-            f"this process (4 threads, JSON-RPC batches of {BATCH}), {len(senders)} senders, "
-            f"offered rate {'unlimited' if not args.rate else f'{args.rate:.0f}/s'}"
+        return Trial(
+            validators=validators,
+            offered=rate,
+            window_s=elapsed_submit,
+            accepted=len(load.submitted),
+            refused=load.refused,
+            committed=committed,
+            in_window=in_window,
+            blocks=end_height - 1 - start_height,
+            sustained=in_window / elapsed_submit if elapsed_submit else 0.0,
+            overall=committed / (last_final - window_start) if last_final > window_start else 0.0,
+            latencies=latencies,
+            intervals=[(b - a) / 1000 for a, b in itertools.pairwise(times)],
+            cpu_s=[b - a for a, b in zip(cpu_before, cpu_after, strict=True)],
+            wall_s=wall,
         )
-        print(
-            f"  load window: {elapsed_submit:.1f} s; accepted {len(load.submitted)}, "
-            f"refused for good {load.refused} (a full pool is retried)"
-        )
-        print(
-            f"  committed: {committed} extrinsics in {end_height - 1 - start_height} blocks; "
-            f"{in_window} finalized inside the load window"
-        )
-        print(
-            f"  throughput: {sustained:.0f} extrinsics/s finalized during the load window; "
-            f"{overall:.0f}/s from the start of the load to the last finalization"
-        )
-        print(
-            f"  finality latency: p50 {pct(0.5):.2f} s, p99 {pct(0.99):.2f} s "
-            f"({len(latencies)} samples)"
-        )
-        if intervals:
-            print(
-                f"  block interval: mean {statistics.mean(intervals):.2f} s, "
-                f"max {max(intervals):.2f} s"
-            )
-        for i, (a, b) in enumerate(zip(cpu_before, cpu_after, strict=True)):
-            share = (b - a) / wall
-            print(f"  node{i} CPU: {b - a:.1f} s over {wall:.1f} s wall ({share:.0%} of a core)")
     finally:
         stop_all(nodes)
+
+
+def report(trial: Trial, senders: int, rate1: float, rate2: float) -> None:
+    ceiling = rate2 / trial.validators
+    print()
+    print("credichain localnet benchmark")
+    print(
+        f"  conditions: {trial.validators} validators as separate processes on 127.0.0.1, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, load generator in "
+        f"this process ({trial.validators} threads, JSON-RPC batches of {BATCH}), "
+        f"{senders} senders, offered rate "
+        f"{'unlimited' if not trial.offered else f'{trial.offered:.0f}/s'}"
+    )
+    print(
+        f"  ceiling (this machine, this run): {rate1:.0f} verifications/s on 1 thread, "
+        f"{rate2:.0f}/s on 2; / {trial.validators} validators = {ceiling:.0f} transfers/s"
+    )
+    print(
+        f"  load window: {trial.window_s:.1f} s; accepted {trial.accepted}, "
+        f"refused for good {trial.refused} (a full pool is retried)"
+    )
+    print(
+        f"  committed: {trial.committed} extrinsics in {trial.blocks} blocks; "
+        f"{trial.in_window} finalized inside the load window"
+    )
+    print(
+        f"  throughput: {trial.sustained:.0f} extrinsics/s finalized during the load window "
+        f"= {trial.sustained / ceiling:.2f} of the ceiling; {trial.overall:.0f}/s from the "
+        f"start of the load to the last finalization"
+    )
+    print(
+        f"  finality latency: p50 {trial.pct(0.5):.2f} s, p99 {trial.pct(0.99):.2f} s "
+        f"({len(trial.latencies)} samples)"
+    )
+    if trial.intervals:
+        print(
+            f"  block interval: mean {statistics.mean(trial.intervals):.2f} s, "
+            f"max {max(trial.intervals):.2f} s"
+        )
+    for i, used in enumerate(trial.cpu_s):
+        share = used / trial.wall_s
+        per_tx = used / trial.committed if trial.committed else 0.0
+        print(
+            f"  node{i} CPU: {used:.1f} s over {trial.wall_s:.1f} s wall ({share:.0%} of a core); "
+            f"{per_tx * 1e6:.0f} us per finalized transfer = {per_tx * rate1:.1f} verifications"
+        )
+
+
+def per_sender_for(rate: float, duration: float, senders: int, given: int) -> int:
+    """Enough pre-signed transfers per sender for ``rate`` over ``duration`` (with margin)."""
+    if not rate:
+        return given
+    return max(given if given else 0, int(rate * duration * 1.2 / senders) + 1)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument("--senders", type=int, default=600)
+    parser.add_argument("--per-sender", type=int, default=250)
+    parser.add_argument("--validators", type=int, default=4)
+    parser.add_argument(
+        "--rate", type=float, default=0.0, help="offered transfers/s (0: as fast as accepted)"
+    )
+    parser.add_argument(
+        "--find-max",
+        action="store_true",
+        help="bisect the offered rate for the highest sustainable one (p99 <= 2 s)",
+    )
+    parser.add_argument("--steps", type=int, default=5, help="bisection steps of --find-max")
+    args = parser.parse_args()
+    if not 1 <= args.validators <= 32:
+        parser.error("--validators must be 1 to 32")
+    if args.duration <= 0 or args.senders < 1 or args.per_sender < 1 or args.rate < 0:
+        parser.error("--duration, --senders and --per-sender must be positive, --rate >= 0")
+    if args.steps < 1:
+        parser.error("--steps must be at least 1")
+
+    rate1, rate2 = verification_rates()
+    ceiling = rate2 / args.validators
+    print(
+        f"ceiling: {rate1:.0f} verifications/s on 1 thread, {rate2:.0f}/s on 2 "
+        f"-> {ceiling:.0f} transfers/s for {args.validators} validators",
+        flush=True,
+    )
+    if not args.find_max:
+        per_sender = per_sender_for(args.rate, args.duration, args.senders, args.per_sender)
+        trial = run_trial(args.validators, args.senders, per_sender, args.rate, args.duration)
+        report(trial, args.senders, rate1, rate2)
+        return 0
+
+    low, high = 0.0, ceiling
+    best: Trial | None = None
+    for step in range(args.steps):
+        rate = (low + high) / 2
+        per_sender = per_sender_for(rate, args.duration, args.senders, 1)
+        trial = run_trial(args.validators, args.senders, per_sender, rate, args.duration)
+        ok = trial.sustainable()
+        print(
+            f"step {step + 1}/{args.steps}: offered {rate:.0f}/s -> finalized "
+            f"{trial.sustained:.0f}/s, p99 {trial.pct(0.99):.2f} s: "
+            f"{'sustained' if ok else 'not sustained'}",
+            flush=True,
+        )
+        if ok:
+            low, best = rate, trial
+        else:
+            high = rate
+    if best is None:
+        print(f"no offered rate sustained down to {high:.0f}/s")
+        return 1
+    report(best, args.senders, rate1, rate2)
+    print(
+        f"  highest sustained offered rate found: {best.offered:.0f}/s = "
+        f"{best.offered / ceiling:.2f} of the ceiling (the next step up, {high:.0f}/s, was not)"
+    )
     return 0
 
 
