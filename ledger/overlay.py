@@ -20,10 +20,14 @@ from collections.abc import Iterator, Mapping
 from typing import Protocol
 
 
-class StateReader(Protocol):
-    """What the runtime needs of a committed state version."""
+class KeyReader(Protocol):
+    """Reads one key at a time: all a storage item's ``get`` needs (no listing)."""
 
     def get(self, key: bytes) -> bytes | None: ...
+
+
+class StateReader(KeyReader, Protocol):
+    """What the runtime needs of a committed state version."""
 
     def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
         """Every (key, value) whose key starts with ``prefix``, in key order."""

@@ -29,7 +29,7 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from ledger.codec import CodecError
 from pallets.assess.model import NAMES, legacy_coefficients
@@ -94,16 +94,10 @@ class History:
 
 
 class _Reader:
-    """The ``StateReader`` the storage items need, over a getter."""
+    """A ``KeyReader`` over a getter: storage items read one key at a time."""
 
     def __init__(self, get: Getter) -> None:
-        self._get = get
-
-    def get(self, key: bytes) -> bytes | None:
-        return self._get(key)
-
-    def iterate(self, prefix: bytes) -> Any:  # pragma: no cover - the readers below never iterate
-        raise NotImplementedError("reading the history iterates nothing")
+        self.get = get
 
 
 def rpc_getter(client: RpcClient, at: bytes | None) -> Getter:

@@ -26,7 +26,7 @@ from typing import Final
 
 from ledger import codec
 from ledger.codec import CodecError
-from ledger.overlay import StateReader
+from ledger.overlay import KeyReader
 from ledger.types import EXTRINSIC_LIMITS
 from pallets.support.declare import RuntimeFault
 
@@ -242,7 +242,7 @@ def cross_check(values: Mapping[str, Mapping[str, int]]) -> list[str]:
     return problems
 
 
-def param(state: StateReader, section: str, name: str) -> int:
+def param(state: KeyReader, section: str, name: str) -> int:
     """The current value of a parameter (genesis writes every one)."""
     definition = PARAM_INDEX.get((section, name))
     if definition is None:

@@ -34,7 +34,7 @@ from typing import Any, Final, Generic, Protocol, TypeVar
 
 from ledger import codec
 from ledger.codec import CodecError
-from ledger.overlay import StateReader
+from ledger.overlay import KeyReader, StateReader
 from pallets.support.argtypes import ArgError, ArgType
 from pallets.support.declare import NAME_RE, RuntimeFault
 
@@ -168,7 +168,7 @@ class StorageValue(StorageItem):
         self.default, self.doc = default, doc
         self.key = self.prefix = f"{pallet}/{name}".encode()
 
-    def get(self, state: StateReader) -> Any:
+    def get(self, state: KeyReader) -> Any:
         raw = state.get(self.key)
         return self.default if raw is None else _decode_value(self, self.key, raw)
 
@@ -211,7 +211,7 @@ class StorageMap(StorageItem, Generic[K]):
     def key(self, key: K) -> bytes:
         return self.prefix + self.key_codec.encode(key)
 
-    def get(self, state: StateReader, key: K) -> Any:
+    def get(self, state: KeyReader, key: K) -> Any:
         full = self.key(key)
         raw = state.get(full)
         return self.default if raw is None else _decode_value(self, full, raw)
@@ -226,7 +226,7 @@ class StorageMap(StorageItem, Generic[K]):
     def delete(self, state: StateWriter, key: K) -> None:
         state.delete(self.key(key))
 
-    def contains(self, state: StateReader, key: K) -> bool:
+    def contains(self, state: KeyReader, key: K) -> bool:
         return state.get(self.key(key)) is not None
 
     def items(self, state: StateReader) -> Iterator[tuple[K, Any]]:
