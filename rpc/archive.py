@@ -36,7 +36,7 @@ from typing import Any, Final, Protocol, runtime_checkable
 
 from ledger import codec
 from ledger.types import Event
-from rpc.encoding import HASH_SCHEMA, HEX_SCHEMA, Hash, event_json, hex0x
+from rpc.encoding import EVENT_PROPERTIES, HASH_SCHEMA, HEX_SCHEMA, Hash, event_json, hex0x
 from rpc.errors import METHOD_NOT_FOUND, RpcError
 from rpc.registry import CallContext, MethodRegistry, NoParams, Params, RawJson
 
@@ -46,12 +46,7 @@ _RAW_OR_NULL: Final = {"oneOf": [HEX_SCHEMA, {"type": "null"}]}
 EVENT_SCHEMA: Final = {
     "type": "object",
     "properties": {
-        "pallet": {"type": "string"},
-        "name": {"type": "string"},
-        "attributes": {
-            "type": "object",
-            "description": "bytes as 0x hex, every integer as a decimal string (as in receipts)",
-        },
+        **EVENT_PROPERTIES,
         "raw": {**HEX_SCHEMA, "description": "enc([pallet, name, attributes]): the leaf"},
     },
 }

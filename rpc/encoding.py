@@ -305,6 +305,25 @@ BLOCK_SCHEMA: Final = {
         {"type": "null"},
     ]
 }
+# What a receipt, a history entry and chain_getEvents share: the dispatch error
+# (null on success) and an event as event_json writes it.
+DISPATCH_ERROR_SCHEMA: Final = {
+    "oneOf": [
+        {
+            "type": "object",
+            "properties": {k: {"type": "string"} for k in ("pallet", "code", "rule", "message")},
+        },
+        {"type": "null"},
+    ]
+}
+EVENT_PROPERTIES: Final = {
+    "pallet": {"type": "string"},
+    "name": {"type": "string"},
+    "attributes": {
+        "type": "object",
+        "description": "bytes as 0x hex, every integer as a decimal string",
+    },
+}
 RECEIPT_SCHEMA: Final = {
     "oneOf": [
         {
@@ -315,27 +334,10 @@ RECEIPT_SCHEMA: Final = {
                 "height": _COUNT,
                 "index": _COUNT,
                 "success": {"type": "boolean"},
-                "error": {
-                    "oneOf": [
-                        {
-                            "type": "object",
-                            "properties": {
-                                k: {"type": "string"} for k in ("pallet", "code", "rule", "message")
-                            },
-                        },
-                        {"type": "null"},
-                    ]
-                },
+                "error": DISPATCH_ERROR_SCHEMA,
                 "events": {
                     "type": "array",
-                    "items": {
-                        "type": "object",
-                        "properties": {
-                            "pallet": {"type": "string"},
-                            "name": {"type": "string"},
-                            "attributes": {"type": "object"},
-                        },
-                    },
+                    "items": {"type": "object", "properties": EVENT_PROPERTIES},
                 },
                 "raw": {**HEX_SCHEMA, "description": "enc(receipt), the receipts root's leaf"},
             },

@@ -45,6 +45,8 @@ from ledger.types import DispatchError, Event
 from rpc.encoding import (
     ADDRESS_SCHEMA,
     AMOUNT_SCHEMA,
+    DISPATCH_ERROR_SCHEMA,
+    EVENT_PROPERTIES,
     HASH_SCHEMA,
     Address,
     Height,
@@ -262,31 +264,8 @@ _ENTRY_PROPERTIES: Final[dict[str, Any]] = {
     "signer": {"oneOf": [ADDRESS_SCHEMA, {"type": "null"}]},
     "call": {**_NULLABLE_STRING, "description": "pallet.function of the extrinsic"},
     "success": {"oneOf": [{"type": "boolean"}, {"type": "null"}]},
-    "error": {
-        "oneOf": [
-            {
-                "type": "object",
-                "properties": {
-                    k: {"type": "string"} for k in ("pallet", "code", "rule", "message")
-                },
-            },
-            {"type": "null"},
-        ]
-    },
-    "events": {
-        "type": "array",
-        "items": {
-            "type": "object",
-            "properties": {
-                "pallet": {"type": "string"},
-                "name": {"type": "string"},
-                "attributes": {
-                    "type": "object",
-                    "description": "bytes as 0x hex, integers as decimal strings",
-                },
-            },
-        },
-    },
+    "error": DISPATCH_ERROR_SCHEMA,
+    "events": {"type": "array", "items": {"type": "object", "properties": EVENT_PROPERTIES}},
     "in": {**AMOUNT_SCHEMA, "description": "what the subject's balance gained"},
     "out": {**AMOUNT_SCHEMA, "description": "what the subject's balance lost (fees too)"},
 }

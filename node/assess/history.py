@@ -32,22 +32,17 @@ from pathlib import Path
 from typing import Final
 
 from ledger.codec import CodecError
-from pallets.assess.model import NAMES, legacy_coefficients
+from pallets.assess import api as assess_api
+from pallets.assess.model import NAMES
 from pallets.assess.storage import (
-    FUND_MODELS,
     FUND_VERSION,
     MIN_SCORE,
-    MODEL,
-    NETWORK_MODELS,
     NETWORK_VERSION,
-    SCORED,
-    SCORED_REQUESTS,
 )
 from pallets.credit.storage import NEXT_REQUEST, REQUEST, REQUESTS
 from pallets.funds.storage import NEXT_FUND
 from pallets.loans.storage import LOAN, LOANS
-from pallets.support.params import SCORE_PARTS, param
-from pallets.support.records import u32
+from pallets.support.declare import RuntimeFault
 from rpc.client import RpcClient
 
 FORMAT: Final = "credichain-assess-history/1"
@@ -128,11 +123,10 @@ def read_history(get: Getter, *, genesis: str = "", height: int = 0) -> History:
                 )
             )
             raw_loan = LOANS.get(state, request_id)
-            scored_raw = SCORED_REQUESTS.get(state, request_id)
-            if raw_loan is None or scored_raw is None:
+            scored = assess_api.scored(state, request_id)
+            if raw_loan is None or scored is None:
                 continue
             loan = LOAN.unwire(raw_loan)
-            scored = SCORED.unwire(scored_raw)
             if loan["status"] not in OUTCOMES or not scored["features"]:
                 continue
             loans.append(
@@ -149,23 +143,18 @@ def read_history(get: Getter, *, genesis: str = "", height: int = 0) -> History:
                     scored["fund_version"],
                 )
             )
-        version: int = NETWORK_VERSION.get(state)
-        if version:
-            model = NETWORK_MODELS.get(state, version)
-            network = list(MODEL.unwire(model)["coefficients"]) if model else []
-        else:
-            weights = {p: param(state, "credit", f"score_weight_{p}") for p in SCORE_PARTS}
-            network = legacy_coefficients(weights)
+        # The models in force now, read as the chain reads a new request's (C5).
+        now = {"fund": 0, "fund_version": 0, "network_version": NETWORK_VERSION.get(state)}
+        network = list(assess_api.coefficients(state, now))
         funds: dict[int, list[int]] = {}
         minimums: dict[int, int] = {}
         for fund_id in range(NEXT_FUND.get(state)):
             minimums[fund_id] = MIN_SCORE.get(state, fund_id)
             fund_version: int = FUND_VERSION.get(state, fund_id)
             if fund_version:
-                raw_model = FUND_MODELS.get(state, u32(fund_id) + u32(fund_version))
-                if raw_model is not None:
-                    funds[fund_id] = list(MODEL.unwire(raw_model)["coefficients"])
-    except CodecError as exc:
+                own = {"fund": fund_id, "fund_version": fund_version, "network_version": 0}
+                funds[fund_id] = list(assess_api.coefficients(state, own))
+    except (CodecError, RuntimeFault) as exc:
         raise HistoryError(f"the state holds a record this version cannot read: {exc}") from exc
     return History(genesis, height, loans, requests, network, funds, minimums)
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final
 
-from ledger.overlay import StateReader
+from ledger.overlay import KeyReader, StateReader
 from pallets.assess.errors import BelowMinimumScore
 from pallets.assess.events import FundModelInstalled
 from pallets.assess.model import LEGACY_PARTS, legacy_coefficients
@@ -78,13 +78,13 @@ def pin(ctx: CallContext, request_id: int, fund_id: int) -> dict[str, Any]:
     return record
 
 
-def scored(state: StateReader, request_id: int) -> dict[str, Any] | None:
+def scored(state: KeyReader, request_id: int) -> dict[str, Any] | None:
     """The request's models and its latest scoring, or None (made before models existed)."""
     raw = SCORED_REQUESTS.get(state, request_id)
     return None if raw is None else SCORED.unwire(raw)
 
 
-def coefficients(state: StateReader, record: dict[str, Any]) -> list[int]:
+def coefficients(state: KeyReader, record: dict[str, Any]) -> list[int]:
     """The coefficients a request made under ``record``'s versions is scored with."""
     if record["fund_version"]:
         raw = FUND_MODELS.get(state, fund_model_key(record["fund"], record["fund_version"]))

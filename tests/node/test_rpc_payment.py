@@ -91,16 +91,23 @@ def test_the_wallet_shows_the_fee_before_signing(chain: TestChain, tmp_path: Pat
     assert "fee" in result.stderr and f"({fee} minor units)" in result.stderr
 
 
-def test_a_transfer_beyond_balance_and_fee_is_refused_before_sending(
+def _fee_checking_chain(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+) -> tuple[TestChain, dict[str, str], CliRunner]:
+    """A chain with fees served to the CLI, with the two queries its pre-send check asks."""
     chain = TestChain(fees=True)
     registry = MethodRegistry()
     register_payment_queries(registry)
     register_queries(registry, construct.registry())  # balances_getBalance
     serve_chain(monkeypatch, chain, registry, common_cli)
     env = {"CREDICHAIN_PASSPHRASE": "pw", "CREDICHAIN_KEYSTORE": str(tmp_path)}
-    runner = CliRunner()
+    return chain, env, CliRunner()
+
+
+def test_a_transfer_beyond_balance_and_fee_is_refused_before_sending(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    chain, env, runner = _fee_checking_chain(monkeypatch, tmp_path)
     assert runner.invoke(wallet_cli.app, ["import", "bob", "--dev", "bob"], env=env).exit_code == 0
     free = FREE.get(chain.state(), BOB.public)
     everything = f"{free // 10**6}.{free % 10**6:06d}"  # the whole balance: no room for the fee
@@ -118,19 +125,11 @@ def test_any_call_its_signer_cannot_pay_the_fee_of_is_refused_before_sending(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """Every signed command (here ``fund create``) checks balance and fee before sending."""
-    chain = TestChain(fees=True)
-    registry = MethodRegistry()
-    register_payment_queries(registry)
-    register_queries(registry, construct.registry())  # balances_getBalance
-    serve_chain(monkeypatch, chain, registry, common_cli)
-    env = {"CREDICHAIN_PASSPHRASE": "pw", "CREDICHAIN_KEYSTORE": str(tmp_path)}
-    runner = CliRunner()
+    chain, env, runner = _fee_checking_chain(monkeypatch, tmp_path)
     pauper = Keypair.dev("pauper")  # no genesis balance
     assert FREE.get(chain.state(), pauper.public) == 0
-    assert (
-        runner.invoke(wallet_cli.app, ["import", "pauper", "--dev", "pauper"], env=env).exit_code
-        == 0
-    )
+    imported = runner.invoke(wallet_cli.app, ["import", "pauper", "--dev", "pauper"], env=env)
+    assert imported.exit_code == 0
     height = chain.height
     result = runner.invoke(
         fund_app,
