@@ -321,24 +321,7 @@ async function historyOf(view: View, address: string): Promise<Child> {
     if (!view.current()) return;
     shown = appendPage(shown, page);
     cursor = page.next;
-    const button =
-      cursor === null
-        ? null
-        : h(
-            "button",
-            {
-              type: "button",
-              class: "more",
-              onclick: (event: Event) => {
-                const target = event.currentTarget as HTMLButtonElement;
-                target.disabled = true;
-                more(true).catch(() => {
-                  target.disabled = false;
-                });
-              },
-            },
-            "Show older entries",
-          );
+    const button = cursor === null ? null : moreButton("Show older entries", more);
     replace(
       body,
       table(
@@ -390,21 +373,7 @@ export async function accountPage(view: View, address: string): Promise<void> {
     const more =
       left === 0
         ? null
-        : h(
-            "button",
-            {
-              type: "button",
-              class: "more",
-              onclick: (event: Event) => {
-                const button = event.currentTarget as HTMLButtonElement;
-                button.disabled = true;
-                showMore(true).catch(() => {
-                  button.disabled = false;
-                });
-              },
-            },
-            `Show trust in the next ${Math.min(left, FUNDS_PER_PAGE)} funds`,
-          );
+        : moreButton(`Show trust in the next ${Math.min(left, FUNDS_PER_PAGE)} funds`, showMore);
     replace(
       trustBody,
       table(
@@ -440,4 +409,23 @@ export async function accountPage(view: View, address: string): Promise<void> {
       : section("Membership", "membership", membership(member as { member: Record<string, Json> | null } | null)),
   );
   focusHeading(main);
+}
+
+/** A "show more" button: disabled while ``load`` runs, enabled again if it fails. */
+function moreButton(label: string, load: (focusNext: boolean) => Promise<void>): HTMLElement {
+  return h(
+    "button",
+    {
+      type: "button",
+      class: "more",
+      onclick: (event: Event) => {
+        const button = event.currentTarget as HTMLButtonElement;
+        button.disabled = true;
+        load(true).catch(() => {
+          button.disabled = false;
+        });
+      },
+    },
+    label,
+  );
 }
