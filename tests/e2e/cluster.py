@@ -142,3 +142,15 @@ class Cluster:
                     continue
             return False
         return True
+
+
+@contextlib.contextmanager
+def running_cluster(directory: Path) -> Iterator[Cluster]:
+    """A 4-validator cluster started in ``directory`` and past height 2; stopped on exit."""
+    cluster = Cluster(directory)
+    cluster.start()
+    try:
+        cluster.wait_height(2, timeout=90)
+        yield cluster
+    finally:
+        cluster.stop()

@@ -14,7 +14,7 @@ import pytest
 
 from ledger.crypto import Keypair, encode_address
 from ledger.types import Call, Extrinsic
-from tests.e2e.cluster import Cluster
+from tests.e2e.cluster import Cluster, running_cluster
 
 FUNDERS = [Keypair.dev(n) for n in ("alice", "bob", "charlie", "dave", "eve")]
 C = 1_000 * 10**6  # 1 000 tokens at 6 decimals
@@ -22,13 +22,8 @@ C = 1_000 * 10**6  # 1 000 tokens at 6 decimals
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    cluster = Cluster(Path(tmp_path_factory.mktemp("creditnet")))
-    cluster.start()
-    try:
-        cluster.wait_height(2, timeout=90)
+    with running_cluster(Path(tmp_path_factory.mktemp("creditnet"))) as cluster:
         yield cluster
-    finally:
-        cluster.stop()
 
 
 def _submit(net: Cluster, node: int, key: Keypair, call: Call) -> dict[str, Any]:

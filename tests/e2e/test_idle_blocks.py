@@ -22,7 +22,7 @@ import pytest
 from ledger.crypto import Keypair, encode_address
 from node.cli.localnet import LOCALNET_EMPTY_BLOCKS_INTERVAL_MS, set_empty_blocks
 from node.daemon.config import load_config
-from tests.e2e.cluster import Cluster
+from tests.e2e.cluster import Cluster, running_cluster
 
 ALICE, BOB = Keypair.dev("alice"), Keypair.dev("bob")
 IDLE_WINDOW_S = 20.0
@@ -51,13 +51,8 @@ def _idle_window(cluster: Cluster) -> tuple[int, int]:
 @pytest.fixture(scope="module")
 def localnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """A localnet as `credichain localnet` makes it (its default heartbeat)."""
-    net = Cluster(Path(tmp_path_factory.mktemp("idle-localnet")))
-    net.start()
-    try:
-        net.wait_height(2, timeout=90)
+    with running_cluster(Path(tmp_path_factory.mktemp("idle-localnet"))) as net:
         yield net
-    finally:
-        net.stop()
 
 
 def test_an_idle_localnet_makes_only_heartbeat_blocks_and_block_time_moves(

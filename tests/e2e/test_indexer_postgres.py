@@ -43,7 +43,7 @@ import pytest
 from ledger.crypto import blake2b256, decode_address
 from rpc.client import RpcClient
 from scripts.demo_fedicredits import DemoResult, run_demo
-from tests.e2e.cluster import Cluster
+from tests.e2e.cluster import Cluster, running_cluster
 from tests.indexer.pgserver import PostgresServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,13 +59,8 @@ def server() -> Iterator[PostgresServer]:
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    cluster = Cluster(Path(tmp_path_factory.mktemp("indexnet")))
-    cluster.start()
-    try:
-        cluster.wait_height(2, timeout=90)
+    with running_cluster(Path(tmp_path_factory.mktemp("indexnet"))) as cluster:
         yield cluster
-    finally:
-        cluster.stop()
 
 
 def _indexer(url: str, rpc: str, log: Path, *extra: str) -> subprocess.Popen[bytes]:

@@ -16,20 +16,15 @@ from pathlib import Path
 import pytest
 
 from ledger.crypto import Keypair, encode_address
-from tests.e2e.cluster import Cluster
+from tests.e2e.cluster import Cluster, running_cluster
 
 ALICE, BOB, CHARLIE = Keypair.dev("alice"), Keypair.dev("bob"), Keypair.dev("charlie")
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    net = Cluster(Path(tmp_path_factory.mktemp("localnet")))
-    net.start()
-    try:
-        net.wait_height(2, timeout=90)
+    with running_cluster(Path(tmp_path_factory.mktemp("localnet"))) as net:
         yield net
-    finally:
-        net.stop()
 
 
 def _ensure_all_running(cluster: Cluster) -> None:

@@ -23,20 +23,15 @@ import trio
 from ledger.crypto import Keypair, encode_address
 from ledger.types import Call, Extrinsic
 from rpc.client import RpcError, WsClient
-from tests.e2e.cluster import Cluster
+from tests.e2e.cluster import Cluster, running_cluster
 
 FLOOD_SECONDS = 3.0
 
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    cluster = Cluster(Path(tmp_path_factory.mktemp("rpclimits")))
-    cluster.start()
-    try:
-        cluster.wait_height(2, timeout=90)
+    with running_cluster(Path(tmp_path_factory.mktemp("rpclimits"))) as cluster:
         yield cluster
-    finally:
-        cluster.stop()
 
 
 def flood(url: str, stop_at: float, replies: list[int], errors: list[str]) -> None:
