@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Final
 
 from ledger import codec
@@ -29,7 +30,7 @@ HEADER_VERSION: Final = 2
 EMPTY_HASH: Final = bytes(HASH_LEN)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: ``hash`` is computed once per header (cached_property)
 class Header:
     """Block header. ``state_root`` is the state *after* executing this block.
 
@@ -77,8 +78,10 @@ class Header:
     def encode(self) -> bytes:
         return codec.encode(self.to_wire())
 
-    @property
+    @cached_property
     def hash(self) -> bytes:
+        # A frozen header's hash never changes; consensus, the store and gossip ask
+        # for it many times per block.
         return blake2b256(self.encode())
 
     @classmethod

@@ -18,10 +18,12 @@ only) and sorts every map by the UTF-8 bytes of its keys before handing it to
    0xc1 byte). Only then does the C unpacker allocate anything.
 2. ``msgpack.unpackb`` decodes with the same limits passed again as a second
    line of defence.
-3. The value is re-encoded and compared with the input. Any difference
-   (a longer integer form, ``str8`` for a short string, unsorted or duplicate
-   map keys, non-``str`` keys) makes the input non-canonical and it is
-   refused.
+3. Every map's keys must be ``str`` in strictly ascending UTF-8 order, and
+   the value re-packed as decoded (maps in the input's key order) must equal
+   the input. Together that is the same as comparing with ``encode(value)``,
+   without building a sorted copy. Any difference (a longer integer form,
+   ``str8`` for a short string, unsorted or duplicate map keys, non-``str``
+   keys) makes the input non-canonical and it is refused.
 
 Errors are ``CodecError`` subclasses whose message says what is wrong.
 """
@@ -75,32 +77,65 @@ DEFAULT_LIMITS: Final = DecodeLimits()
 
 
 def _canonical(value: Any, depth: int) -> Any:
+    # Exact type checks first: they are the common case and much cheaper than
+    # the isinstance chain below, which handles subclasses and other mappings.
+    kind = type(value)
+    if kind is bytes or kind is str or value is None or kind is bool:
+        return value
+    if kind is int:
+        if not INT_MIN <= value <= INT_MAX:
+            raise EncodeError(f"integer {value} outside the 64-bit range")
+        return value
     if depth > 64:
         raise EncodeError("value nested deeper than 64 levels")
-    if value is None or isinstance(value, (bool, bytes, str)):
+    if kind is list or kind is tuple:
+        return [_canonical(item, depth + 1) for item in value]
+    if kind is dict:
+        return _canonical_map(value, depth)
+    if isinstance(value, (bool, bytes, str)):
         return value
     if isinstance(value, int):
         if not INT_MIN <= value <= INT_MAX:
             raise EncodeError(f"integer {value} outside the 64-bit range")
-        return value
+        return int(value)
     if isinstance(value, (list, tuple)):
         return [_canonical(item, depth + 1) for item in value]
     if isinstance(value, Mapping):
-        items = []
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise EncodeError(f"map key {key!r} is not a str")
-            items.append((key.encode("utf-8"), key, _canonical(item, depth + 1)))
-        items.sort(key=lambda entry: entry[0])
-        return {key: item for _, key, item in items}
+        return _canonical_map(value, depth)
     if isinstance(value, (bytearray, memoryview)):
         return bytes(value)
     raise EncodeError(f"type {type(value).__name__} has no canonical encoding")
 
 
+def _canonical_map(value: Mapping[Any, Any], depth: int) -> dict[str, Any]:
+    items = []
+    for key, item in value.items():
+        if type(key) is not str and not isinstance(key, str):
+            raise EncodeError(f"map key {key!r} is not a str")
+        items.append((key.encode("utf-8"), key, _canonical(item, depth + 1)))
+    items.sort(key=_first)
+    return {key: item for _, key, item in items}
+
+
+def _first(entry: tuple[bytes, str, Any]) -> bytes:
+    return entry[0]
+
+
 def encode(value: Any) -> bytes:
     """The canonical MessagePack bytes of ``value``."""
     packed: bytes = msgpack.packb(_canonical(value, 0), use_bin_type=True)
+    return packed
+
+
+def encode_mapless(value: Any) -> bytes:
+    """The canonical bytes of ``value``, which the caller knows holds no map.
+
+    Only maps need work before packing (their keys sorted); for arrays of
+    ints, bytes, str, bool and None, ``msgpack.packb`` alone already gives the
+    canonical form, and it still refuses an int outside the 64-bit range. For
+    records written by the node itself many times per block (history entries).
+    """
+    packed: bytes = msgpack.packb(value, use_bin_type=True)
     return packed
 
 
@@ -208,6 +243,8 @@ def decode(data: bytes, limits: DecodeLimits = DEFAULT_LIMITS) -> Any:
     data = bytes(data)
     if len(data) > limits.max_size:
         raise LimitError(f"{len(data)} bytes exceeds the limit of {limits.max_size}")
+    if data and data[0] in _UINT_WIDTH:  # most state values are one unsigned integer
+        return _decode_uint(data)
     _scan(data, limits)
     try:
         value = msgpack.unpackb(
@@ -225,16 +262,61 @@ def decode(data: bytes, limits: DecodeLimits = DEFAULT_LIMITS) -> Any:
         raise DecodeError(f"str is not valid UTF-8: {exc.reason}") from exc
     except (ValueError, TypeError, msgpack.ExtraData, msgpack.FormatError) as exc:
         raise DecodeError(f"malformed MessagePack: {exc}") from exc
-    try:
-        again = encode(value)
-    except EncodeError as exc:
-        raise NotCanonicalError(f"not canonical: {exc}") from exc
-    if again != data:
+    # Canonical = the shortest forms (what packb emits for the decoded value, whose
+    # maps keep the input's key order) with every map's keys str and in strictly
+    # ascending UTF-8 order. Checking both is the same as comparing with
+    # encode(value), without building a sorted copy of the value.
+    _check_map_keys(value)
+    if msgpack.packb(value, use_bin_type=True) != data:
         raise NotCanonicalError(
             "not canonical: re-encoding differs (non-minimal integer or length form, "
-            "or map keys unsorted or duplicated)"
+            "or duplicated map keys)"
         )
     return value
+
+
+# An unsigned integer's first byte -> the size of its value field (0: positive fixint).
+_UINT_WIDTH: Final = {**dict.fromkeys(range(0x80), 0), 0xCC: 1, 0xCD: 2, 0xCE: 4, 0xCF: 8}
+# The smallest value each width may carry: a smaller one has a shorter (canonical) form.
+_UINT_MIN: Final = {1: 0x80, 2: 0x100, 4: 0x1_0000, 8: 0x1_0000_0000}
+
+
+def _decode_uint(data: bytes) -> int:
+    """One unsigned integer, the whole input, in its shortest form (else refused)."""
+    width = _UINT_WIDTH[data[0]]
+    if len(data) != 1 + width:
+        if len(data) < 1 + width:
+            raise DecodeError("truncated input")
+        raise DecodeError(f"{len(data) - 1 - width} trailing bytes after the value")
+    if width == 0:
+        return data[0]
+    value = int.from_bytes(data[1:], "big")
+    if value < _UINT_MIN[width]:
+        raise NotCanonicalError(
+            "not canonical: re-encoding differs (non-minimal integer or length form, "
+            "or duplicated map keys)"
+        )
+    return value
+
+
+def _check_map_keys(value: Any) -> None:
+    """Every map's keys are str, sorted by their UTF-8 bytes, without repeats."""
+    kind = type(value)
+    if kind is list:
+        for item in value:
+            if type(item) is list or type(item) is dict:
+                _check_map_keys(item)
+    elif kind is dict:
+        previous = b""
+        for index, (key, item) in enumerate(value.items()):
+            if type(key) is not str:
+                raise NotCanonicalError(f"not canonical: map key {key!r} is not a str")
+            encoded = key.encode("utf-8")
+            if index and encoded <= previous:
+                raise NotCanonicalError("not canonical: map keys unsorted or duplicated")
+            previous = encoded
+            if type(item) is list or type(item) is dict:
+                _check_map_keys(item)
 
 
 # ------------------------------------------------------- shape helpers

@@ -48,6 +48,67 @@ class MemoryState:
             yield key, self.items[key]
 
 
+class CachedReader:
+    """One committed state version with a bounded memory of the values read from it.
+
+    A validator reads the same keys again and again at the chain's head: the
+    parameters on every fee quote, the sender's nonce and balance when a
+    transfer enters the pool and again when its block executes. A committed
+    version never changes, so remembering what was read from it is sound;
+    ``advanced`` hands the memory to the next version, updated with exactly
+    the block's net writes (the new root is the old one with those writes), so
+    the hot keys stay remembered across blocks. The reader it came from keeps
+    working, with an empty memory.
+
+    Two generations bound the memory: a value read or written goes to the
+    young one; when that holds ``capacity // 2`` keys it becomes the old one
+    and the previous old one is dropped. ``None`` (absent) is remembered too.
+    Prefix iteration is not cached: it goes to the version itself.
+    """
+
+    def __init__(self, base: StateReader, root: bytes, capacity: int = 100_000) -> None:
+        if capacity < 2:
+            raise ValueError("capacity must be at least 2")
+        self._base = base
+        self.root = root
+        self.capacity = capacity
+        self._half = capacity // 2
+        self._young: dict[bytes, bytes | None] = {}
+        self._old: dict[bytes, bytes | None] = {}
+
+    def __len__(self) -> int:
+        return len(self._young) + len(self._old)
+
+    def get(self, key: bytes) -> bytes | None:
+        young = self._young
+        if key in young:
+            return young[key]
+        old = self._old
+        value = old[key] if key in old else self._base.get(key)
+        young[key] = value
+        if len(young) >= self._half:
+            self._old, self._young = young, {}
+        return value
+
+    def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        return self._base.iterate(prefix)
+
+    def advanced(
+        self, base: StateReader, root: bytes, changes: Mapping[bytes, bytes | None]
+    ) -> CachedReader:
+        """The reader of ``root`` = this version with ``changes`` applied, memory carried."""
+        after = CachedReader(base, root, self.capacity)
+        young, old = self._young, self._old
+        self._young, self._old = {}, {}  # this version's reader keeps working, uncached
+        for key in changes:
+            old.pop(key, None)
+        young.update(changes)
+        if len(young) >= self._half:
+            young, old = {}, young
+        after._young, after._old = young, old
+        return after
+
+
 class OverlayError(RuntimeError):
     """Misuse of the layer stack: a bug in the caller."""
 

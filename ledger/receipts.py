@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from ledger import codec
@@ -58,7 +59,7 @@ class DispatchError:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: the encoding is computed once (cached_property)
 class Receipt:
     """``[extrinsic_hash, success, error|nil, [event...]]``."""
 
@@ -76,6 +77,11 @@ class Receipt:
         ]
 
     def encode(self) -> bytes:
+        return self.encoded
+
+    @cached_property
+    def encoded(self) -> bytes:
+        # The receipts root and the block store both need it: encode once.
         return codec.encode(self.to_wire())
 
     @classmethod

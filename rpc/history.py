@@ -127,7 +127,8 @@ class HistoryEntry:
         ]
 
     def encode(self, event_bytes: Callable[[Event], bytes] | None = None) -> bytes:
-        return codec.encode(self.to_wire(event_bytes))
+        # No map in the stored form (events are already bytes): packed as it is.
+        return codec.encode_mapless(self.to_wire(event_bytes))
 
     @classmethod
     def from_wire(cls, value: Any) -> HistoryEntry:

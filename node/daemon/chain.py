@@ -374,6 +374,7 @@ class Chain:
         next_next = change.validators if change is not None else self.validators_for(height + 1)
         batch.put(_height_key(height + 2), codec.encode(next_next.to_wire()))
         self.kv.write(batch, sync=True)
+        self.runtime.committed(result)
         self.head = block.header
         self._pending.clear()
         if change is not None:

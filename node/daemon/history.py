@@ -67,6 +67,7 @@ from ledger.codec import expect_int
 from ledger.kv import KVStore, WriteBatch
 from ledger.types import Block, DispatchError, Event, Extrinsic, Receipt
 from pallets.executive.registry import PalletRegistry
+from pallets.executive.validate import DECODED
 from pallets.support.argtypes import ACCOUNT, ArgType, List, Optional
 from rpc.history import HistoryEntry, HistoryPage
 
@@ -179,7 +180,7 @@ def block_items(
         )
     items = []
     for index, (raw, receipt) in enumerate(zip(block.extrinsics, receipts, strict=True)):
-        ext = Extrinsic.decode(raw)
+        ext = DECODED.get(raw) or Extrinsic.decode(raw)  # decoded when it executed
         items.append(
             Item(
                 position=index,

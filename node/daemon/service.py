@@ -185,7 +185,7 @@ class NodeService:
         cfg = config.mempool
         self.mempool = Mempool(
             self.chain.runtime.rules,
-            self.chain.trie.reader(self.chain.state_root),
+            self.chain.runtime.reader(self.chain.state_root),
             self.chain.height,
             MempoolLimits(
                 max_count=cfg.max_count, max_bytes=cfg.max_bytes, max_per_sender=cfg.max_per_sender
@@ -347,7 +347,7 @@ class NodeService:
         block = executed.block
         header = block.header
         self.mempool.on_block(
-            self.chain.trie.reader(header.state_root), header.height, list(block.extrinsics)
+            self.chain.runtime.reader(header.state_root), header.height, list(block.extrinsics)
         )
         self._observe_commit(block, commit)
         if self.history is not None:

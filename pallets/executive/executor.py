@@ -55,7 +55,7 @@ from typing import Any, Final, Protocol
 from ledger.crypto import blake2b256
 from ledger.kv import WriteBatch
 from ledger.merkle import merkle_root
-from ledger.overlay import StateOverlay, StateReader
+from ledger.overlay import CachedReader, StateOverlay, StateReader
 from ledger.types import (
     Block,
     Event,
@@ -249,12 +249,33 @@ class Runtime:
         self.verifier = verifier or BatchVerifier(1)
         self.rules = ValidationRules(registry, genesis_hash, self.verifier)
         self.trie = trie
+        self._head: CachedReader | None = None  # set by ``committed``
 
     # -- queries
 
+    def reader(self, root: bytes) -> StateReader:
+        """The committed state at ``root``: the head's remembered reader if it is the head."""
+        head = self._head
+        if head is not None and head.root == root:
+            return head
+        return self.trie.reader(root)
+
+    def committed(self, result: BlockResult) -> None:
+        """``result`` is now the head (its trie nodes are written): carry the read memory.
+
+        Only a node that follows one chain calls this; without it every read
+        goes to the trie, with the same results.
+        """
+        head = self._head
+        if head is None or head.root != result.parent_root:
+            head = CachedReader(self.trie.reader(result.parent_root), result.parent_root)
+        self._head = head.advanced(
+            self.trie.reader(result.state_root), result.state_root, result.changes
+        )
+
     def state(self, root: bytes) -> ReadContext:
         """The state at ``root``, read with this runtime's wiring (for queries and checks)."""
-        return ReadContext(self.trie.reader(root), wiring=self.registry.wiring)
+        return ReadContext(self.reader(root), wiring=self.registry.wiring)
 
     def metadata(self) -> dict[str, Any]:
         return self.registry.metadata()
@@ -360,7 +381,7 @@ class Runtime:
     # -- steps
 
     def _begin(self, parent_root: bytes, env: BlockEnv, evidence: Sequence[Evidence]) -> _Run:
-        base = self.trie.reader(parent_root)
+        base = self.reader(parent_root)
         previous = NUMBER.get(base)
         if env.height != previous + 1:
             raise InvalidBlock(f"height {env.height} does not follow the parent's {previous}")

@@ -250,13 +250,24 @@ def param(state: KeyReader, section: str, name: str) -> int:
     raw = state.get(definition.key)
     if raw is None:
         raise RuntimeFault(f"parameter {section}.{name} is missing from the state")
+    value = _DECODED_INTS.get(raw)
+    if value is not None:
+        return value
     try:
         value = codec.decode(raw)
     except CodecError as exc:
         raise RuntimeFault(f"parameter {section}.{name}: {exc}") from exc
     if isinstance(value, bool) or not isinstance(value, int):
         raise RuntimeFault(f"parameter {section}.{name} is not an integer")
+    if len(_DECODED_INTS) >= 4096:  # a bound, never reached by the few distinct values in use
+        _DECODED_INTS.clear()
+    _DECODED_INTS[raw] = value
     return value
+
+
+# Canonical bytes -> the integer they encode. A fee quote reads several
+# parameters per transfer; decoding them is a pure function of the bytes.
+_DECODED_INTS: dict[bytes, int] = {}
 
 
 def param_state(values: Mapping[str, Mapping[str, int]]) -> dict[bytes, bytes]:
