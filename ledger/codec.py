@@ -139,6 +139,25 @@ def encode_mapless(value: Any) -> bytes:
     return packed
 
 
+def join_array(encoded_items: Sequence[bytes]) -> bytes:
+    """The canonical bytes of an array whose items are given already canonical.
+
+    MessagePack writes an array as its length header then its items' bytes,
+    so records that keep their parts' encodings (events in a receipt) are
+    joined instead of encoded again.
+    """
+    count = len(encoded_items)
+    if count < 16:
+        head = bytes([0x90 | count])
+    elif count <= 0xFFFF:
+        head = b"\xdc" + count.to_bytes(2, "big")
+    elif count <= 0xFFFF_FFFF:
+        head = b"\xdd" + count.to_bytes(4, "big")
+    else:
+        raise EncodeError(f"array of {count} items is too long for MessagePack")
+    return head + b"".join(encoded_items)
+
+
 # ---------------------------------------------------------------- decoding
 
 # Type byte -> (kind, header size, length field size). Kinds: "scalar"

@@ -17,9 +17,14 @@ from ledger.crypto import HASH_LEN
 from ledger.merkle import merkle_root
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: the encoding is computed once (cached_property)
 class Event:
-    """``[pallet, name, attributes]`` emitted by a call or a block hook."""
+    """``[pallet, name, attributes]`` emitted by a call or a block hook.
+
+    An event is never changed once made (nothing writes to ``attrs``), so its
+    encoding is computed once and shared by its receipt, the events root and
+    the history index.
+    """
 
     pallet: str
     name: str
@@ -27,6 +32,10 @@ class Event:
 
     def to_wire(self) -> list[Any]:
         return [self.pallet, self.name, self.attrs]
+
+    @cached_property
+    def encoded(self) -> bytes:
+        return codec.encode(self.to_wire())
 
     @classmethod
     def from_wire(cls, value: Any) -> Event:
@@ -81,8 +90,19 @@ class Receipt:
 
     @cached_property
     def encoded(self) -> bytes:
-        # The receipts root and the block store both need it: encode once.
-        return codec.encode(self.to_wire())
+        # The receipts root and the block store both need it: encode once, from
+        # the events' own encodings (an array's bytes are its items' bytes in a row).
+        head = [
+            self.extrinsic_hash,
+            self.success,
+            None if self.error is None else self.error.to_wire(),
+        ]
+        return codec.join_array(
+            [
+                *(codec.encode(part) for part in head),
+                codec.join_array([e.encoded for e in self.events]),
+            ]
+        )
 
     @classmethod
     def from_wire(cls, value: Any) -> Receipt:
@@ -102,4 +122,4 @@ def receipts_root(receipts: Sequence[Receipt]) -> bytes:
 
 
 def events_root(events: Sequence[Event]) -> bytes:
-    return merkle_root([codec.encode(e.to_wire()) for e in events])
+    return merkle_root([e.encoded for e in events])

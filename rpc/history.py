@@ -80,7 +80,7 @@ class HistoryUnavailable(RuntimeError):
 
 
 def _event_bytes(event: Event) -> bytes:
-    return codec.encode(event.to_wire())
+    return event.encoded
 
 
 @dataclass(frozen=True, slots=True)

@@ -352,6 +352,10 @@ def block_entries(
 # ------------------------------------------------------------- the store
 
 
+def _event_encoding(event: Event) -> bytes:
+    return event.encoded
+
+
 def _u64(value: int) -> bytes:
     return value.to_bytes(8, "big")
 
@@ -421,14 +425,9 @@ class HistoryIndex:
             cash_fund=self._cash_fund,
         )
         batch = WriteBatch()
-        # An event is in the entries of every account and fund it names: encoded once.
-        encoded: dict[int, bytes] = {}
-
-        def event_bytes(event: Event) -> bytes:
-            raw = encoded.get(id(event))
-            if raw is None:
-                raw = encoded[id(event)] = codec.encode(event.to_wire())
-            return raw
+        # An event is in the entries of every account and fund it names: encoded once
+        # (its receipt's encoding already made it).
+        event_bytes = _event_encoding
 
         for account in sorted(found.accounts):
             count = self._count(b"A/" + account)
