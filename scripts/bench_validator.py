@@ -1,0 +1,149 @@
+"""CPU per transfer of one validator's own work, stage by stage, in verifications.
+
+    .venv/bin/python scripts/bench_validator.py                 # 20 blocks of 1 000
+    .venv/bin/python scripts/bench_validator.py --blocks 5 --block-size 200
+
+What a validator does with a transfer that reaches it, on the real
+components (LevelDB on disk, the node's verifier with its memory of verified
+signatures, the pool, the chain, the history index), in one process and
+without sockets:
+
+1. *pool*: the transfer enters the pool (decode, nonce, fee quote and the
+   signature check): ``Mempool.submit``, as from gossip or RPC;
+2. *execute + commit*: the block another validator proposed is checked and
+   executed (``Chain.validate_block``) and written (``Chain.commit_block``);
+3. *pool update*: the pool drops what the block included (``Mempool.on_block``);
+4. *history*: the history index takes the block (``HistoryIndex.add_block``).
+
+Each stage's CPU time (all threads of this process) is divided by the
+transfers it handled and printed in microseconds and in units of one
+Ed25519 verification, measured in the same run with the node's verifier on
+one thread: issue 23's unit ("CPU per finalized transfer <= 2.0 signature
+verifications"). The proposer's work is done by a second chain in this
+process and not counted. Consensus votes, the WAL, gossip and RPC framing
+are not here: ``scripts/bench_localnet.py`` measures the whole node, this
+script the per-transfer core, repeatably on a busy machine (CPU time, not
+wall time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ledger.crypto import Keypair, blake2b256
+from ledger.kv import LevelDBKV
+from node.daemon.chain import Chain
+from node.daemon.history import HistoryIndex
+from node.daemon.mempool import Mempool, MempoolLimits
+from node.testing.replay_fixture import ChainBuilder
+from pallets.executive.verify import BatchVerifier
+
+STAGES = ("pool", "execute + commit", "pool update", "history")
+
+
+def verification_us(count: int = 4_000) -> float:
+    """Microseconds of CPU per Ed25519 verification with the runtime's verifier, 1 thread."""
+    key = Keypair.from_seed(blake2b256(b"bench-validator"))
+    items = []
+    for i in range(count):
+        message = b"transfer " + str(i).encode()
+        items.append((key.public, message, key.sign(message)))
+    verifier = BatchVerifier(1)
+    started = time.process_time()
+    assert all(verifier.verify_many(items))
+    return (time.process_time() - started) / count * 1e6
+
+
+class Stages:
+    """CPU seconds per stage; ``with stages.timing(name):`` adds one stretch of work."""
+
+    def __init__(self) -> None:
+        self.seconds = dict.fromkeys(STAGES, 0.0)
+
+    @contextmanager
+    def timing(self, stage: str) -> Iterator[None]:
+        started = time.process_time()
+        yield
+        self.seconds[stage] += time.process_time() - started
+
+
+def run(blocks: int, block_size: int, accounts: int, workdir: Path) -> tuple[dict[str, float], int]:
+    """CPU seconds per stage over ``blocks`` blocks (after one warm-up block), transfers."""
+    proposer = ChainBuilder(validators=4, accounts=accounts, path=workdir / "proposer")
+    verifier = BatchVerifier(2, remember=200_000)  # as node/daemon/service.py makes it
+    chain = Chain(LevelDBKV(workdir / "validator"), proposer.genesis, verifier=verifier)
+    history = HistoryIndex(
+        LevelDBKV(workdir / "history"), chain.runtime.registry, chain.genesis_hash
+    )
+    pool = Mempool(
+        chain.runtime.rules, chain.runtime.reader(chain.state_root), chain.height, MempoolLimits()
+    )
+    counted = Stages()
+    counted_transfers = 0
+    try:
+        for number in range(blocks + 1):
+            stages = counted if number else Stages()  # block 0 warms the caches
+            txs = proposer.transfers(block_size)
+            with stages.timing("pool"):
+                for raw in txs:
+                    pool.submit(raw)
+            built = proposer.add_block(txs)  # another validator's work: not counted
+            block = built.block
+            with stages.timing("execute + commit"):
+                chain.validate_block(block, round_=0)
+                chain.commit_block(block, built.commit)
+            with stages.timing("pool update"):
+                pool.on_block(chain.runtime.reader(chain.state_root), block.header.height, txs)
+            with stages.timing("history"):
+                history.add_block(block, built.receipts, built.events)
+            if len(pool):
+                raise SystemExit(f"block {block.header.height} left {len(pool)} in the pool")
+            counted_transfers += len(txs) if number else 0
+    finally:
+        verifier.close()
+        chain.close()
+        proposer.close()
+    return counted.seconds, counted_transfers
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--blocks", type=int, default=20)
+    parser.add_argument("--block-size", type=int, default=1000)
+    parser.add_argument("--accounts", type=int, default=2000)
+    args = parser.parse_args()
+    if args.blocks < 1 or args.block_size < 1 or args.accounts < 2:
+        parser.error("--blocks and --block-size must be positive, --accounts at least 2")
+    unit = verification_us()
+    workdir = Path(tempfile.mkdtemp(prefix="credichain-bench-validator-"))
+    try:
+        totals, counted = run(args.blocks, args.block_size, args.accounts, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print("credichain validator CPU per transfer")
+    print(
+        f"  conditions: {args.blocks} blocks of {args.block_size} transfers over "
+        f"{args.accounts} accounts, LevelDB on disk, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}; CPU time of this process (all threads)"
+    )
+    print(f"  unit (this machine, this run): one verification = {unit:.1f} us of CPU")
+    total = 0.0
+    for stage in STAGES:
+        per = totals[stage] / counted * 1e6
+        total += per
+        print(f"  {stage:>17}: {per:7.1f} us per transfer = {per / unit:5.2f} verifications")
+    print(f"  {'total':>17}: {total:7.1f} us per transfer = {total / unit:5.2f} verifications")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
