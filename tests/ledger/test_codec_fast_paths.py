@@ -15,6 +15,7 @@ forms, map keys shuffled, repeated or given as ``bin``).
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
@@ -27,6 +28,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ledger import codec
+from ledger.block import Header
+from ledger.block_vrf import MAX_ROUND
 from ledger.codec import (
     DEFAULT_LIMITS,
     INT_MAX,
@@ -38,6 +41,10 @@ from ledger.codec import (
     LimitError,
     NotCanonicalError,
 )
+from ledger.crypto import KEY_LEN, blake2b256
+from ledger.merkle import merkle_root
+from ledger.receipts import DispatchError, Event, Receipt, events_root, receipts_root
+from ledger.vrf import PROOF_LEN as VRF_PROOF_LEN
 
 # ------------------------------------------------------------ the reference
 
@@ -466,3 +473,82 @@ mapless: st.SearchStrategy[Any] = st.recursive(
 @given(mapless)
 def test_encode_mapless_equals_encode_for_map_free_values(value: Any) -> None:
     assert codec.encode_mapless(value) == codec.encode(value) == reference_encode(value)
+
+
+# ------------------------------------------------------------ encodings computed once
+
+HASH32 = st.binary(min_size=32, max_size=32)
+headers = st.builds(
+    Header,
+    height=st.integers(0, 2**64 - 1),
+    timestamp_ms=st.integers(0, 2**64 - 1),
+    parent_hash=HASH32,
+    last_commit_hash=HASH32,
+    extrinsics_root=HASH32,
+    evidence_root=HASH32,
+    state_root=HASH32,
+    receipts_root=HASH32,
+    events_root=HASH32,
+    validators_hash=HASH32,
+    next_validators_hash=HASH32,
+    proposer=st.binary(min_size=KEY_LEN, max_size=KEY_LEN),
+    proposal_round=st.integers(0, MAX_ROUND),
+    vrf_proof=st.binary(min_size=VRF_PROOF_LEN, max_size=VRF_PROOF_LEN),
+)
+events = st.builds(
+    Event,
+    pallet=st.text(max_size=10),
+    name=st.text(max_size=10),
+    attrs=st.dictionaries(KEYS, values, max_size=3),
+)
+receipts = st.builds(
+    Receipt,
+    extrinsic_hash=HASH32,
+    success=st.booleans(),
+    error=st.none()
+    | st.builds(
+        DispatchError,
+        pallet=st.text(max_size=8),
+        code=st.text(max_size=8),
+        rule=st.text(max_size=4),
+        message=st.text(max_size=40),
+    ),
+    events=st.lists(events, max_size=17).map(tuple),  # 16+ events: a long array header
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(headers, st.data())
+def test_a_header_hash_is_the_hash_of_its_encoding(header: Header, data: st.DataObject) -> None:
+    fresh = blake2b256(reference_encode(header.to_wire()))
+    assert header.hash == fresh
+    assert header.hash is header.hash  # computed once
+    assert Header.from_wire(codec.decode(header.encode())).hash == fresh
+    name = data.draw(st.sampled_from([f.name for f in dataclasses.fields(Header)]))
+    changed = dataclasses.replace(header, **{name: data.draw(_other_value(getattr(header, name)))})
+    assert changed.hash == blake2b256(reference_encode(changed.to_wire()))
+    assert changed.hash != header.hash
+    assert header.hash == fresh  # the original keeps its own
+
+
+def _other_value(value: Any) -> st.SearchStrategy[Any]:
+    if isinstance(value, int):
+        upper = MAX_ROUND if value <= MAX_ROUND else 2**64 - 1
+        return st.integers(0, upper).filter(lambda other: other != value)
+    return st.binary(min_size=len(value), max_size=len(value)).filter(lambda other: other != value)
+
+
+@settings(max_examples=100, deadline=None)
+@given(receipts, st.data())
+def test_a_receipt_encodes_as_a_fresh_encoding(receipt: Receipt, data: st.DataObject) -> None:
+    fresh = reference_encode(receipt.to_wire())
+    assert receipt.encode() == fresh
+    assert receipt.encode() is receipt.encode()  # computed once
+    assert Receipt.from_wire(codec.decode(fresh)) == receipt
+    assert receipts_root([receipt, receipt]) == merkle_root([fresh, fresh])
+    assert events_root(receipt.events) == merkle_root(
+        [reference_encode(e.to_wire()) for e in receipt.events]
+    )
+    other = dataclasses.replace(receipt, success=not receipt.success, events=receipt.events[:1])
+    assert other.encode() == reference_encode(other.to_wire()) != fresh
+    assert receipt.encode() == fresh
