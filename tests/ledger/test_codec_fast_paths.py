@@ -399,6 +399,19 @@ def test_the_refusals_named_in_the_change(raw: bytes, error: type[CodecError] | 
     assert same_as_reference(raw) == ("refused", error.__name__)
 
 
+@pytest.mark.parametrize("depth", [63, 64, 65, 66, 67])
+@pytest.mark.parametrize(
+    "leaf", [b"\x00", b"\xc0", b"\x90", b"\x80"], ids=["int", "nil", "[]", "{}"]
+)
+def test_deep_values_under_generous_limits_get_the_reference_answer(
+    depth: int, leaf: bytes
+) -> None:
+    """No in-tree limit allows more than 16 levels, but ``DecodeLimits`` lets a caller ask for
+    more: the old check refused, through ``encode``, any value nested deeper than 64 levels."""
+    generous = DecodeLimits(max_depth=100)
+    same_as_reference(b"\x91" * depth + leaf, generous)
+
+
 def test_a_lone_integer_still_obeys_the_size_limit() -> None:
     with pytest.raises(LimitError):
         codec.decode(b"\xcf" + b"\x01" * 8, DecodeLimits(max_size=8))
