@@ -79,6 +79,8 @@ DEFAULT_LIMITS: Final = DecodeLimits()
 def _canonical(value: Any, depth: int) -> Any:
     # Exact type checks first: they are the common case and much cheaper than
     # the isinstance chain below, which handles subclasses and other mappings.
+    if depth > 64:
+        raise EncodeError("value nested deeper than 64 levels")
     kind = type(value)
     if kind is bytes or kind is str or value is None or kind is bool:
         return value
@@ -86,8 +88,6 @@ def _canonical(value: Any, depth: int) -> Any:
         if not INT_MIN <= value <= INT_MAX:
             raise EncodeError(f"integer {value} outside the 64-bit range")
         return value
-    if depth > 64:
-        raise EncodeError("value nested deeper than 64 levels")
     if kind is list or kind is tuple:
         return [_canonical(item, depth + 1) for item in value]
     if kind is dict:
@@ -132,10 +132,15 @@ def encode_mapless(value: Any) -> bytes:
 
     Only maps need work before packing (their keys sorted); for arrays of
     ints, bytes, str, bool and None, ``msgpack.packb`` alone already gives the
-    canonical form, and it still refuses an int outside the 64-bit range. For
-    records written by the node itself many times per block (history entries).
+    canonical form, and it still refuses an int outside the 64-bit range
+    (``EncodeError``). It does not look for floats or maps: for records the
+    node itself writes many times per block (history entries), whose shape is
+    fixed by their code.
     """
-    packed: bytes = msgpack.packb(value, use_bin_type=True)
+    try:
+        packed: bytes = msgpack.packb(value, use_bin_type=True)
+    except (OverflowError, TypeError, ValueError) as exc:
+        raise EncodeError(f"no canonical encoding: {exc}") from exc
     return packed
 
 
@@ -285,7 +290,7 @@ def decode(data: bytes, limits: DecodeLimits = DEFAULT_LIMITS) -> Any:
     # maps keep the input's key order) with every map's keys str and in strictly
     # ascending UTF-8 order. Checking both is the same as comparing with
     # encode(value), without building a sorted copy of the value.
-    _check_map_keys(value)
+    _check_map_keys(value, 0)
     if msgpack.packb(value, use_bin_type=True) != data:
         raise NotCanonicalError(
             "not canonical: re-encoding differs (non-minimal integer or length form, "
@@ -318,14 +323,22 @@ def _decode_uint(data: bytes) -> int:
     return value
 
 
-def _check_map_keys(value: Any) -> None:
-    """Every map's keys are str, sorted by their UTF-8 bytes, without repeats."""
+def _check_map_keys(value: Any, depth: int) -> None:
+    """Every map's keys are str, sorted by their UTF-8 bytes, without repeats.
+
+    Also refuses what ``encode`` would: an item nested deeper than 64 levels
+    (only reachable with limits that allow it; the default allows 16).
+    """
     kind = type(value)
     if kind is list:
+        if value and depth >= 64:
+            raise NotCanonicalError("not canonical: value nested deeper than 64 levels")
         for item in value:
             if type(item) is list or type(item) is dict:
-                _check_map_keys(item)
+                _check_map_keys(item, depth + 1)
     elif kind is dict:
+        if value and depth >= 64:
+            raise NotCanonicalError("not canonical: value nested deeper than 64 levels")
         previous = b""
         for index, (key, item) in enumerate(value.items()):
             if type(key) is not str:
@@ -335,7 +348,7 @@ def _check_map_keys(value: Any) -> None:
                 raise NotCanonicalError("not canonical: map keys unsorted or duplicated")
             previous = encoded
             if type(item) is list or type(item) is dict:
-                _check_map_keys(item)
+                _check_map_keys(item, depth + 1)
 
 
 # ------------------------------------------------------- shape helpers
