@@ -9,6 +9,7 @@ applied atomically; ``sync=True`` makes it durable before ``write`` returns
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -83,16 +84,58 @@ class MemoryKV:
         pass
 
 
+@dataclass(frozen=True, slots=True)
+class LevelDBOptions:
+    """LevelDB's own tuning, passed to it when the store is opened.
+
+    ``cache_mb``: its LRU cache of uncompressed table blocks (LevelDB's
+    default is 8 MB). ``bloom_bits``: bits per key of the bloom filter
+    written into each new table, so that a read skips the tables that do not
+    hold its key instead of reading one of their blocks (0 = no filter,
+    LevelDB's default; tables written without one stay readable, and a
+    filter never changes what a read returns). ``write_buffer_mb``: the
+    in-memory table filled before it is written out as a file (LevelDB's
+    default is 4 MB).
+    """
+
+    cache_mb: int = 8
+    bloom_bits: int = 10
+    write_buffer_mb: int = 4
+
+    def __post_init__(self) -> None:
+        for name in ("cache_mb", "bloom_bits", "write_buffer_mb"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise StoreError(f"LevelDB option {name} must be an integer >= 0, got {value!r}")
+        if self.write_buffer_mb < 1:
+            raise StoreError("LevelDB option write_buffer_mb must be at least 1")
+
+    def plyvel_kwargs(self) -> dict[str, int]:
+        """The keyword arguments of ``plyvel.DB`` these options stand for."""
+        kwargs = {
+            "lru_cache_size": self.cache_mb << 20,
+            "write_buffer_size": self.write_buffer_mb << 20,
+        }
+        if self.bloom_bits:
+            kwargs["bloom_filter_bits"] = self.bloom_bits
+        return kwargs
+
+
 class LevelDBKV:
     """LevelDB on disk through plyvel."""
 
-    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+    def __init__(
+        self, path: str | Path, *, create: bool = True, options: LevelDBOptions | None = None
+    ) -> None:
         import plyvel  # imported here: the only plyvel user in the project
 
+        self.options = LevelDBOptions() if options is None else options
         if create:
             Path(path).mkdir(parents=True, exist_ok=True)
         try:
-            self._db: Any = plyvel.DB(str(path), create_if_missing=create)
+            self._db: Any = plyvel.DB(
+                str(path), create_if_missing=create, **self.options.plyvel_kwargs()
+            )
         except (plyvel.IOError, plyvel.CorruptionError) as exc:
             detail = exc.args[0].decode(errors="replace") if exc.args else str(exc)
             hint = " (is another node running on this home?)" if "lock" in detail else ""

@@ -31,7 +31,8 @@ result is ``{kv key: encoded node}``; nothing is written until
 ``add_to_batch``, so the caller puts the block, its receipts and its trie
 nodes in one atomic, synced batch.
 
-Decoded nodes are kept in a bounded cache (``NodeSource``). Recursion is one
+Decoded nodes are kept in a bounded cache (``NodeSource``; inner nodes and
+leaves apart, ``warm`` fills it after opening a store). Recursion is one
 frame per trie level, and keys are at most ``MAX_KEY_LEN`` bytes (512
 nibbles), which keeps the deepest possible trie inside Python's recursion
 limit (``test_deepest_keys_stay_within_the_recursion_limit``).
@@ -307,12 +308,16 @@ class StateTrie:
     """Versioned Merkle state over a ``KVStore`` (see the module docstring)."""
 
     def __init__(
-        self, kv: KVStore, prefix: bytes = b"t/", *, cache_nodes: int = DEFAULT_CACHE_NODES
+        self,
+        kv: KVStore,
+        prefix: bytes = b"t/",
+        *,
+        cache_nodes: int = DEFAULT_CACHE_NODES,
     ) -> None:
         if not isinstance(prefix, bytes):
             raise TrieError("the trie key prefix is bytes")
-        if cache_nodes < 0:
-            raise TrieError("cache_nodes must be >= 0")
+        if isinstance(cache_nodes, bool) or not isinstance(cache_nodes, int) or cache_nodes < 0:
+            raise TrieError(f"cache_nodes must be an integer >= 0, got {cache_nodes!r}")
         self.kv = kv
         self.prefix = prefix
         self._version_prefix = prefix + b"v"
@@ -333,6 +338,24 @@ class StateTrie:
         except MissingNodeError:
             return False
         return True
+
+    def warm(self, root: bytes, budget: int | None = None) -> int:
+        """Load the nodes nearest ``root`` into the node cache, level by level.
+
+        For a node opening an existing store (cold caches): up to ``budget``
+        nodes (default and most: half the node cache), about 0.1 s per 10 000
+        on LevelDB. Returns the number loaded. Changes no result, only speed.
+        """
+        _check_root(root)
+        if budget is not None and (
+            isinstance(budget, bool) or not isinstance(budget, int) or budget < 0
+        ):
+            raise TrieError(f"the warm-up budget must be an integer >= 0, got {budget!r}")
+        return self._source.warm(root, self._source.half if budget is None else budget)
+
+    def cached_nodes(self) -> int:
+        """Decoded nodes held in the node cache now."""
+        return len(self._source)
 
     def root_at(self, version: int) -> bytes | None:
         return self.kv.get(self._version_prefix + _version_bytes(version))

@@ -36,7 +36,8 @@ that arrive from elsewhere (proofs) and checks everything.
 The read side lives here too: ``NodeSource`` (hash -> decoded node through a
 bounded cache over the KV store) and ``TrieReader`` (lookups, sorted prefix
 iteration and proof collection for one root, all iterative so that depth
-never meets the recursion limit). The write side is ``ledger.trie``.
+never meets the recursion limit). The write side is ``ledger.trie``. The
+cache cannot change a result: a node is named by the hash of its bytes.
 """
 
 from __future__ import annotations
@@ -266,11 +267,20 @@ def check_key(key: object) -> bytes:
 class NodeSource:
     """Hash -> decoded node, through a bounded cache over the KV store.
 
-    The cache is two generations of plain dicts (cheaper than an ordered LRU
+    Each cache is two generations of plain dicts (cheaper than an ordered LRU
     in CPython): hits in the old generation move to the young one, and when
     the young one is full it becomes the old one and the old one is dropped.
     About ``capacity`` nodes are held (plus one block's worth); recently used
     ones survive.
+
+    Branches and extensions (the inside of the trie) and leaves have caches
+    of their own. A read of an account walks a few inner nodes and one leaf;
+    with a million accounts there are far more leaves than inner nodes, and
+    a block touches leaves all over the state, each about once. In a shared
+    cache those leaves would push out the inner nodes that every later walk
+    needs, and each cold read would then cost one store read per level
+    instead of one. ``leaf_capacity`` (default a quarter of ``capacity``)
+    only needs to hold a block's worth, for the writes that follow its reads.
 
     Writing a block replaces the nodes on every changed path. The writer
     reads them with ``peek`` (no promotion) and then ``retire``s them from
@@ -278,35 +288,57 @@ class NodeSource:
     stale nodes left in the old generation go at its next turn.
     """
 
-    def __init__(self, kv: KVStore, node_prefix: bytes, capacity: int) -> None:
+    def __init__(
+        self, kv: KVStore, node_prefix: bytes, capacity: int, leaf_capacity: int | None = None
+    ) -> None:
         self.kv = kv
         self.node_prefix = node_prefix
         self.half = max(1, capacity // 2)
         self.enabled = capacity > 0
+        leaves = capacity // 4 if leaf_capacity is None else leaf_capacity
+        self.leaf_half = max(1, leaves // 2)
+        self.leaves_enabled = leaves > 0
         self.young: dict[bytes, Node] = {}
         self.old: dict[bytes, Node] = {}
+        self.leaf_young: dict[bytes, Node] = {}
+        self.leaf_old: dict[bytes, Node] = {}
+
+    def __len__(self) -> int:
+        """Nodes held now (of both kinds)."""
+        return len(self.young) + len(self.old) + len(self.leaf_young) + len(self.leaf_old)
+
+    def _fetch(self, node_hash: bytes) -> Node:
+        raw = self.kv.get(self.node_prefix + node_hash)
+        if raw is None:
+            raise MissingNodeError(f"trie node {node_hash.hex()} is not in the store")
+        return decode_stored(raw)
 
     def peek(self, node_hash: bytes) -> Node:
         """Like ``load`` but leaves the cache as it is (for nodes about to be replaced)."""
-        node = self.young.get(node_hash) or self.old.get(node_hash)
+        node = (
+            self.young.get(node_hash)
+            or self.old.get(node_hash)
+            or self.leaf_young.get(node_hash)
+            or self.leaf_old.get(node_hash)
+        )
         if node is None:
-            raw = self.kv.get(self.node_prefix + node_hash)
-            if raw is None:
-                raise MissingNodeError(f"trie node {node_hash.hex()} is not in the store")
-            node = decode_stored(raw)
+            node = self._fetch(node_hash)
         return node
 
     def load(self, node_hash: bytes) -> Node:
-        node = self.young.get(node_hash)
+        node = self.young.get(node_hash) or self.leaf_young.get(node_hash)
         if node is not None:
             return node
-        node = self.old.get(node_hash)
+        node = self.old.get(node_hash) or self.leaf_old.get(node_hash)
         if node is None:
-            raw = self.kv.get(self.node_prefix + node_hash)
-            if raw is None:
-                raise MissingNodeError(f"trie node {node_hash.hex()} is not in the store")
-            node = decode_stored(raw)
-        if self.enabled:
+            node = self._fetch(node_hash)
+        if node[0] == LEAF:
+            if self.leaves_enabled:
+                self.leaf_young[node_hash] = node
+                if len(self.leaf_young) >= self.leaf_half:
+                    self.leaf_old = self.leaf_young
+                    self.leaf_young = {}
+        elif self.enabled:
             self.young[node_hash] = node
             if len(self.young) >= self.half:
                 self.old = self.young
@@ -314,24 +346,65 @@ class NodeSource:
         return node
 
     def remember(self, nodes: Mapping[bytes, Node]) -> None:
+        """Cache a commit's new nodes (written children first, so the root comes last)."""
+        inner = {h: node for h, node in nodes.items() if node[0] != LEAF}
         if self.enabled:
-            self.young.update(nodes)
-            if len(self.young) >= self.half:
-                self.old = self.young
-                self.young = {}
+            self.young, self.old = _add(self.young, self.old, inner, self.half)
+        if self.leaves_enabled and len(inner) < len(nodes):
+            leaves = {h: node for h, node in nodes.items() if node[0] == LEAF}
+            self.leaf_young, self.leaf_old = _add(
+                self.leaf_young, self.leaf_old, leaves, self.leaf_half
+            )
 
     def retire(self, hashes: Iterable[bytes]) -> None:
-        """Drop replaced nodes from the young generation (cheap; see the class docstring)."""
-        pop = self.young.pop
+        """Drop replaced nodes from the young generations (cheap; see the class docstring)."""
+        pop, pop_leaf = self.young.pop, self.leaf_young.pop
         for node_hash in hashes:
-            pop(node_hash, None)
+            pop(node_hash, None) or pop_leaf(node_hash, None)
 
     def forget(self, hashes: Iterable[bytes]) -> None:
         """Drop nodes from the whole cache (after pruning deleted them)."""
-        young, old = self.young, self.old
+        caches = (self.young, self.old, self.leaf_young, self.leaf_old)
         for node_hash in hashes:
-            young.pop(node_hash, None)
-            old.pop(node_hash, None)
+            for cache in caches:
+                cache.pop(node_hash, None)
+
+    def warm(self, root: bytes, budget: int) -> int:
+        """Load up to ``budget`` nodes nearest ``root``, level by level; returns how many.
+
+        For a node that opens an existing store: its first blocks would
+        otherwise read the top levels of the trie from the store one walk at
+        a time. Never more than the inner cache's young generation holds.
+        """
+        budget = min(budget, self.half - 1) if self.enabled else 0
+        level = [] if root == EMPTY_ROOT else [root]
+        loaded = 0
+        while level and loaded < budget:
+            below: list[bytes] = []
+            for node_hash in level[: budget - loaded]:
+                node = self.load(node_hash)
+                if node[0] == BRANCH:
+                    below.extend(child for _, child in children_of(node))
+                elif node[0] == EXTENSION:
+                    below.append(node[2])
+            loaded += min(len(level), budget - loaded)
+            level = below
+        return loaded
+
+
+def _add(
+    young: dict[bytes, Node], old: dict[bytes, Node], nodes: dict[bytes, Node], half: int
+) -> tuple[dict[bytes, Node], dict[bytes, Node]]:
+    """Two generations ``(young, old)`` after adding ``nodes`` (see ``NodeSource``)."""
+    if len(nodes) >= half:
+        # A bulk load (a big genesis): keep only the nodes nearest the root,
+        # or the cache would hold the whole trie until its next turn.
+        keep = half - 1
+        return dict(list(nodes.items())[len(nodes) - keep :]), young
+    young.update(nodes)
+    if len(young) >= half:
+        return {}, young
+    return young, old
 
 
 class TrieReader:
@@ -346,14 +419,23 @@ class TrieReader:
         ref = None if self.root == EMPTY_ROOT else self.root
         offset = 0
         load = self._source.load
+        # Most nodes of a walk are inner nodes in the young generation: look
+        # there first without a call (a stale generation is still correct,
+        # since a hash names one node forever), and inline child_at.
+        cached = self._source.young.get
         while ref is not None:
-            node = load(ref)
+            node = cached(ref) or load(ref)
             kind = node[0]
             if kind == BRANCH:
                 if offset == len(nibbles):
                     value: bytes | None = node[3]
                     return value
-                ref = child_at(node, nibbles[offset])
+                bitmap = node[1]
+                bit = 1 << nibbles[offset]
+                if not bitmap & bit:
+                    return None
+                start = (bitmap & (bit - 1)).bit_count() * HASH_LEN
+                ref = node[2][start : start + HASH_LEN]
                 offset += 1
             elif kind == EXTENSION:
                 path = node[1]

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import plyvel
 import pytest
 
-from ledger.kv import KVStore, LevelDBKV, MemoryKV, WriteBatch
+from ledger.kv import KVStore, LevelDBKV, LevelDBOptions, MemoryKV, StoreError, WriteBatch
 
 
 @pytest.fixture(params=["memory", "leveldb"])
@@ -81,3 +82,66 @@ def test_leveldb_survives_reopen(tmp_path: Path) -> None:
         assert list(again.iterate(b"")) == [(b"a", b"1"), (b"b", b"2")]
     finally:
         again.close()
+
+
+def _tables_hold_a_bloom_filter(path: Path) -> bool:
+    """Whether LevelDB's table files name the built-in bloom filter in their meta index."""
+    return any(
+        b"filter.leveldb.BuiltinBloomFilter2" in table.read_bytes() for table in path.glob("*.ldb")
+    )
+
+
+@pytest.mark.parametrize("bits", [0, 10])
+def test_leveldb_options_reach_leveldb(
+    tmp_path: Path, bits: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[dict[str, object]] = []
+    real_db = plyvel.DB
+
+    def recording_db(name: str, **kwargs: object) -> object:
+        opened.append(kwargs)
+        return real_db(name, **kwargs)
+
+    monkeypatch.setattr(plyvel, "DB", recording_db)
+    path = tmp_path / "db"
+    store = LevelDBKV(path, options=LevelDBOptions(cache_mb=3, bloom_bits=bits, write_buffer_mb=2))
+    try:
+        batch = WriteBatch()
+        for index in range(2000):
+            batch.put(index.to_bytes(4, "big"), b"v")
+        store.write(batch, sync=True)
+        store.compact()  # writes the tables out, with a filter block if asked for
+        assert store.get((1234).to_bytes(4, "big")) == b"v"
+        assert store.get(b"absent") is None  # a filter never changes an answer
+    finally:
+        store.close()
+    expected = {"lru_cache_size": 3 << 20, "write_buffer_size": 2 << 20}
+    if bits:
+        expected["bloom_filter_bits"] = bits
+    assert opened == [{"create_if_missing": True, **expected}]
+    assert _tables_hold_a_bloom_filter(path) == bool(bits)
+
+
+def test_leveldb_defaults_write_bloom_filters(tmp_path: Path) -> None:
+    assert LevelDBOptions() == LevelDBOptions(cache_mb=8, bloom_bits=10, write_buffer_mb=4)
+    store = LevelDBKV(tmp_path / "db")
+    try:
+        store.put(b"k", b"v", sync=True)
+        store.compact()
+    finally:
+        store.close()
+    assert _tables_hold_a_bloom_filter(tmp_path / "db")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"cache_mb": -1}, "cache_mb must be an integer >= 0, got -1"),
+        ({"bloom_bits": True}, "bloom_bits must be an integer >= 0, got True"),
+        ({"write_buffer_mb": 0}, "write_buffer_mb must be at least 1"),
+        ({"write_buffer_mb": 1.5}, "write_buffer_mb must be an integer >= 0, got 1.5"),
+    ],
+)
+def test_bad_leveldb_options_are_refused(options: dict[str, object], message: str) -> None:
+    with pytest.raises(StoreError, match=message):
+        LevelDBOptions(**options)  # type: ignore[arg-type]
