@@ -131,6 +131,12 @@ class EventDef:
     name: str
     fields: tuple[tuple[str, ArgType], ...]
     doc: str
+    # (field, type, how an error names it), made once: every emitted event is checked.
+    _checks: tuple[tuple[str, ArgType, str], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        checks = tuple((n, kind, f"event {self.pallet}.{self.name}.{n}") for n, kind in self.fields)
+        object.__setattr__(self, "_checks", checks)
 
     def build(self, attrs: Mapping[str, Any]) -> Event:
         """The event with ``attrs``, checked against the declared fields."""
@@ -139,8 +145,8 @@ class EventDef:
                 f"event {self.pallet}.{self.name} takes {[n for n, _ in self.fields]}, "
                 f"got {sorted(attrs)}"
             )
-        for name, kind in self.fields:
-            kind.check(attrs[name], f"event {self.pallet}.{self.name}.{name}")
+        for name, kind, path in self._checks:
+            kind.check(attrs[name], path)
         return Event(self.pallet, self.name, dict(attrs))
 
     def describe(self) -> dict[str, Any]:

@@ -129,7 +129,7 @@ TEXT_KEY: Final = TextKey()
 
 def _encode_value(item: StorageItem, value: Any) -> bytes:
     try:
-        item.value_type.check(value, f"{item.pallet}.{item.name}")
+        item.value_type.check(value, item.label)
     except ArgError as exc:
         raise RuntimeFault(f"writing a wrong value: {exc}") from exc
     return codec.encode(value)
@@ -138,7 +138,7 @@ def _encode_value(item: StorageItem, value: Any) -> bytes:
 def _decode_value(item: StorageItem, key: bytes, raw: bytes) -> Any:
     try:
         value = codec.decode(raw)
-        item.value_type.check(value, f"{item.pallet}.{item.name}")
+        item.value_type.check(value, item.label)
     except (CodecError, ArgError) as exc:
         raise CorruptState(f"state key 0x{key.hex()}: {exc}") from exc
     return value
@@ -153,6 +153,7 @@ class StorageItem(ABC):
     default: Any
     doc: str
     prefix: bytes
+    label: str  # ``pallet.name``, as errors name the item (made once: every read checks)
 
     @abstractmethod
     def describe(self) -> dict[str, Any]: ...
@@ -167,6 +168,7 @@ class StorageValue(StorageItem):
         self.pallet, self.name, self.value_type = pallet, name, value_type
         self.default, self.doc = default, doc
         self.key = self.prefix = f"{pallet}/{name}".encode()
+        self.label = f"{pallet}.{name}"
 
     def get(self, state: KeyReader) -> Any:
         raw = state.get(self.key)
@@ -207,6 +209,7 @@ class StorageMap(StorageItem, Generic[K]):
         self.pallet, self.name, self.key_codec = pallet, name, key_codec
         self.value_type, self.default, self.doc = value_type, default, doc
         self.prefix = f"{pallet}/{name}/".encode()
+        self.label = f"{pallet}.{name}"
 
     def key(self, key: K) -> bytes:
         return self.prefix + self.key_codec.encode(key)
