@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/bench_validator.py                 # 20 blocks of 1 000
     .venv/bin/python scripts/bench_validator.py --blocks 5 --block-size 200
+    .venv/bin/python scripts/bench_validator.py --against 2ac5679   # before/after, same run
 
 What a validator does with a transfer that reaches it, on the real
 components (LevelDB on disk, the node's verifier with its memory of verified
@@ -24,14 +25,21 @@ process and not counted. Consensus votes, the WAL, gossip and RPC framing
 are not here: ``scripts/bench_localnet.py`` measures the whole node, this
 script the per-transfer core, repeatably on a busy machine (CPU time, not
 wall time).
+
+``--against REV`` checks REV out in a temporary git worktree and runs the
+same benchmark on its code and on this tree's, alternating (``--rounds``
+each, fresh interpreters), keeping each stage's lowest CPU: the before and
+after of a change measured in the same run, as a ratio.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -84,9 +92,9 @@ def run(blocks: int, block_size: int, accounts: int, workdir: Path) -> tuple[dic
     history = HistoryIndex(
         LevelDBKV(workdir / "history"), chain.runtime.registry, chain.genesis_hash
     )
-    pool = Mempool(
-        chain.runtime.rules, chain.runtime.reader(chain.state_root), chain.height, MempoolLimits()
-    )
+    # Trees from before issue 23 have no head memory (Runtime.reader): --against runs them too.
+    reader = getattr(chain.runtime, "reader", chain.trie.reader)
+    pool = Mempool(chain.runtime.rules, reader(chain.state_root), chain.height, MempoolLimits())
     counted = Stages()
     counted_transfers = 0
     try:
@@ -102,7 +110,7 @@ def run(blocks: int, block_size: int, accounts: int, workdir: Path) -> tuple[dic
                 chain.validate_block(block, round_=0)
                 chain.commit_block(block, built.commit)
             with stages.timing("pool update"):
-                pool.on_block(chain.runtime.reader(chain.state_root), block.header.height, txs)
+                pool.on_block(reader(chain.state_root), block.header.height, txs)
             with stages.timing("history"):
                 history.add_block(block, built.receipts, built.events)
             if len(pool):
@@ -115,20 +123,105 @@ def run(blocks: int, block_size: int, accounts: int, workdir: Path) -> tuple[dic
     return counted.seconds, counted_transfers
 
 
+def measure(blocks: int, block_size: int, accounts: int) -> dict[str, float]:
+    """Microseconds of CPU per transfer by stage, and the unit ("verification")."""
+    unit = verification_us()
+    workdir = Path(tempfile.mkdtemp(prefix="credichain-bench-validator-"))
+    try:
+        totals, counted = run(blocks, block_size, accounts, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    figures = {stage: totals[stage] / counted * 1e6 for stage in STAGES}
+    figures["verification"] = unit
+    return figures
+
+
+def measure_at(revision_tree: Path, args: argparse.Namespace) -> dict[str, float]:
+    """``measure`` in a fresh interpreter whose library code is ``revision_tree``'s."""
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--json",
+        f"--blocks={args.blocks}",
+        f"--block-size={args.block_size}",
+        f"--accounts={args.accounts}",
+    ]
+    env = {**os.environ, "PYTHONPATH": str(revision_tree)}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"the run at {revision_tree} failed:\n{done.stderr[-2000:]}")
+    figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def compare(args: argparse.Namespace) -> None:
+    """This tree against ``args.against``, alternating runs, best of ``args.rounds`` each."""
+    root = Path(__file__).resolve().parent.parent
+    other = Path(tempfile.mkdtemp(prefix="credichain-bench-against-")) / "tree"
+    subprocess.run(
+        ["git", "-C", str(root), "worktree", "add", "--detach", str(other), args.against],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        ours: list[dict[str, float]] = []
+        theirs: list[dict[str, float]] = []
+        for _ in range(args.rounds):
+            theirs.append(measure_at(other, args))
+            ours.append(measure_at(root, args))
+    finally:
+        subprocess.run(
+            ["git", "-C", str(root), "worktree", "remove", "--force", str(other)],
+            check=False,
+            capture_output=True,
+        )
+    print(f"credichain validator CPU per transfer: this tree against {args.against}")
+    print(
+        f"  conditions: {args.blocks} blocks of {args.block_size} transfers over "
+        f"{args.accounts} accounts, LevelDB on disk, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}; {args.rounds} alternating runs each, the lowest CPU "
+        "of each stage kept"
+    )
+    unit = min(f["verification"] for f in ours + theirs)
+    print(f"  unit: one verification = {unit:.1f} us of CPU (lowest of the runs)")
+    for stage in (*STAGES, "total"):
+        new, old = _lowest(ours, stage), _lowest(theirs, stage)
+        print(
+            f"  {stage:>17}: {old:7.1f} -> {new:7.1f} us per transfer "
+            f"({old / unit:5.2f} -> {new / unit:5.2f} verifications), ratio {new / old:.2f}"
+        )
+
+
+def _lowest(runs: list[dict[str, float]], stage: str) -> float:
+    """The lowest CPU of ``stage`` (or of all stages together, ``total``) over ``runs``."""
+    if stage == "total":
+        return min(sum(f[s] for s in STAGES) for f in runs)
+    return min(f[stage] for f in runs)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--blocks", type=int, default=20)
     parser.add_argument("--block-size", type=int, default=1000)
     parser.add_argument("--accounts", type=int, default=2000)
+    parser.add_argument(
+        "--against",
+        metavar="REV",
+        help="also run a git revision's code (a temporary worktree), alternating, and compare",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="alternating runs of --against")
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.blocks < 1 or args.block_size < 1 or args.accounts < 2:
-        parser.error("--blocks and --block-size must be positive, --accounts at least 2")
-    unit = verification_us()
-    workdir = Path(tempfile.mkdtemp(prefix="credichain-bench-validator-"))
-    try:
-        totals, counted = run(args.blocks, args.block_size, args.accounts, workdir)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    if args.blocks < 1 or args.block_size < 1 or args.accounts < 2 or args.rounds < 1:
+        parser.error("--blocks, --block-size and --rounds must be positive, --accounts at least 2")
+    if args.against:
+        compare(args)
+        return 0
+    figures = measure(args.blocks, args.block_size, args.accounts)
+    if args.json:
+        print(json.dumps(figures))
+        return 0
+    unit = figures["verification"]
     print("credichain validator CPU per transfer")
     print(
         f"  conditions: {args.blocks} blocks of {args.block_size} transfers over "
@@ -138,7 +231,7 @@ def main() -> int:
     print(f"  unit (this machine, this run): one verification = {unit:.1f} us of CPU")
     total = 0.0
     for stage in STAGES:
-        per = totals[stage] / counted * 1e6
+        per = figures[stage]
         total += per
         print(f"  {stage:>17}: {per:7.1f} us per transfer = {per / unit:5.2f} verifications")
     print(f"  {'total':>17}: {total:7.1f} us per transfer = {total / unit:5.2f} verifications")

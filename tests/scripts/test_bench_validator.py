@@ -42,3 +42,18 @@ def test_refuses_an_empty_run(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(SystemExit) as refused:
         bench_validator.main()
     assert refused.value.code == 2
+
+
+def test_against_a_revision_compares_each_stage_in_the_same_run(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # HEAD is always there; its worktree is removed afterwards.
+    argv = ["bench_validator.py", "--against", "HEAD", "--rounds", "1"]
+    argv += ["--blocks", "1", "--block-size", "20", "--accounts", "10"]
+    monkeypatch.setattr(sys, "argv", argv)
+    assert bench_validator.main() == 0
+    out = capsys.readouterr().out
+    assert "this tree against HEAD" in out
+    for stage in (*bench_validator.STAGES, "total"):
+        line = next(line for line in out.splitlines() if line.strip().startswith(f"{stage}:"))
+        assert " -> " in line and "ratio" in line
