@@ -371,11 +371,17 @@ class HistoryIndex:
         self.kv = kv
         self.shapes = EventShapes.from_registry(registry)
         self.genesis_hash = genesis_hash
+        # Every fund's cash account (one per fund), kept in memory: each balance event
+        # asks whether an account is one, and a store lookup per account cost more
+        # than the rest of indexing a transfer (issue 23's profile).
+        self._cash_accounts: dict[bytes, int] = {}
         stored = kv.get(_VERSION_KEY)
         if stored != self._meta:
             if stored is not None:
                 log.warning("history index is of another version or chain: rebuilding")
             self.reset()
+        for key, raw in kv.iterate(b"c/"):
+            self._cash_accounts[key[2:]] = expect_int(codec.decode(raw), "cash fund")
 
     @property
     def _meta(self) -> bytes:
@@ -393,6 +399,7 @@ class HistoryIndex:
         batch.put(_VERSION_KEY, self._meta)
         batch.put(_HEIGHT_KEY, _u64(0))
         self.kv.write(batch, sync=True)
+        self._cash_accounts.clear()
         return len(keys)
 
     @property
@@ -449,6 +456,7 @@ class HistoryIndex:
             batch.put(b"c/" + account, codec.encode(fund))
         batch.put(_HEIGHT_KEY, _u64(header.height))
         self.kv.write(batch)
+        self._cash_accounts.update(found.cash_accounts)  # once written, not before
         return True
 
     def follow(
@@ -502,8 +510,7 @@ class HistoryIndex:
         return None if raw is None else expect_int(codec.decode(raw), "linked fund")
 
     def _cash_fund(self, account: bytes) -> int | None:
-        raw = self.kv.get(b"c/" + account)
-        return None if raw is None else expect_int(codec.decode(raw), "cash fund")
+        return self._cash_accounts.get(account)
 
     # ------------------------------------------------------------ reading
 

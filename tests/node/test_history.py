@@ -322,3 +322,23 @@ def test_indexing_at_commit_and_rebuilding_from_the_store_write_the_same_bytes()
     rebuilt = _indexed(community())
     assert isinstance(live.kv, MemoryKV) and isinstance(rebuilt.kv, MemoryKV)
     assert live.kv.data == rebuilt.kv.data
+
+
+def test_an_index_reopened_midway_writes_what_one_pass_writes() -> None:
+    # The funds' cash accounts are kept in memory (a store lookup per balance event
+    # was the index's largest cost): a reopened index must reload them from its store,
+    # or cash moved after the reopening would be missing from the funds' books.
+    chain = community().builder.chain
+    whole = _indexed(community())
+    kv = MemoryKV()
+    first = HistoryIndex(kv, chain.runtime.registry, chain.genesis_hash)
+    middle = chain.height // 2
+    for height in range(1, middle + 1):
+        block = chain.blocks.block_by_height(height)
+        first.add_block(block, chain.blocks.receipts_at(height), chain.blocks.events_at(height))
+    assert any(key.startswith(b"c/") for key in kv.data), "no fund created in the first half"
+    reopened = HistoryIndex(kv, chain.runtime.registry, chain.genesis_hash)
+    assert reopened.height == middle
+    reopened.catch_up(chain.blocks)
+    assert isinstance(whole.kv, MemoryKV)
+    assert kv.data == whole.kv.data
