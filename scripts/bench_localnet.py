@@ -4,6 +4,7 @@
     .venv/bin/python scripts/bench_localnet.py --duration 15  # a quick run
     .venv/bin/python scripts/bench_localnet.py --rate 800 --validators 7
     .venv/bin/python scripts/bench_localnet.py --find-max --duration 30 --steps 4
+    .venv/bin/python scripts/bench_localnet.py --find-max --high 2000   # a narrower bracket
 
 Starts a fresh localnet (separate processes, free ports on 127.0.0.1), funds
 ``--senders`` accounts from the dev accounts, pre-signs transfers, then an
@@ -382,6 +383,12 @@ def main() -> int:
         help="bisect the offered rate for the highest sustainable one (p99 <= 2 s)",
     )
     parser.add_argument("--steps", type=int, default=5, help="bisection steps of --find-max")
+    parser.add_argument(
+        "--high",
+        type=float,
+        default=0.0,
+        help="upper end of --find-max's bisection in transfers/s (default: the ceiling)",
+    )
     args = parser.parse_args()
     if not 1 <= args.validators <= 32:
         parser.error("--validators must be 1 to 32")
@@ -389,6 +396,8 @@ def main() -> int:
         parser.error("--duration, --senders and --per-sender must be positive, --rate >= 0")
     if args.steps < 1:
         parser.error("--steps must be at least 1")
+    if args.high < 0:
+        parser.error("--high must be >= 0 (0: the ceiling)")
 
     rate1, rate2 = verification_rates()
     ceiling = rate2 / args.validators
@@ -403,7 +412,7 @@ def main() -> int:
         report(trial, args.senders, rate1, rate2)
         return 0
 
-    low, high = 0.0, ceiling
+    low, high = 0.0, min(args.high, ceiling) if args.high else ceiling
     best: Trial | None = None
     for step in range(args.steps):
         rate = (low + high) / 2
