@@ -16,7 +16,10 @@ in memory. The blocks then run in a fresh process over that store, which
 reports its resident memory after opening the store and its peak (VmHWM)
 over the timed blocks. Each destination is a pseudo-random one of all the
 accounts, and each sender sends once, so a block touches ~2 000 accounts
-spread over the whole state.
+spread over the whole state, nearly all of them for the first time with a
+million accounts (the worst case for every cache). ``--dest-accounts N``
+draws the destinations from the first N accounts only, so that two sizes
+can be compared with the same set of receiving accounts.
 
 The last lines compare the sizes: transfers/s with the most accounts over
 transfers/s with the fewest (goal 3 of issue #23: >= 0.8 from 10 000 to
@@ -109,6 +112,7 @@ class Chain:
     height: int
     senders: list[Keypair]
     accounts: int
+    dest_accounts: int
     next_sender: int = 0
     vrf_output: bytes = GENESIS_VRF_OUTPUT  # the last block's, for the next proof (C6)
     peak_anon_mb: float = 0.0  # the most anonymous memory seen after a block
@@ -137,6 +141,7 @@ class Plan:
     warm: bool
     leveldb_cache_mb: int
     leveldb_bloom_bits: int
+    dest_accounts: int  # destinations are drawn from the first this many accounts
 
 
 def account_id(index: int) -> bytes:
@@ -209,7 +214,8 @@ def sign_block(chain: Chain, size: int, height: int) -> list[bytes]:
     raws = []
     for _ in range(size):
         key = chain.senders[chain.next_sender]
-        dest = chain.account(int.from_bytes(blake2b256(key.public)[:8], "big") % chain.accounts)
+        pick = int.from_bytes(blake2b256(key.public)[:8], "big") % chain.dest_accounts
+        dest = chain.account(pick)
         chain.next_sender += 1
         call = Call("balances", "transfer", {"dest": dest, "amount": 1})
         raws.append(Extrinsic.create(key, 0, height + 10, call, GENESIS_HASH).encode())
@@ -313,7 +319,9 @@ def measure(plan: Plan, workdir: Path) -> dict[str, Any]:
             f"  node cache warmed with the {loaded:,} nodes nearest the root in "
             f"{time.perf_counter() - start:.2f} s ({memory_mb()['RssAnon']:.0f} MB anonymous)"
         )
-    chain = Chain(kv, TimedTrie(trie), root, 0, sender_keys(plan.senders), plan.accounts)
+    chain = Chain(
+        kv, TimedTrie(trie), root, 0, sender_keys(plan.senders), plan.accounts, plan.dest_accounts
+    )
     size = plan.block_size
     # One runtime, as in a node (its memory of the head's reads lasts across blocks);
     # each thread setting gets its own verifier.
@@ -391,6 +399,7 @@ def bench(accounts: int, args: argparse.Namespace) -> dict[str, Any]:
         warm=args.warm,
         leveldb_cache_mb=args.leveldb_cache_mb,
         leveldb_bloom_bits=args.leveldb_bloom_bits,
+        dest_accounts=min(accounts, args.dest_accounts or accounts),
     )
     workdir = Path(tempfile.mkdtemp(prefix="bench-runtime-"))
     try:
@@ -445,6 +454,12 @@ def main(argv: list[str] | None = None) -> None:
         dest="warm",
         action="store_false",
         help="do not warm the node cache after opening the store (StateTrie.warm)",
+    )
+    parser.add_argument(
+        "--dest-accounts",
+        type=int,
+        default=0,
+        help="draw destinations from the first N accounts only (default: from all of them)",
     )
     defaults_leveldb = LevelDBOptions()
     parser.add_argument("--leveldb-cache-mb", type=int, default=defaults_leveldb.cache_mb)
