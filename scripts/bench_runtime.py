@@ -25,7 +25,7 @@ The last lines compare the sizes: transfers/s with the most accounts over
 transfers/s with the fewest (goal 3 of issue #23: >= 0.8 from 10 000 to
 1 000 000 accounts, and a validator's RSS <= 500 MB).
 
-    .venv/bin/python scripts/bench_runtime.py --quick          # ~15 s smoke run
+    .venv/bin/python scripts/bench_runtime.py --quick          # ~2 s smoke run
     .venv/bin/python scripts/bench_runtime.py                  # 10 000 and 1 000 000 accounts
     .venv/bin/python scripts/bench_runtime.py --accounts 10000 --blocks 10 --profile
 """
