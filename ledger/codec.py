@@ -77,10 +77,10 @@ DEFAULT_LIMITS: Final = DecodeLimits()
 
 
 def _canonical(value: Any, depth: int) -> Any:
-    # Exact type checks first: they are the common case and much cheaper than
-    # the isinstance chain below, which handles subclasses and other mappings.
     if depth > 64:
         raise EncodeError("value nested deeper than 64 levels")
+    # Exact type checks first: they are the common case and much cheaper than
+    # the isinstance chain below, which handles subclasses and other mappings.
     kind = type(value)
     if kind is bytes or kind is str or value is None or kind is bool:
         return value
