@@ -134,7 +134,7 @@ def signing_payload(raw: bytes, ext: Extrinsic, genesis_hash: bytes) -> bytes:
 
 
 class DecodedExtrinsics:
-    """The extrinsics that decoded lately, by their raw bytes (about ``capacity``).
+    """The extrinsics that decoded lately, by their raw bytes (bounded in count and bytes).
 
     A node decodes one transfer when it enters the pool, again when a block
     carrying it executes and again when the history index reads the block;
@@ -142,29 +142,49 @@ class DecodedExtrinsics:
     once"). Sound because decoding is a pure function of the bytes and an
     ``Extrinsic`` is frozen (nothing changes a decoded one). Only what decoded
     is kept; the size check runs before the lookup, so a smaller limit still
-    refuses a remembered extrinsic. Two generations bound it: when the young
-    one holds ``capacity // 2`` it becomes the old one, the old one is dropped.
+    refuses a remembered extrinsic.
+
+    Decoding needs no valid signature or funds, so anyone can make a node
+    remember what they send: two generations bound it both in entries and in
+    raw bytes. When the young one holds ``capacity // 2`` entries or
+    ``max_bytes // 2`` bytes it becomes the old one and the old one is
+    dropped, so at most about ``capacity`` entries and ``max_bytes`` raw bytes
+    (about twice that in memory, with the decoded copy) are held.
     """
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, max_bytes: int) -> None:
+        if capacity < 1 or max_bytes < 1:
+            raise ValueError("capacity and max_bytes must be at least 1")
         self.capacity = capacity
+        self.max_bytes = max_bytes
         self._young: dict[bytes, Extrinsic] = {}
         self._old: dict[bytes, Extrinsic] = {}
+        self._young_bytes = 0
+        self._old_bytes = 0
 
     def get(self, raw: bytes) -> Extrinsic | None:
         return self._young.get(raw) or self._old.get(raw)
 
     def put(self, raw: bytes, ext: Extrinsic) -> None:
         young = self._young
-        young[raw] = ext
-        if len(young) >= self.capacity // 2:
+        if raw not in young:
+            young[raw] = ext
+            self._young_bytes += len(raw)
+        if len(young) >= self.capacity // 2 or self._young_bytes >= self.max_bytes // 2:
             self._old, self._young = young, {}
+            self._old_bytes, self._young_bytes = self._young_bytes, 0
+
+    @property
+    def held_bytes(self) -> int:
+        """Raw bytes of the extrinsics held now."""
+        return self._young_bytes + self._old_bytes
 
     def __len__(self) -> int:
         return len(self._young) + len(self._old)
 
 
-DECODED: Final = DecodedExtrinsics(16_384)  # ~2 s of a full pool's arrivals at 8 000/s
+# ~2 s of a full pool's arrivals at 8 000 transfers/s; at most 16 MiB of raw extrinsics.
+DECODED: Final = DecodedExtrinsics(16_384, 16 << 20)
 
 
 def decode_extrinsic(raw: bytes, max_bytes: int) -> Extrinsic:

@@ -163,7 +163,7 @@ def test_the_non_canonical_twin_of_a_remembered_extrinsic_stays_refused() -> Non
 
 @pytest.mark.parametrize("capacity", [1, 2, 3, 6, 64])
 def test_a_small_memory_stays_bounded_and_answers_what_it_holds(capacity: int) -> None:
-    memory = DecodedExtrinsics(capacity)
+    memory = DecodedExtrinsics(capacity, 1 << 20)
     chain = TestChain()
     raws = [chain.transfer(ALICE, BOB.public, n) for n in range(1, 41)]
     decoded = [Extrinsic.decode(raw) for raw in raws]
@@ -180,8 +180,24 @@ def test_a_small_memory_stays_bounded_and_answers_what_it_holds(capacity: int) -
         assert memory.get(raw) is ext
 
 
+def test_the_memory_is_bounded_in_bytes_too() -> None:
+    # Decoding needs no signature or funds: anyone can make a node remember what
+    # they send, so large extrinsics must not be held by the thousand.
+    chain = TestChain()
+    raws = [chain.transfer(ALICE, BOB.public, n) for n in range(1, 201)]
+    size = max(len(raw) for raw in raws)
+    memory = DecodedExtrinsics(10_000, 10 * size)
+    for raw in raws:
+        memory.put(raw, Extrinsic.decode(raw))
+        assert memory.held_bytes <= 10 * size + size
+        assert memory.get(raw) is not None
+    assert len(memory) <= 11
+    with pytest.raises(ValueError):
+        DecodedExtrinsics(0, 1)
+
+
 def test_decode_extrinsic_with_a_small_shared_memory(monkeypatch: pytest.MonkeyPatch) -> None:
-    small = DecodedExtrinsics(4)
+    small = DecodedExtrinsics(4, 1 << 20)
     monkeypatch.setattr(validate, "DECODED", small)
     chain = TestChain()
     raws = [chain.transfer(BOB, ALICE.public, n) for n in range(1, 31)]
@@ -210,7 +226,7 @@ def test_a_block_gives_the_same_result_with_a_warm_or_a_cold_memory(
     assert warm.extrinsics == tuple(raws[:3])
     assert [why.kind for _, why in warm.rejected] == [MALFORMED, NOT_CANONICAL, FUTURE_NONCE]
     again = chain.runtime.execute(chain.root, env, warm.extrinsics)
-    monkeypatch.setattr(validate, "DECODED", DecodedExtrinsics(2))
+    monkeypatch.setattr(validate, "DECODED", DecodedExtrinsics(2, 1 << 20))
     cold = chain.runtime.build_block(chain.root, env, raws)
     assert (again.state_root, again.receipts) == (warm.state_root, warm.receipts)
     assert (warm.state_root, warm.receipts, warm.events, warm.changes) == (
