@@ -175,6 +175,7 @@ def compare(args: argparse.Namespace) -> None:
             check=False,
             capture_output=True,
         )
+        shutil.rmtree(other.parent, ignore_errors=True)
     print(f"credichain validator CPU per transfer: this tree against {args.against}")
     print(
         f"  conditions: {args.blocks} blocks of {args.block_size} transfers over "
