@@ -34,6 +34,7 @@ import argparse
 import itertools
 import os
 import platform
+import shutil
 import statistics
 import sys
 import tempfile
@@ -313,6 +314,7 @@ def run_trial(
         )
     finally:
         stop_all(nodes)
+        shutil.rmtree(workdir, ignore_errors=True)  # a trial's stores: ~100 MB each
 
 
 def report(trial: Trial, senders: int, rate1: float, rate2: float) -> None:
