@@ -57,3 +57,16 @@ def test_against_a_revision_compares_each_stage_in_the_same_run(
     for stage in (*bench_validator.STAGES, "total"):
         line = next(line for line in out.splitlines() if line.strip().startswith(f"{stage}:"))
         assert " -> " in line and "ratio" in line
+
+
+def test_against_an_unknown_revision_says_so_and_leaves_nothing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(bench_validator.tempfile, "tempdir", None)  # read TMPDIR again
+    argv = ["bench_validator.py", "--against", "no-such-revision", "--blocks", "1"]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit) as refused:
+        bench_validator.main()
+    assert "cannot check out 'no-such-revision'" in str(refused.value.code)
+    assert list(tmp_path.iterdir()) == []
