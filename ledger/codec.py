@@ -127,15 +127,18 @@ def encode(value: Any) -> bytes:
     return packed
 
 
-def encode_mapless(value: Any) -> bytes:
-    """The canonical bytes of ``value``, which the caller knows holds no map.
+def encode_ordered(value: Any) -> bytes:
+    """The canonical bytes of ``value``, whose maps the caller built in canonical order.
 
-    Only maps need work before packing (their keys sorted); for arrays of
-    ints, bytes, str, bool and None, ``msgpack.packb`` alone already gives the
-    canonical form, and it still refuses an int outside the 64-bit range
-    (``EncodeError``). It does not look for floats or maps: for records the
-    node itself writes many times per block (history entries), whose shape is
-    fixed by their code.
+    Only maps need work before packing (their keys sorted): when every map in
+    ``value`` already has str keys in ascending UTF-8 order, and its leaves are
+    ints, bytes, str, bool and None, ``msgpack.packb`` alone gives the
+    canonical form (it writes a map's entries in insertion order and arrays
+    as they are), and it still refuses an int outside the 64-bit range
+    (``EncodeError``). It looks neither for floats nor at key order: for
+    records whose shape their code fixes, made many times per block (history
+    entries hold no map; an event's attributes are ordered once per
+    declaration, ``EventDef.build``).
     """
     try:
         packed: bytes = msgpack.packb(value, use_bin_type=True)

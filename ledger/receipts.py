@@ -29,12 +29,19 @@ class Event:
     pallet: str
     name: str
     attrs: dict[str, Any] = field(default_factory=dict)
+    # True when ``attrs`` lists its keys in canonical (UTF-8) order and holds only
+    # values checked against the event's declaration (``EventDef.build``): no map,
+    # no float. The encoding then skips the sorting walk (issue 23); the bytes are
+    # the same. Not part of the event's value.
+    ordered: bool = field(default=False, compare=False, repr=False)
 
     def to_wire(self) -> list[Any]:
         return [self.pallet, self.name, self.attrs]
 
     @cached_property
     def encoded(self) -> bytes:
+        if self.ordered:
+            return codec.encode_ordered([self.pallet, self.name, self.attrs])
         return codec.encode(self.to_wire())
 
     @classmethod

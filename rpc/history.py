@@ -128,7 +128,7 @@ class HistoryEntry:
 
     def encode(self, event_bytes: Callable[[Event], bytes] | None = None) -> bytes:
         # No map in the stored form (events are already bytes): packed as it is.
-        return codec.encode_mapless(self.to_wire(event_bytes))
+        return codec.encode_ordered(self.to_wire(event_bytes))
 
     @classmethod
     def from_wire(cls, value: Any) -> HistoryEntry:

@@ -100,6 +100,8 @@ MOVES: Final[Mapping[tuple[str, str], tuple[str | None, str | None, str]]] = {
 CASH_MOVES: Final = frozenset({("balances", "Transferred"), ("balances", "Minted"),
                                ("balances", "Burned")})  # fmt: skip
 
+# Accounts whose entry count the writer remembers (about 100 bytes each).
+MAX_REMEMBERED_COUNTS: Final = 100_000
 _VERSION_KEY: Final = b"v"
 _HEIGHT_KEY: Final = b"m"
 
@@ -375,6 +377,11 @@ class HistoryIndex:
         # asks whether an account is one, and a store lookup per account cost more
         # than the rest of indexing a transfer (issue 23's profile).
         self._cash_accounts: dict[bytes, int] = {}
+        # Entry counts of recently indexed accounts, as written: each block reads the
+        # count of every account it names, and a store read per account was a fifth
+        # of indexing a transfer (issue 23). Bounded: emptied when full. Only the
+        # writer uses it; RPC reads (on worker threads) ask the store.
+        self._counts: dict[bytes, int] = {}
         stored = kv.get(_VERSION_KEY)
         if stored != self._meta:
             if stored is not None:
@@ -400,6 +407,7 @@ class HistoryIndex:
         batch.put(_HEIGHT_KEY, _u64(0))
         self.kv.write(batch, sync=True)
         self._cash_accounts.clear()
+        self._counts.clear()
         return len(keys)
 
     @property
@@ -436,12 +444,16 @@ class HistoryIndex:
         # (its receipt's encoding already made it).
         event_bytes = _event_encoding
 
+        counts: dict[bytes, int] = {}
         for account in sorted(found.accounts):
-            count = self._count(b"A/" + account)
+            count = self._counts.get(account)
+            if count is None:
+                count = self._count(b"A/" + account)
             for entry in found.accounts[account]:
                 batch.put(b"a/" + account + _u64(count), entry.encode(event_bytes))
                 count += 1
             batch.put(b"A/" + account, codec.encode([count]))
+            counts[account] = count
         for fund in sorted(found.funds):
             count, cash = self._fund_head(fund)
             for entry in found.funds[fund]:
@@ -456,7 +468,11 @@ class HistoryIndex:
             batch.put(b"c/" + account, codec.encode(fund))
         batch.put(_HEIGHT_KEY, _u64(header.height))
         self.kv.write(batch)
-        self._cash_accounts.update(found.cash_accounts)  # once written, not before
+        # Once written, not before (a failed write leaves the store's counts in force).
+        self._cash_accounts.update(found.cash_accounts)
+        if len(self._counts) + len(counts) > MAX_REMEMBERED_COUNTS:
+            self._counts.clear()
+        self._counts.update(counts)
         return True
 
     def follow(

@@ -68,6 +68,7 @@ from pallets.executive.validate import (
 )
 from pallets.support.payment import CannotPay, FeeQuote
 from pallets.system.api import account_nonce
+from pallets.system.hooks import epoch_at
 from pallets.system.storage import TIME
 
 INVALID: Final = 1010
@@ -158,6 +159,8 @@ class Mempool:
         self.limits = limits or MempoolLimits()
         self._state = state
         self._height = height
+        # (block time, epoch) of the head, read once per head: every fee quote needs them.
+        self._head_time: tuple[int, int] | None = None
         self._by_hash: dict[bytes, PoolEntry] = {}
         self._senders: dict[bytes, _Sender] = {}
         self._expiry: list[tuple[int, int, bytes]] = []  # (valid_until, seq, hash)
@@ -266,16 +269,21 @@ class Mempool:
         payment = self.rules.registry.payment
         if payment is None:
             return None
+        if self._head_time is None:
+            time = TIME.get(self._state)
+            self._head_time = (time, epoch_at(self._state, time))
+        time, epoch = self._head_time
         try:
             return payment.quote(
                 self._state,
-                TIME.get(self._state),
+                time,
                 checked.signer,
                 checked.call,
                 checked.weight,
                 len(checked.raw),
                 reserved_free_weight=sender.free_weight,
                 reserved_fees=sender.fees,
+                epoch=epoch,
             )
         except CannotPay as exc:
             raise MempoolError(INVALID, f"{CANNOT_PAY}: {exc.detail}") from exc
@@ -365,6 +373,7 @@ class Mempool:
     ) -> BlockUpdate:
         """Move to a new head. ``included=None`` (after a sync gap) re-reads every sender."""
         self._state, self._height = state, height
+        self._head_time = None
         included_hashes: list[bytes] = []
         touched: set[bytes] = set()
         for raw in included or ():

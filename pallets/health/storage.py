@@ -77,6 +77,9 @@ class BioregionId(ArgType):
             )
         return value
 
+    def map_free(self) -> bool:
+        return True
+
     def describe(self) -> dict[str, Any]:
         return {
             "kind": "text",

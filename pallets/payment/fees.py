@@ -76,11 +76,13 @@ class Payment:
         *,
         reserved_free_weight: int = 0,
         reserved_fees: int = 0,
+        epoch: int | None = None,
     ) -> FeeQuote:
+        if epoch is None:
+            epoch = epoch_at(state, time)
         return _quote(
-            state, epoch_at(state, time), signer, call, weight, length,
-            reserved_free_weight, reserved_fees,
-        )  # fmt: skip
+            state, epoch, signer, call, weight, length, reserved_free_weight, reserved_fees
+        )
 
     def charge(
         self, ctx: CallContext, signer: bytes, call: CallDef, weight: int, length: int

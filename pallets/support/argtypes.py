@@ -47,6 +47,12 @@ class ArgType(ABC):
     @abstractmethod
     def describe(self) -> dict[str, Any]: ...
 
+    def map_free(self) -> bool:
+        """True if every value this type accepts is an int, bytes, str, bool, None or
+        a list of those: no map and no float, so ``codec.encode_ordered`` encodes it
+        canonically as it is (events, ``EventDef.build``). False unless a type says so."""
+        return False
+
 
 @dataclass(frozen=True, slots=True)
 class Int(ArgType):
@@ -69,6 +75,9 @@ class Int(ArgType):
                 f"[{self.minimum}, {self.maximum}]"
             )
         return value
+
+    def map_free(self) -> bool:
+        return True
 
     def describe(self) -> dict[str, Any]:
         # Bounds as strings: JavaScript loses precision above 2**53.
@@ -102,6 +111,9 @@ class FixedBytes(ArgType):
             )
         return value
 
+    def map_free(self) -> bool:
+        return True
+
     def describe(self) -> dict[str, Any]:
         return {"kind": "fixed_bytes", "name": self.label, "length": self.length}
 
@@ -122,6 +134,9 @@ class Bytes(ArgType):
         if len(value) > self.max_len:
             raise ArgError(f"{path}: {len(value)} bytes exceeds the maximum of {self.max_len}")
         return value
+
+    def map_free(self) -> bool:
+        return True
 
     def describe(self) -> dict[str, Any]:
         return {"kind": "bytes", "name": self.name, "max": self.max_len}
@@ -147,6 +162,9 @@ class Text(ArgType):
             raise ArgError(f"{path}: text holds control characters")
         return value
 
+    def map_free(self) -> bool:
+        return True
+
     def describe(self) -> dict[str, Any]:
         return {"kind": "text", "name": self.name, "max": self.max_len}
 
@@ -161,6 +179,9 @@ class Bool(ArgType):
         if not isinstance(value, bool):
             raise ArgError(f"{path}: expected true or false, got {_kind(value)}")
         return value
+
+    def map_free(self) -> bool:
+        return True
 
     def describe(self) -> dict[str, Any]:
         return {"kind": "bool", "name": "bool"}
@@ -185,6 +206,9 @@ class Enum(ArgType):
             shown = repr(value) if isinstance(value, str) else _kind(value)
             raise ArgError(f"{path}: {shown} is not one of {', '.join(self.values)}")
         return value
+
+    def map_free(self) -> bool:
+        return True
 
     def describe(self) -> dict[str, Any]:
         return {"kind": "enum", "name": self.name, "values": list(self.values)}
@@ -218,6 +242,9 @@ class List(ArgType):
                 seen.add(marker)
         return checked
 
+    def map_free(self) -> bool:
+        return self.of.map_free()
+
     def describe(self) -> dict[str, Any]:
         return {
             "kind": "list",
@@ -242,6 +269,9 @@ class Optional(ArgType):
     def check(self, value: Any, path: str) -> Any:
         return None if value is None else self.of.check(value, path)
 
+    def map_free(self) -> bool:
+        return self.of.map_free()
+
     def describe(self) -> dict[str, Any]:
         return {"kind": "option", "name": self.name, "of": self.of.describe()}
 
@@ -264,6 +294,9 @@ class Record(ArgType):
             kind.check(item, f"{path}.{field}")
             for (field, kind), item in zip(self.fields, value, strict=True)
         ]
+
+    def map_free(self) -> bool:
+        return all(kind.map_free() for _, kind in self.fields)
 
     def describe(self) -> dict[str, Any]:
         return {

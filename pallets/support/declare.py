@@ -131,23 +131,36 @@ class EventDef:
     name: str
     fields: tuple[tuple[str, ArgType], ...]
     doc: str
-    # (field, type, how an error names it), made once: every emitted event is checked.
+    # Made once, since every emitted event is checked: (field, type, how an error
+    # names it) in canonical key order (UTF-8 bytes), so that the event's attributes
+    # are built in the order its encoding needs; and the set of field names.
     _checks: tuple[tuple[str, ArgType, str], ...] = field(init=False, repr=False, compare=False)
+    _names: frozenset[str] = field(init=False, repr=False, compare=False)
+    _map_free: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        checks = tuple((n, kind, f"event {self.pallet}.{self.name}.{n}") for n, kind in self.fields)
+        ordered = sorted(self.fields, key=lambda pair: pair[0].encode("utf-8"))
+        checks = tuple((n, kind, f"event {self.pallet}.{self.name}.{n}") for n, kind in ordered)
         object.__setattr__(self, "_checks", checks)
+        object.__setattr__(self, "_names", frozenset(n for n, _ in self.fields))
+        object.__setattr__(self, "_map_free", all(kind.map_free() for _, kind in self.fields))
 
     def build(self, attrs: Mapping[str, Any]) -> Event:
-        """The event with ``attrs``, checked against the declared fields."""
-        if len(attrs) != len(self.fields) or any(n not in attrs for n, _ in self.fields):
+        """The event with ``attrs``, checked against the declared fields.
+
+        The attributes are copied in canonical key order; when no declared
+        type can hold a map (or a float), the event is encoded without
+        ``codec.encode``'s sorting walk (``Event.ordered``).
+        """
+        if attrs.keys() != self._names:
             raise RuntimeFault(
                 f"event {self.pallet}.{self.name} takes {[n for n, _ in self.fields]}, "
                 f"got {sorted(attrs)}"
             )
         for name, kind, path in self._checks:
             kind.check(attrs[name], path)
-        return Event(self.pallet, self.name, dict(attrs))
+        ordered = {n: attrs[n] for n, _, _ in self._checks}
+        return Event(self.pallet, self.name, ordered, self._map_free)
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -211,6 +211,11 @@ def param_key(section: str, name: str) -> bytes:
     return f"params/{section}/{name}".encode()
 
 
+# (section, name) -> state key, made once: a fee quote reads several parameters per
+# extrinsic, and building the key each time was a third of param()'s cost (issue 23).
+_PARAM_KEYS: Final = {(p.section, p.name): p.key for p in PARAMS}
+
+
 def defaults(*, localnet: bool = False) -> dict[str, dict[str, int]]:
     """Every parameter's default (or localnet preset), by section."""
     table: dict[str, dict[str, int]] = {section: {} for section in SECTIONS}
@@ -244,10 +249,10 @@ def cross_check(values: Mapping[str, Mapping[str, int]]) -> list[str]:
 
 def param(state: KeyReader, section: str, name: str) -> int:
     """The current value of a parameter (genesis writes every one)."""
-    definition = PARAM_INDEX.get((section, name))
-    if definition is None:
+    key = _PARAM_KEYS.get((section, name))
+    if key is None:
         raise RuntimeFault(f"unknown parameter {section}.{name}")
-    raw = state.get(definition.key)
+    raw = state.get(key)
     if raw is None:
         raise RuntimeFault(f"parameter {section}.{name} is missing from the state")
     value = _DECODED_INTS.get(raw)

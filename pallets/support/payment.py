@@ -78,9 +78,11 @@ class TransactionPayment(Protocol):
         *,
         reserved_free_weight: int = 0,
         reserved_fees: int = 0,
+        epoch: int | None = None,
     ) -> FeeQuote:
         """The fee of including this extrinsic next; raises ``CannotPay`` if the
-        signer cannot pay it on top of ``reserved_fees``."""
+        signer cannot pay it on top of ``reserved_fees``. ``epoch``: the epoch at
+        ``time`` if the caller knows it already (the pool, once per head)."""
         ...
 
     def charge(

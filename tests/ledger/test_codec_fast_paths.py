@@ -3,10 +3,11 @@
 ``decode`` used to re-encode the decoded value with sorted maps and compare
 with the input; it now checks map keys in place, re-packs the value as decoded
 and takes a direct path for a lone unsigned integer. ``encode`` gained
-exact-type shortcuts, and ``encode_mapless`` packs map-free values as they
-are. These tests keep a reference written here the old way (scan, unpack with
-the same options, ``reference_encode(value) == data``, where
-``reference_encode`` sorts every map itself) and demand the same answers from
+exact-type shortcuts, and ``encode_ordered`` packs values whose maps are
+already in canonical key order as they are. These tests keep a reference
+written here the old way (scan, unpack with the same options,
+``reference_encode(value) == data``, where ``reference_encode`` sorts every
+map itself) and demand the same answers from
 the new code on random values and on bytes that are mostly not canonical:
 random bytes, byte flips of canonical encodings, and encodings built with
 every legal MessagePack form (longer integer, string, binary, array and map
@@ -482,10 +483,41 @@ mapless: st.SearchStrategy[Any] = st.recursive(
 )
 
 
+def _in_canonical_order(value: Any) -> Any:
+    """``value`` with every map rebuilt as a dict in canonical key order."""
+    if isinstance(value, Mapping):
+        keys = sorted(value, key=lambda key: key.encode("utf-8"))
+        return {key: _in_canonical_order(value[key]) for key in keys}
+    if isinstance(value, (list, tuple)):
+        return [_in_canonical_order(item) for item in value]
+    return value
+
+
+# Values with maps (event attributes and the like), their maps in any order.
+with_maps: st.SearchStrategy[Any] = st.recursive(
+    LEAVES.flatmap(_dressed_leaf),
+    lambda children: st.lists(children, max_size=5) | st.dictionaries(KEYS, children, max_size=5),
+    max_leaves=20,
+)
+
+
 @FAST
 @given(mapless)
-def test_encode_mapless_equals_encode_for_map_free_values(value: Any) -> None:
-    assert codec.encode_mapless(value) == codec.encode(value) == reference_encode(value)
+def test_encode_ordered_equals_encode_for_map_free_values(value: Any) -> None:
+    assert codec.encode_ordered(value) == codec.encode(value) == reference_encode(value)
+
+
+@FAST
+@given(with_maps)
+def test_encode_ordered_equals_encode_once_maps_are_in_canonical_order(value: Any) -> None:
+    assert codec.encode_ordered(_in_canonical_order(value)) == reference_encode(value)
+
+
+def test_encode_ordered_does_not_sort_and_refuses_what_has_no_encoding() -> None:
+    # It trusts the caller's order: keys out of order give non-canonical bytes.
+    assert codec.encode_ordered({"b": 1, "a": 2}) != codec.encode({"b": 1, "a": 2})
+    with pytest.raises(EncodeError):
+        codec.encode_ordered([INT_MAX + 1])
 
 
 # ------------------------------------------------------------ encodings computed once

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from ledger.kv import KVStore, LevelDBKV, MemoryKV
+from ledger.kv import KVStore, LevelDBKV, MemoryKV, WriteBatch
 from ledger.types import Event
+from node.daemon import history as history_module
 from node.daemon.history import (
     EventShapes,
     HistoryError,
@@ -341,4 +342,40 @@ def test_an_index_reopened_midway_writes_what_one_pass_writes() -> None:
     assert reopened.height == middle
     reopened.catch_up(chain.blocks)
     assert isinstance(whole.kv, MemoryKV)
+    assert kv.data == whole.kv.data
+
+
+class _FailingWrites(MemoryKV):
+    """A store whose next write fails, as a full disk would."""
+
+    fail = False
+    accounts_written = 0  # by the last write
+
+    def write(self, batch: WriteBatch, sync: bool = False) -> None:
+        if self.fail:
+            raise OSError("disk full")
+        super().write(batch, sync=sync)
+        self.accounts_written = sum(1 for key in batch.ops if key.startswith(b"A/"))
+
+
+def test_the_writers_remembered_counts_follow_the_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The writer remembers the accounts' entry counts (a store read per account per
+    # block was a fifth of indexing a transfer): bounded, emptied when full, advanced
+    # only by a write that happened, and never different from the store's.
+    chain = community().builder.chain
+    whole = _indexed(community())
+    monkeypatch.setattr(history_module, "MAX_REMEMBERED_COUNTS", 3)
+    kv = _FailingWrites()
+    index = HistoryIndex(kv, chain.runtime.registry, chain.genesis_hash)
+    for height in range(1, chain.height + 1):
+        block = chain.blocks.block_by_height(height)
+        receipts, events = chain.blocks.receipts_at(height), chain.blocks.events_at(height)
+        kv.fail = True
+        with pytest.raises(OSError):
+            index.add_block(block, receipts, events)
+        kv.fail = False
+        assert index.add_block(block, receipts, events)
+        for account, count in index._counts.items():
+            assert index._count(b"A/" + account) == count
+        assert len(index._counts) <= max(3, kv.accounts_written)
     assert kv.data == whole.kv.data

@@ -287,3 +287,23 @@ def _fee(chain: TestChain, raw: bytes, weight: int) -> int:
         + len(raw) * param(state, "payment", "byte_fee")
         + weight * param(state, "payment", "weight_fee")
     )
+
+
+def test_the_heads_time_and_epoch_are_read_once_per_head() -> None:
+    # Every fee quote needs the head's block time and epoch: the pool reads them once
+    # per head, and a new head (on_block) makes it read them again.
+    from pallets.system.hooks import epoch_at
+    from pallets.system.storage import TIME
+
+    chain = TestChain(fees=True)
+    pool = pool_for(chain)
+    assert pool._head_time is None
+    pool.submit(chain.transfer(ALICE, BOB.public, 1))
+    time = TIME.get(chain.state())
+    assert pool._head_time == (time, epoch_at(chain.state(), time))
+    commit(chain, pool, [chain.transfer(CHARLIE, BOB.public, 1)])
+    assert pool._head_time is None
+    pool.submit(chain.transfer(DAVE, BOB.public, 1))
+    later = TIME.get(chain.state())
+    assert later > time
+    assert pool._head_time == (later, epoch_at(chain.state(), later))
