@@ -33,6 +33,7 @@ import structlog
 
 from node.audit.export import ExportReader, export_records
 from node.audit.replay import BlockRecord, Replayer
+from node.daemon import gc_policy
 from node.testing.replay_fixture import ChainBuilder
 
 
@@ -92,6 +93,7 @@ def main() -> None:
     if args.transfers < 1 or args.per_block < 1 or args.accounts < 2:
         parser.error("--transfers and --per-block must be >= 1, --accounts >= 2")
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(30))
+    gc_policy.apply()  # as `credichain audit replay` runs
     print(
         f"conditions: {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"{args.per_block} transfers a block, {args.accounts} accounts, 4 validators, "

@@ -57,6 +57,7 @@ from ledger.types import (
     ValidatorSet,
     block_vrf_alpha,
 )
+from node.daemon import gc_policy
 from pallets import construct
 from pallets.executive.executor import BlockEnv, BlockResult, Runtime
 from pallets.executive.genesis import genesis_state
@@ -301,6 +302,7 @@ def measure(plan: Plan, workdir: Path) -> dict[str, Any]:
     With ``--store memory`` there is no store to open: the genesis is built
     here, and the memory figures include it.
     """
+    gc_policy.apply()  # the collector thresholds `credichain node start` sets
     if plan.store == "leveldb":
         kv = open_kv(plan, workdir, create=False)
         trie = open_trie(kv, plan)

@@ -55,6 +55,11 @@ from node.daemon.mempool import Mempool, MempoolLimits
 from node.testing.replay_fixture import ChainBuilder
 from pallets.executive.verify import BatchVerifier
 
+try:  # the collector thresholds `credichain node start` sets (none before issue 23's)
+    from node.daemon.gc_policy import apply as apply_gc_policy
+except ImportError:  # --against a revision from before them: its nodes ran the defaults
+    apply_gc_policy = None
+
 STAGES = ("pool", "execute + commit", "pool update", "history")
 
 
@@ -135,6 +140,8 @@ _GIT_ENV = {
 
 def measure(blocks: int, block_size: int, accounts: int) -> dict[str, float]:
     """Microseconds of CPU per transfer by stage, and the unit ("verification")."""
+    if apply_gc_policy is not None:
+        apply_gc_policy()  # this process does a node's work: its settings too
     unit = verification_us()
     workdir = Path(tempfile.mkdtemp(prefix="credichain-bench-validator-"))
     try:

@@ -43,6 +43,7 @@ from node.audit.replay import BlockRecord, ReplayDivergence, Replayer, ReplayRep
 from node.audit.replay_rpc import RpcSource, RpcSourceError
 from node.cli.common import exit_error, usage_error
 from node.cli.display import format_amount
+from node.daemon import gc_policy
 
 console = Console(stderr=True)
 
@@ -168,6 +169,7 @@ def replay_command(
     invariants_every: InvariantsOption = 1,
 ) -> None:
     """Re-execute the whole chain from genesis and verify every block."""
+    gc_policy.apply()
     chosen = [name for name, value in (("--home", home), ("--rpc", rpc), ("--file", file)) if value]
     if len(chosen) != 1:
         raise usage_error("give exactly one of --home, --rpc, --file")
@@ -294,6 +296,7 @@ def import_command(
     invariants_every: InvariantsOption = 1,
 ) -> None:
     """Verify an export file block by block while building a node home's store from it."""
+    gc_policy.apply()
     if home is None:
         raise usage_error("import needs --home DIR (made by `credichain node init`)")
     genesis_path = home / "genesis.json"

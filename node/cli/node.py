@@ -34,6 +34,7 @@ from ledger.keyfile import KeyfileError, load_keyfile
 from ledger.kv import LevelDBKV, StoreError
 from node.cli.common import init_home as init_home  # also deploy/'s and scripts/'
 from node.cli.common import usage_error
+from node.daemon import gc_policy
 from node.daemon.chain import ChainError
 from node.daemon.config import ConfigError, NodeConfig, load_config
 from node.daemon.documents import DocumentStore
@@ -151,6 +152,7 @@ def start_command(
     ] = None,
 ) -> None:
     """Run the node until SIGTERM or SIGINT; the store stays consistent."""
+    gc_policy.apply()
     paths, config, genesis, identity, validator_key = load_node(home)
     fmt = log_format or config.node.log_format
     if fmt not in ("console", "json"):

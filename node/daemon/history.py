@@ -117,10 +117,36 @@ def _is_account(kind: ArgType) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class EventPlan:
+    """What indexing needs to know of one kind of event, worked out once per kind.
+
+    ``accounts``: the fields that hold accounts (None: undeclared, any 32-byte
+    field); ``move``: its balance movement's fields (``MOVES``), if any;
+    ``may_book``: it can belong to a fund's book (a book pallet's event or a
+    cash move); ``teaches``: it teaches a link or a cash account.
+    """
+
+    accounts: tuple[str, ...] | None
+    move: tuple[str | None, str | None, str] | None
+    may_book: bool
+    teaches: bool
+
+    @classmethod
+    def of(cls, key: tuple[str, str], accounts: tuple[str, ...] | None) -> EventPlan:
+        return cls(
+            accounts=accounts,
+            move=MOVES.get(key),
+            may_book=key[0] in BOOK_PALLETS or key in CASH_MOVES,
+            teaches=key in LINK_SOURCES or key == CASH_SOURCE,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class EventShapes:
     """Which fields of each declared event hold accounts (from the runtime's declarations)."""
 
     accounts: Mapping[tuple[str, str], tuple[str, ...]]
+    plans: Mapping[tuple[str, str], EventPlan] = field(default_factory=dict)
 
     @classmethod
     def from_registry(cls, registry: PalletRegistry) -> EventShapes:
@@ -129,33 +155,57 @@ class EventShapes:
             for event in pallet.events:
                 names = tuple(n for n, kind in event.fields if _is_account(kind))
                 found[(event.pallet, event.name)] = names
-        return cls(found)
+        return cls(found, {key: EventPlan.of(key, names) for key, names in found.items()})
+
+    def plan(self, event: Event) -> EventPlan:
+        key = (event.pallet, event.name)
+        known = self.plans.get(key)
+        return known if known is not None else EventPlan.of(key, self.accounts.get(key))
 
     def accounts_of(self, event: Event) -> set[bytes]:
         """Every account an event names (an undeclared event: any 32-byte field)."""
-        names = self.accounts.get((event.pallet, event.name))
-        values = event.attrs.values() if names is None else [event.attrs.get(n) for n in names]
-        out: set[bytes] = set()
-        for value in values:
-            items = value if isinstance(value, list) else [value]
-            out.update(v for v in items if isinstance(v, bytes) and len(v) == 32)
-        return out
+        return set(_accounts_in(event, self.accounts.get((event.pallet, event.name))))
+
+
+def _accounts_in(event: Event, names: tuple[str, ...] | None) -> Iterator[bytes]:
+    """The accounts in ``event``'s fields ``names`` (None: any field), maybe repeated."""
+    attrs = event.attrs
+    for value in attrs.values() if names is None else [attrs.get(n) for n in names]:
+        if isinstance(value, list):
+            yield from (v for v in value if isinstance(v, bytes) and len(v) == 32)
+        elif isinstance(value, bytes) and len(value) == 32:
+            yield value
 
 
 def _amount(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
+def _move_of(
+    event: Event, shape: tuple[str | None, str | None, str] | None
+) -> tuple[Any, Any, int] | None:
+    """(credited, debited, amount) of a balance movement of the ``MOVES`` shape ``shape``."""
+    if shape is None:
+        return None
+    credited, debited, amount_field = shape
+    attrs = event.attrs
+    return (
+        None if credited is None else attrs.get(credited),
+        None if debited is None else attrs.get(debited),
+        _amount(attrs.get(amount_field)),
+    )
+
+
 def moved(event: Event, account: bytes) -> tuple[int, int]:
     """(gained, lost) by ``account`` through ``event``'s balance movement, if it is one."""
-    shape = MOVES.get((event.pallet, event.name))
-    if shape is None:
+    return _gained_lost(_move_of(event, MOVES.get((event.pallet, event.name))), account)
+
+
+def _gained_lost(move: tuple[Any, Any, int] | None, account: bytes) -> tuple[int, int]:
+    if move is None:
         return 0, 0
-    credited, debited, amount_field = shape
-    amount = _amount(event.attrs.get(amount_field))
-    gained = amount if credited is not None and event.attrs.get(credited) == account else 0
-    lost = amount if debited is not None and event.attrs.get(debited) == account else 0
-    return gained, lost
+    credited, debited, amount = move
+    return (amount if credited == account else 0), (amount if debited == account else 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,27 +377,40 @@ def block_entries(
     out = split.out
     where = (height, time_ms, block_hash)
     for item in items:
-        by_account: dict[bytes, list[Event]] = {}
+        events = item.events
+        plans = [shapes.plan(event) for event in events]
+        for event, plan in zip(events, plans, strict=True):
+            if plan.teaches:  # an item's events may name what it creates first
+                split.learn(event)
+        # Account -> the indices of the events naming it, in event order.
+        by_account: dict[bytes, list[int]] = {}
         by_fund: dict[int, list[Event]] = {}
-        for event in item.events:  # an item's events may name what it creates first
-            split.learn(event)
-        for event in item.events:
-            for account in sorted(shapes.accounts_of(event)):
-                by_account.setdefault(account, []).append(event)
-            for fund in sorted(split.funds_of(event)):
-                by_fund.setdefault(fund, []).append(event)
+        moves: list[tuple[Any, Any, int] | None] = []
+        for index, (event, plan) in enumerate(zip(events, plans, strict=True)):
+            for account in _accounts_in(event, plan.accounts):
+                named = by_account.setdefault(account, [])
+                if not named or named[-1] != index:  # an event counts once per account
+                    named.append(index)
+            if plan.may_book:
+                for fund in split.funds_of(event):
+                    by_fund.setdefault(fund, []).append(event)
+            moves.append(_move_of(event, plan.move))
         if item.signer is not None:
-            by_account[item.signer] = list(item.events)
+            by_account[item.signer] = list(range(len(events)))
         for account in sorted(by_account):
-            events = by_account[account]
-            moves = [moved(e, account) for e in events]
-            gained, lost = sum(m[0] for m in moves), sum(m[1] for m in moves)
-            out.accounts.setdefault(account, []).append(_entry(where, item, events, gained, lost))
+            indices = by_account[account]
+            gained = lost = 0
+            for index in indices:
+                got, gave = _gained_lost(moves[index], account)
+                gained, lost = gained + got, lost + gave
+            named_events = [events[index] for index in indices]
+            entry = _entry(where, item, named_events, gained, lost)
+            out.accounts.setdefault(account, []).append(entry)
         for fund in sorted(by_fund):
-            events = by_fund[fund]
-            moves = [split.cash_moved(e, fund) for e in events]
-            gained, lost = sum(m[0] for m in moves), sum(m[1] for m in moves)
-            out.funds.setdefault(fund, []).append(_entry(where, item, events, gained, lost))
+            book = by_fund[fund]
+            cash = [split.cash_moved(e, fund) for e in book]
+            gained, lost = sum(m[0] for m in cash), sum(m[1] for m in cash)
+            out.funds.setdefault(fund, []).append(_entry(where, item, book, gained, lost))
     return out
 
 
