@@ -89,7 +89,11 @@ class Gossip:
         """Queue ``message`` to each of ``peers`` lacking it; return how many got it."""
         peers = list(peers)
         if isinstance(message, Extrinsics):
-            return sum(1 for peer in peers if self._extrinsics_to(peer, message.extrinsics, force))
+            # Each item's key once, and each distinct batch framed once: most peers
+            # lack the same items, so they get the same frames.
+            keyed = [(extrinsic_key(item), item) for item in message.extrinsics]
+            frames: dict[tuple[bytes, ...], bytes] = {}
+            return sum(1 for peer in peers if self._extrinsics_to(peer, keyed, force, frames))
         body = encode_body(message)
         frame = encode_frame(message.TYPE, body)
         key = _key(message, body)
@@ -105,14 +109,27 @@ class Gossip:
                     peer.seen.add(key)
         return sent
 
-    def _extrinsics_to(self, peer: PeerConnection, items: Iterable[bytes], force: bool) -> bool:
-        todo = [x for x in items if force or extrinsic_key(x) not in peer.seen]
+    def _extrinsics_to(
+        self,
+        peer: PeerConnection,
+        keyed: list[tuple[bytes, bytes]],
+        force: bool,
+        frames: dict[tuple[bytes, ...], bytes],
+    ) -> bool:
+        """Queue to ``peer`` the (key, item) pairs it lacks; ``frames`` shares encodings."""
+        todo = [pair for pair in keyed if force or pair[0] not in peer.seen]
         sent = False
-        for batch in batch_extrinsics(todo):
-            if peer.enqueue(batch.TYPE, encode_frame(batch.TYPE, encode_body(batch))):
+        done = 0
+        for batch in batch_extrinsics(item for _, item in todo):
+            frame = frames.get(batch.extrinsics)
+            if frame is None:
+                frame = frames[batch.extrinsics] = encode_frame(batch.TYPE, encode_body(batch))
+            count = len(batch.extrinsics)
+            if peer.enqueue(batch.TYPE, frame):
                 sent = True
-                for item in batch.extrinsics:
-                    peer.seen.add(extrinsic_key(item))
+                for key, _ in todo[done : done + count]:
+                    peer.seen.add(key)
+            done += count
         return sent
 
     def accept(self, peer: PeerConnection, message: Message, body: bytes) -> Message | None:

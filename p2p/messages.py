@@ -374,7 +374,12 @@ _LIMITS: Final[dict[MessageType, DecodeLimits]] = {
 
 def encode_body(message: Message) -> bytes:
     """The canonical body bytes of ``message`` (without the frame header)."""
-    body = codec.encode(message.to_wire())
+    if isinstance(message, Extrinsics):
+        # An array of bytes holds no map: packed as it is, without the validation
+        # walk over up to MAX_EXTRINSICS_PER_BATCH items (issue 23's gossip profile).
+        body = codec.encode_ordered(message.to_wire())
+    else:
+        body = codec.encode(message.to_wire())
     limit = MAX_BODY[message.TYPE]
     if len(body) > limit:
         raise ValueError(f"{message.TYPE.name} body of {len(body)} bytes exceeds {limit}")
