@@ -55,3 +55,32 @@ def test_bad_settings_refused() -> None:
         BatchVerifier(0)
     with pytest.raises(ValueError, match="remember"):
         BatchVerifier(1, remember=-1)
+
+
+class _Counting(BatchVerifier):
+    """Counts the checks it really runs (as the node's metrics verifier does)."""
+
+    checked = 0
+
+    def _verify(self, items: list[SignedItem]) -> list[bool]:  # type: ignore[override]
+        self.checked += len(items)
+        return super()._verify(items)
+
+
+@settings(max_examples=30, deadline=None)
+@given(pattern, st.sampled_from([0, 1, 3, 50]))
+def test_verify_one_answers_as_verify_many_and_remembers_alike(
+    spec: list[tuple[int, bool]], remember: int
+) -> None:
+    items = _items(spec)
+    expected = [not forged for _, forged in spec]
+    one, many = _Counting(1, remember=remember), _Counting(1, remember=remember)
+    assert [one.verify_one(*item) for item in items] == expected
+    assert [many.verify_many([item])[0] for item in items] == expected
+    assert one.checked == many.checked == len(items)
+    assert list(one._verified) == list(many._verified)
+    assert len(one._verified) <= remember
+    # Asked again: what is remembered is not checked again, a forgery always is.
+    assert [one.verify_one(*item) for item in items] == expected
+    assert [many.verify_many([item])[0] for item in items] == expected
+    assert one.checked == many.checked
