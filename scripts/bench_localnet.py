@@ -18,8 +18,8 @@ the block interval, and the CPU seconds each node process used.
 
 Because absolute figures drift with the machine, each run first measures
 the ceiling on this machine (issue 23): Ed25519 verifications per second
-with the runtime's own verifier (``BatchVerifier``) on 1 and on 2 threads.
-Every validator verifies every transfer once, so ``verifications/s on 2
+with the runtime's own verifier (``BatchVerifier``) on 1 and on 2 threads,
+the best of three measurements each. Every validator verifies every transfer once, so ``verifications/s on 2
 threads / validators`` is the most transfers/s the validators could finalize
 if they did nothing else; the run prints its throughput as a fraction of
 that ceiling, and each validator's CPU per finalized transfer in units of
@@ -198,21 +198,27 @@ class Trial:
         )
 
 
-def verification_rates(count: int = 20_000) -> tuple[float, float]:
-    """Ed25519 verifications/s with the runtime's verifier on 1 and on 2 threads."""
+def verification_rates(count: int = 20_000, rounds: int = 3) -> tuple[float, float]:
+    """Ed25519 verifications/s with the runtime's verifier on 1 and on 2 threads.
+
+    The best of ``rounds`` measurements of each: a ceiling is the most the
+    machine does. Single measurements of the two-thread rate ranged from 1.2
+    to 2.0 times the one-thread rate on this VM within an hour.
+    """
     keys = [Keypair.from_seed(blake2b256(b"ceiling/" + str(i).encode())) for i in range(64)]
     items = []
     for i in range(count):
         key = keys[i % len(keys)]
         message = b"transfer " + str(i).encode()
         items.append((key.public, message, key.sign(message)))
-    rates = []
-    for threads in (1, 2):
-        verifier = BatchVerifier(threads)
-        started = time.perf_counter()
-        assert all(verifier.verify_many(items))
-        rates.append(count / (time.perf_counter() - started))
-    return rates[0], rates[1]
+    best = {1: 0.0, 2: 0.0}
+    for _ in range(rounds):
+        for threads in best:
+            with BatchVerifier(threads) as verifier:
+                started = time.perf_counter()
+                assert all(verifier.verify_many(items))
+                best[threads] = max(best[threads], count / (time.perf_counter() - started))
+    return best[1], best[2]
 
 
 def run_trial(
