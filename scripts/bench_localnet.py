@@ -21,9 +21,10 @@ the ceiling on this machine (issue 23): Ed25519 verifications per second
 with the runtime's own verifier (``BatchVerifier``) on 1 and on 2 threads,
 the best of three measurements each. Every validator verifies every
 transfer once, so ``verifications/s on 2 threads / validators`` is the most
-transfers/s the validators could finalize if they did nothing else; the run prints its throughput as a fraction of
-that ceiling, and each validator's CPU per finalized transfer in units of
-one verification (on 1 thread). ``--find-max`` bisects the offered rate for
+transfers/s the validators could finalize if they did nothing else; the
+run prints its throughput as a fraction of that ceiling, and each
+validator's CPU per finalized transfer in units of one verification (on 1
+thread). ``--find-max`` bisects the offered rate for
 the highest one the network sustains (finalized >= 90% of offered, finality
 p99 <= 2 s), a fresh localnet per trial.
 """
