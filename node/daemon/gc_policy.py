@@ -6,12 +6,13 @@ all of them are freed by reference counting; the cyclic collector only has to
 find the rare cycle. With CPython's default thresholds (700, 10, 10) it runs a
 young collection every 700 net allocations and an older one every ten of
 those, and each pass also walks the survivors, which in a validator include
-the caches that live for the whole run. Measured on one validator's own work
-(``scripts/bench_validator.py``'s pipeline with ``gc.callbacks``, 10 blocks of
-1 000 transfers): 29 µs of collector time per transfer with the defaults,
-6-12 µs with the thresholds below, about 0.3 of a signature verification per
-transfer; with 1 000 000 accounts (``scripts/bench_runtime.py``) 29-30 ms per
-block of 1 000 transfers against 8-9 ms.
+the caches that live for the whole run. Measured with ``gc.callbacks`` in
+the process of ``scripts/bench_validator.py``'s pipeline (a proposer and a
+validator, set-up included, 10 blocks of 1 000 transfers): 23-29 µs of
+collector time per transfer with the defaults, 6-12 µs with the thresholds
+below, about 0.3 of a signature verification; in ``scripts/bench_runtime.py``'s
+worker with 1 000 000 accounts, 29-30 ms per block of 1 000 transfers against
+8-9 ms.
 
 Larger thresholds only delay finding cyclic garbage (the objects allocated
 since the last pass, not the long-lived ones), which is a bounded amount of
