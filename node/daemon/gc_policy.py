@@ -9,7 +9,7 @@ those, and each pass also walks the survivors, which in a validator include
 the caches that live for the whole run. Measured with ``gc.callbacks`` in
 the process of ``scripts/bench_validator.py``'s pipeline (a proposer and a
 validator, set-up included, 10 blocks of 1 000 transfers): 23-29 µs of
-collector time per transfer with the defaults, 6-12 µs with the thresholds
+collector time per transfer with the defaults, 6-8 µs with the thresholds
 below, about 0.3 of a signature verification; in ``scripts/bench_runtime.py``'s
 worker with 1 000 000 accounts, 29-30 ms per block of 1 000 transfers against
 8-9 ms.
