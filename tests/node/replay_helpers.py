@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import struct
 from collections.abc import Callable
 from pathlib import Path
@@ -27,8 +28,16 @@ app.command("import")(import_command)
 
 
 def cli(*args: str | Path) -> Any:
-    """Run ``credichain replay|export|import`` in-process; returns the click Result."""
-    return CliRunner().invoke(app, [str(a) for a in args])
+    """Run ``credichain replay|export|import`` in-process; returns the click Result.
+
+    replay and import set the node's collector thresholds (node/daemon/gc_policy.py)
+    for their process: the test process gets its own back.
+    """
+    thresholds = gc.get_threshold()
+    try:
+        return CliRunner().invoke(app, [str(a) for a in args])
+    finally:
+        gc.set_threshold(*thresholds)
 
 
 def fill(builder: ChainBuilder, blocks: int = 5, per_block: int = 6) -> None:

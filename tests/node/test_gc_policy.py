@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from node.cli import node as node_cli
 from node.daemon import gc_policy
-from tests.node.replay_helpers import cli as audit_cli
+from tests.node.replay_helpers import app as audit_app
 
 
 @pytest.fixture
@@ -39,10 +39,11 @@ def test_the_commands_that_execute_blocks_apply_it_first(
     gc.set_threshold(700, 10, 10)
     missing = tmp_path / "no-such-home"
     if command == "start":
-        result = CliRunner().invoke(node_cli.app, ["start", "--home", str(missing)])
+        args = [node_cli.app, ["start", "--home", str(missing)]]
     elif command == "replay":
-        result = audit_cli("replay", "--home", missing)
+        args = [audit_app, ["replay", "--home", str(missing)]]
     else:
-        result = audit_cli("import", tmp_path / "no-such-export", "--home", missing)
+        args = [audit_app, ["import", str(tmp_path / "no-such-export"), "--home", str(missing)]]
+    result = CliRunner().invoke(*args)
     assert result.exit_code != 0  # refused: nothing to run; the policy came first
     assert gc.get_threshold() == gc_policy.THRESHOLDS
