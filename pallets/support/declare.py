@@ -139,10 +139,13 @@ class EventDef:
     _map_free: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        names = [n for n, _ in self.fields]
+        if len(set(names)) != len(names):
+            raise RuntimeFault(f"event {self.pallet}.{self.name} declares a field twice: {names}")
         ordered = sorted(self.fields, key=lambda pair: pair[0].encode("utf-8"))
         checks = tuple((n, kind, f"event {self.pallet}.{self.name}.{n}") for n, kind in ordered)
         object.__setattr__(self, "_checks", checks)
-        object.__setattr__(self, "_names", frozenset(n for n, _ in self.fields))
+        object.__setattr__(self, "_names", frozenset(names))
         object.__setattr__(self, "_map_free", all(kind.map_free() for _, kind in self.fields))
 
     def build(self, attrs: Mapping[str, Any]) -> Event:

@@ -86,6 +86,8 @@ def test_duplicate_declarations_are_refused() -> None:
     events.define("Done", (), doc="")
     with pytest.raises(RuntimeFault, match="repeated event"):
         events.define("Done", (), doc="")
+    with pytest.raises(RuntimeFault, match="declares a field twice"):
+        events.define("Twice", (("x", U8), ("x", U8)), doc="")
     storage = StorageSet("dup")
     storage.value("x", U8, default=0, doc="")
     with pytest.raises(RuntimeFault, match="declared twice"):
