@@ -130,15 +130,54 @@ def codec_inputs() -> st.SearchStrategy[bytes]:
 # ---------------------------------------------------------------- extrinsics
 
 
+def valid_value_for(kind: argtypes.ArgType) -> st.SearchStrategy[Any]:
+    """Values ``kind.check`` accepts (a type known only by its metadata: by its pattern)."""
+    if isinstance(kind, argtypes.Int):
+        return st.integers(kind.minimum, kind.maximum)
+    if isinstance(kind, argtypes.FixedBytes):
+        return st.binary(min_size=kind.length, max_size=kind.length)
+    if isinstance(kind, argtypes.Bytes):
+        return st.binary(max_size=min(kind.max_len, 48))
+    if isinstance(kind, argtypes.Text):
+        letters = st.characters(blacklist_categories=("Cc", "Cs"))
+        return st.text(letters, max_size=min(kind.max_len // 4, 12))
+    if isinstance(kind, argtypes.Bool):
+        return st.booleans()
+    if isinstance(kind, argtypes.Enum):
+        return st.sampled_from(kind.values)
+    if isinstance(kind, argtypes.Optional):
+        return st.none() | valid_value_for(kind.of)
+    if isinstance(kind, argtypes.List):
+        most = min(kind.max_len, max(kind.min_len, 4))
+        items = valid_value_for(kind.of)
+        if kind.unique:
+            return st.lists(items, min_size=kind.min_len, max_size=most, unique_by=repr)
+        return st.lists(items, min_size=kind.min_len, max_size=most)
+    if isinstance(kind, argtypes.Record):
+        return st.tuples(*(valid_value_for(of) for _, of in kind.fields)).map(list)
+    pattern = kind.describe().get("pattern")
+    if isinstance(pattern, str):  # e.g. a bioregion id
+        return st.from_regex(pattern, fullmatch=True).filter(lambda v: _accepts(kind, v))
+    raise AssertionError(f"no strategy for {kind!r}: add one")
+
+
+def _accepts(kind: argtypes.ArgType, value: Any) -> bool:
+    try:
+        kind.check(value, "value")
+    except argtypes.ArgError:
+        return False
+    return True
+
+
 def value_for(kind: argtypes.ArgType) -> st.SearchStrategy[Any]:
     """Values of ``kind`` and just outside it (wrong type, off by one, too long)."""
     wrong = scalars | st.lists(scalars, max_size=3)
     if isinstance(kind, argtypes.Int):
-        return st.integers(kind.minimum, kind.maximum) | st.sampled_from(
+        return valid_value_for(kind) | st.sampled_from(
             [kind.minimum - 1, kind.maximum + 1, True, -(2**63)]
         )
     if isinstance(kind, argtypes.FixedBytes):
-        return st.binary(min_size=kind.length, max_size=kind.length) | st.binary(max_size=40)
+        return valid_value_for(kind) | st.binary(max_size=40)
     if isinstance(kind, argtypes.Bytes):
         return st.binary(max_size=kind.max_len + 2)
     if isinstance(kind, argtypes.Text):
@@ -146,7 +185,7 @@ def value_for(kind: argtypes.ArgType) -> st.SearchStrategy[Any]:
             st.text(max_size=min(kind.max_len, 80)) | st.just("\x00") | st.just("é" * kind.max_len)
         )
     if isinstance(kind, argtypes.Enum):
-        return st.sampled_from(kind.values) | st.text(max_size=8)
+        return valid_value_for(kind) | st.text(max_size=8)
     if isinstance(kind, argtypes.List):
         return st.lists(value_for(kind.of), max_size=kind.max_len + 1) | wrong
     if isinstance(kind, argtypes.Optional):

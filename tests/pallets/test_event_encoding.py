@@ -21,60 +21,19 @@ from hypothesis import strategies as st
 from ledger import codec
 from ledger.types import Event
 from pallets import construct
-from pallets.health.storage import BIOREGION_RE, BioregionId
-from pallets.support.argtypes import (
-    ACCOUNT,
-    AMOUNT,
-    ArgType,
-    Bool,
-    Bytes,
-    Enum,
-    FixedBytes,
-    Int,
-    List,
-    Optional,
-    Record,
-    Text,
-)
+from pallets.support.argtypes import ACCOUNT, AMOUNT, ArgType, List, Optional, Record, Text
 from pallets.support.declare import EventDef, RuntimeFault
 from pallets.support.queries import Map, Struct
+from tests.fuzz.strategies import valid_value_for
 
 EVENTS: list[EventDef] = [event for p in construct.registry().pallets for event in p.events]
-
-
-def values_of(kind: ArgType) -> st.SearchStrategy[Any]:
-    """Values ``kind.check`` accepts."""
-    if isinstance(kind, Int):
-        return st.integers(kind.minimum, kind.maximum)
-    if isinstance(kind, FixedBytes):
-        return st.binary(min_size=kind.length, max_size=kind.length)
-    if isinstance(kind, Bytes):
-        return st.binary(max_size=min(kind.max_len, 48))
-    if isinstance(kind, Text):
-        letters = st.characters(blacklist_categories=("Cc", "Cs"))
-        return st.text(letters, max_size=min(kind.max_len // 4, 12))
-    if isinstance(kind, Bool):
-        return st.booleans()
-    if isinstance(kind, Enum):
-        return st.sampled_from(kind.values)
-    if isinstance(kind, BioregionId):
-        return st.from_regex(BIOREGION_RE, fullmatch=True).filter(lambda s: len(s) <= 32)
-    if isinstance(kind, Optional):
-        return st.none() | values_of(kind.of)
-    if isinstance(kind, List):
-        most = min(kind.max_len, max(kind.min_len, 4))
-        unique = {"unique_by": repr} if kind.unique else {}
-        return st.lists(values_of(kind.of), min_size=kind.min_len, max_size=most, **unique)
-    if isinstance(kind, Record):
-        return st.tuples(*(values_of(of) for _, of in kind.fields)).map(list)
-    raise AssertionError(f"no strategy for {kind!r}: add one (an event declares this type)")
 
 
 @st.composite
 def built_events(draw: st.DrawFn) -> tuple[EventDef, dict[str, Any]]:
     """A declared event and valid attributes for it, in a random key order."""
     event = draw(st.sampled_from(EVENTS))
-    attrs = {name: draw(values_of(kind)) for name, kind in event.fields}
+    attrs = {name: draw(valid_value_for(kind)) for name, kind in event.fields}
     order = draw(st.permutations(list(attrs)))
     return event, {name: attrs[name] for name in order}
 
