@@ -146,7 +146,12 @@ class EventShapes:
     """Which fields of each declared event hold accounts (from the runtime's declarations)."""
 
     accounts: Mapping[tuple[str, str], tuple[str, ...]]
-    plans: Mapping[tuple[str, str], EventPlan] = field(default_factory=dict)
+    # Derived from ``accounts``, once: what indexing needs of each declared event.
+    plans: Mapping[tuple[str, str], EventPlan] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        plans = {key: EventPlan.of(key, names) for key, names in self.accounts.items()}
+        object.__setattr__(self, "plans", plans)
 
     @classmethod
     def from_registry(cls, registry: PalletRegistry) -> EventShapes:
@@ -155,7 +160,7 @@ class EventShapes:
             for event in pallet.events:
                 names = tuple(n for n, kind in event.fields if _is_account(kind))
                 found[(event.pallet, event.name)] = names
-        return cls(found, {key: EventPlan.of(key, names) for key, names in found.items()})
+        return cls(found)
 
     def plan(self, event: Event) -> EventPlan:
         key = (event.pallet, event.name)

@@ -69,9 +69,7 @@ class BatchVerifier:
             return True
         ok = self._verify([item])[0]
         if ok:
-            self._verified[digest] = None
-            if len(self._verified) > self.remember:
-                self._verified.popitem(last=False)
+            self._remember(digest)
         return ok
 
     def verify_many(self, items: Sequence[SignedItem]) -> list[bool]:
@@ -83,10 +81,14 @@ class BatchVerifier:
         for index, ok in zip(todo, self._verify([items[i] for i in todo]), strict=True):
             results[index] = ok
             if ok:
-                self._verified[digests[index]] = None
-        while len(self._verified) > self.remember:
-            self._verified.popitem(last=False)
+                self._remember(digests[index])
         return results
+
+    def _remember(self, digest: bytes) -> None:
+        """Keep a verified digest; the oldest go beyond ``remember``."""
+        self._verified[digest] = None
+        if len(self._verified) > self.remember:
+            self._verified.popitem(last=False)
 
     def _verify(self, items: Sequence[SignedItem]) -> list[bool]:
         if self._pool is None or len(items) < self.min_batch:
