@@ -60,3 +60,34 @@ def test_bench_localnet_refuses_a_negative_bracket() -> None:
     )
     assert done.returncode == 2
     assert "--high must be >= 0" in done.stderr
+
+
+def test_bench_runtime_alternates_sizes_over_rounds_and_compares_best_rounds() -> None:
+    out = _run(
+        "scripts/bench_runtime.py",
+        *("--accounts", "2000", "4000", "--blocks", "1", "--block-size", "200"),
+        *("--warmup", "0", "--threads", "1", "--rounds", "2"),
+        timeout=300,
+    )
+    rounds = [line for line in out.splitlines() if line.startswith("== ") and ", round " in line]
+    assert rounds == [
+        "== 2,000 accounts, round 1 of 2",
+        "== 4,000 accounts, round 1 of 2",
+        "== 2,000 accounts, round 2 of 2",
+        "== 4,000 accounts, round 2 of 2",
+    ]
+    assert "(rounds " in out
+    assert "ratio 4,000 / 2,000 accounts: threads=1: " in out
+
+
+def test_bench_runtime_refuses_zero_rounds() -> None:
+    done = subprocess.run(
+        [sys.executable, "scripts/bench_runtime.py", "--rounds", "0"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "--rounds must be at least 1" in done.stderr
